@@ -1,0 +1,527 @@
+"""Shared tf.data pipelines for every zoo model.
+
+`make_dataset(name, split, batch_size)` is the one entry point. It returns a `tf.data.Dataset` built
+in a fixed order: load -> map(preprocess, AUTOTUNE) -> cache -> shuffle (training only) -> batch ->
+prefetch. Where the data comes from depends on the name:
+
+| name | source |
+|---|---|
+| `digits` | scikit-learn's bundled 8x8 digits, resized to 20x20 and padded to 28x28 like MNIST: the embedded offline default for image models |
+| `mnist`, `fashion_mnist`, any MNIST-format set | a local data directory (`data_dir=` / `--data-dir` / `KERAZOO_DATA_DIR`) holding `<name>.npz` (Keras layout) or the four official idx `.gz` files |
+| any other TFDS image dataset | tensorflow-datasets, which needs a network the first time; offline it fails within seconds |
+| `breast_cancer` | scikit-learn's bundled data, stratified train/test splits |
+| `synthetic_monthly`, `airline`, `csv` | a monthly series (generated, bundled, or from a CSV file), as lookback windows |
+| `and`, `or`, `nand`, `xor` | truth tables of the logic gates (train and test are the table) |
+| `doubling` | the seed's regression data: 0, 1, 2, 3, 4 -> 0, 2, 4, 6, 8 |
+
+Every failure to find or read data raises `DataError` (a ValueError) with one line that says what
+was wrong and what to do.
+"""
+
+from __future__ import annotations
+
+import csv as _csv
+import dataclasses
+import gzip
+import os
+import socket
+import threading
+import zipfile
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+__all__ = [
+    "DataError",
+    "NORMALIZATIONS",
+    "make_dataset",
+    "load_images",
+    "load_tabular",
+    "load_series",
+    "series_windows",
+    "MonthlySeries",
+    "LogDiffScaler",
+    "dataset_kind",
+    "to_unit",
+    "to_symmetric",
+]
+
+DATA_DIR_ENV = "KERAZOO_DATA_DIR"
+SPLITS = ("train", "test")
+IDX_FILES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+TRUTH_TABLES = {
+    "and": (0, 0, 0, 1),
+    "or": (0, 1, 1, 1),
+    "nand": (1, 1, 1, 0),
+    "xor": (0, 1, 1, 0),
+}
+SERIES_DATASETS = ("synthetic_monthly", "airline", "csv")
+TABULAR_DATASETS = ("breast_cancer",)
+REGRESSION_DATASETS = ("doubling",)
+# Where TFDS downloads from; probed with a short timeout before a download is attempted.
+TFDS_PROBE_ADDRESS = ("storage.googleapis.com", 443)
+TFDS_PROBE_TIMEOUT = 3.0
+
+
+class DataError(ValueError):
+    """Data could not be found, read or used: the message says what was wrong and what to do."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Normalizations: each one a named function, referenced by name from a model's registry cfg.
+
+
+def to_unit(images):
+    """uint8 images in 0..255 -> float32 in [0, 1] (classifiers, autoencoders)."""
+    return tf.cast(images, tf.float32) / 255.0
+
+
+def to_symmetric(images):
+    """uint8 images in 0..255 -> float32 in [-1, 1] (GANs, whose generators end in tanh)."""
+    return tf.cast(images, tf.float32) / 127.5 - 1.0
+
+
+NORMALIZATIONS = {"unit": to_unit, "symmetric": to_symmetric}
+
+
+def dataset_kind(name: str) -> str:
+    """'logic', 'regression', 'tabular', 'series' or 'image' for a dataset name."""
+    if name in TRUTH_TABLES:
+        return "logic"
+    if name in REGRESSION_DATASETS:
+        return "regression"
+    if name in TABULAR_DATASETS:
+        return "tabular"
+    if name in SERIES_DATASETS:
+        return "series"
+    return "image"
+
+
+# ---------------------------------------------------------------------------------------------
+# Images
+
+
+def _resolve_data_dir(data_dir) -> Path | None:
+    data_dir = data_dir or os.environ.get(DATA_DIR_ENV) or None
+    if data_dir is None:
+        return None
+    path = Path(data_dir).expanduser()
+    if not path.is_dir():
+        raise DataError(f"Data directory '{data_dir}' does not exist or is not a directory.")
+    return path
+
+
+def _check_split(split: str) -> None:
+    if split not in SPLITS:
+        raise DataError(f"Unknown split. Expected one of {SPLITS}. Received: split={split!r}")
+
+
+def _check_images(x, y, where: str):
+    """Validate and standardize (N, H, W[, C]) uint8 images with (N,) integer labels."""
+    x, y = np.asarray(x), np.asarray(y)
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4 or x.shape[0] == 0:
+        raise DataError(
+            f"{where}: images must have shape (N, H, W) or (N, H, W, C). Received shape {x.shape}."
+        )
+    if x.dtype != np.uint8:
+        raise DataError(
+            f"{where}: images must be uint8 in 0..255. Received dtype {x.dtype}; "
+            "convert with np.clip(x, 0, 255).astype('uint8')."
+        )
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+        raise DataError(
+            f"{where}: labels must be a 1-D integer array. Received shape {y.shape}, dtype {y.dtype}."
+        )
+    if len(y) != len(x):
+        raise DataError(f"{where}: {len(x)} images but {len(y)} labels.")
+    if y.min() < 0:
+        raise DataError(f"{where}: labels must be >= 0. Received minimum {y.min()}.")
+    return x, y.astype(np.int32)
+
+
+def _read_idx(path: Path, expected_ndim: int) -> np.ndarray:
+    """Read one official idx file (gzipped or not)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError) as e:
+        raise DataError(f"Cannot read idx file '{path}': {e}. Replace it with an intact copy.")
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
+        raise DataError(f"'{path}' is not an unsigned-byte idx file (bad magic number).")
+    ndim = data[3]
+    if ndim != expected_ndim:
+        raise DataError(f"'{path}' has {ndim} dimensions; expected {expected_ndim}.")
+    header = 4 + 4 * ndim
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    if len(data) != header + int(np.prod(shape)):
+        raise DataError(
+            f"'{path}' is truncated or corrupt: header says shape {shape}, "
+            f"but the file holds {len(data) - header} values."
+        )
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def _load_npz(path: Path, split: str):
+    keys = (f"x_{split}", f"y_{split}")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            missing = [k for k in keys if k not in f.files]
+            if missing:
+                raise DataError(
+                    f"'{path}' lacks {missing}: expected the Keras layout (x_train, y_train, x_test, y_test)."
+                )
+            x, y = f[keys[0]], f[keys[1]]
+    except DataError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        raise DataError(f"Cannot read '{path}' as an .npz file ({e}). Replace it with an intact copy.")
+    return _check_images(x, y, str(path))
+
+
+def _find_local(name: str, data_dir: Path):
+    """A local source for `name` under `data_dir`: ('npz', path), ('idx', folder) or None."""
+    npz = data_dir / f"{name}.npz"
+    if npz.is_file():
+        return "npz", npz
+    for folder in (data_dir / name, data_dir / "raw" / name):
+        if all((folder / f).is_file() for f in IDX_FILES["train"] + IDX_FILES["test"]):
+            return "idx", folder
+    return None
+
+
+def _load_digits(split: str):
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    # 0..16 -> 0..255, then 8x8 -> 20x20 padded to 28x28, the geometry of MNIST digits.
+    small = (digits.images * (255.0 / 16.0)).astype(np.float32)[..., None]
+    big = tf.image.resize(small, (20, 20), method="bilinear", antialias=True).numpy()
+    big = np.pad(big, ((0, 0), (4, 4), (4, 4), (0, 0)))
+    x = np.clip(np.round(big), 0, 255).astype(np.uint8)
+    y = digits.target.astype(np.int32)
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.2, stratify=y, random_state=0)
+    return (x_tr, y_tr) if split == "train" else (x_te, y_te)
+
+
+def _network_reachable(address, timeout: float) -> bool:
+    """True if a TCP connection to `address` opens within `timeout` seconds (DNS included)."""
+    result = []
+
+    def probe():
+        try:
+            socket.create_connection(address, timeout=timeout).close()
+            result.append(True)
+        except OSError:
+            result.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(result and result[0])
+
+
+def _offline_message(name: str) -> str:
+    return (
+        f"Dataset '{name}' is not available offline and tensorflow-datasets cannot download it "
+        f"(no network). Supply local files: pass --data-dir DIR (or data_dir=, or set "
+        f"{DATA_DIR_ENV}) pointing at a folder with '{name}.npz' (x_train, y_train, x_test, y_test) "
+        f"or the four idx .gz files in '{name}/'; or use the embedded 'digits' dataset."
+    )
+
+
+def _load_tfds(name: str, split: str):
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError as e:  # pragma: no cover - a declared dependency
+        raise DataError(f"tensorflow-datasets is needed for '{name}': pip install tensorflow-datasets ({e})")
+    try:
+        builder = tfds.builder(name)
+    except ValueError:  # tfds' DatasetNotFoundError, whose message lists every TFDS dataset
+        raise DataError(
+            f"Unknown dataset '{name}'. Use 'digits', 'breast_cancer', 'synthetic_monthly', 'airline', "
+            "'csv', a truth table ('and', 'or', 'nand', 'xor'), 'doubling', an MNIST-format set in a "
+            "data directory, or a tensorflow-datasets image dataset name."
+        ) from None
+    if not builder.is_prepared():
+        if not _network_reachable(TFDS_PROBE_ADDRESS, TFDS_PROBE_TIMEOUT):
+            raise DataError(_offline_message(name))
+        builder.download_and_prepare()
+    supervised = builder.info.supervised_keys
+    if not supervised:
+        raise DataError(f"TFDS dataset '{name}' has no (image, label) pairs; it is not an image dataset.")
+    x, y = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1, as_supervised=True))
+    return _check_images(x, y, f"TFDS '{name}'")
+
+
+def load_images(name: str, split: str = "train", data_dir=None):
+    """Load an image dataset as numpy: `(x, y)` with x uint8 `(N, H, W, C)`, y int32 `(N,)`.
+
+    Order of sources: the embedded `digits`; then a local data directory (`data_dir`, else
+    `$KERAZOO_DATA_DIR`) if it holds the dataset; then tensorflow-datasets.
+    """
+    _check_split(split)
+    if name == "digits":
+        return _load_digits(split)
+    local_dir = _resolve_data_dir(data_dir)
+    found = _find_local(name, local_dir) if local_dir is not None else None
+    if found is not None:
+        kind, path = found
+        if kind == "npz":
+            return _load_npz(path, split)
+        images, labels = IDX_FILES[split]
+        return _check_images(_read_idx(path / images, 3), _read_idx(path / labels, 1), str(path / images))
+    return _load_tfds(name, split)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tabular
+
+
+def load_tabular(
+    name: str = "breast_cancer", split: str = "train", *, split_seed: int = 0, test_fraction: float = 0.2
+):
+    """Features float32 `(N, F)` and int32 labels of a tabular dataset; stratified, seeded split."""
+    _check_split(split)
+    if name != "breast_cancer":
+        raise DataError(f"Unknown tabular dataset. Available: {TABULAR_DATASETS}. Received: {name!r}")
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import train_test_split
+
+    data = load_breast_cancer()
+    x_tr, x_te, y_tr, y_te = train_test_split(
+        data.data.astype(np.float32),
+        data.target.astype(np.int32),
+        test_size=test_fraction,
+        stratify=data.target,
+        random_state=split_seed,
+    )
+    return (x_tr, y_tr) if split == "train" else (x_te, y_te)
+
+
+# ---------------------------------------------------------------------------------------------
+# Monthly series
+
+
+@dataclasses.dataclass
+class MonthlySeries:
+    """A univariate monthly series: `dates` (strings, as read) and positive float `values`."""
+
+    name: str
+    dates: list
+    values: np.ndarray
+
+
+def _synthetic_monthly(n: int = 144, seed: int = 0) -> MonthlySeries:
+    """Exponential trend x multiplicative yearly season x log-normal noise, like airline traffic."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    level = 100.0 * np.exp(0.011 * t)
+    season = 1.0 + 0.18 * np.sin(2 * np.pi * t / 12) + 0.07 * np.cos(4 * np.pi * t / 12)
+    values = level * season * np.exp(rng.normal(0.0, 0.025, n))
+    dates = [f"{2000 + i // 12}-{i % 12 + 1:02d}" for i in range(n)]
+    return MonthlySeries("synthetic_monthly", dates, values)
+
+
+def _read_series_csv(path, column, name="csv") -> MonthlySeries:
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"CSV file '{path}' does not exist.")
+    try:
+        with open(path, newline="") as f:
+            rows = list(_csv.reader(f))
+    except (OSError, UnicodeDecodeError) as e:
+        raise DataError(f"Cannot read CSV file '{path}': {e}")
+    if len(rows) < 2:
+        raise DataError(f"CSV file '{path}' needs a header row and data rows.")
+    header = [h.strip() for h in rows[0]]
+    if column is None:
+        if len(header) != 2:
+            raise DataError(
+                f"CSV file '{path}' has columns {header}: name the one to forecast with --column."
+            )
+        column = header[1]
+    if column not in header[1:]:
+        raise DataError(f"Column '{column}' is not in '{path}'. Columns after the date: {header[1:]}")
+    j = header.index(column)
+    dates, values = [], []
+    for i, row in enumerate(rows[1:], start=2):
+        if not row or not "".join(row).strip():
+            continue
+        try:
+            values.append(float(row[j]))
+        except (IndexError, ValueError):
+            raise DataError(f"'{path}' line {i}: column '{column}' is not a number: {row!r}")
+        dates.append(row[0].strip())
+    values = np.asarray(values, dtype=np.float64)
+    if not np.all(np.isfinite(values)) or np.any(values <= 0):
+        raise DataError(
+            f"'{path}' column '{column}': values must be finite and positive (the forecaster "
+            "models log values)."
+        )
+    return MonthlySeries(name, dates, values)
+
+
+def load_series(name: str = "synthetic_monthly", *, csv=None, column=None) -> MonthlySeries:
+    """Load a monthly series: `synthetic_monthly`, the bundled `airline` passengers, or `csv`."""
+    if name == "synthetic_monthly":
+        return _synthetic_monthly()
+    if name == "airline":
+        ref = resources.files("kerazoo") / "_data" / "airline_passengers.csv"
+        with resources.as_file(ref) as path:
+            return _read_series_csv(path, "Passengers", name="airline")
+    if name == "csv":
+        if csv is None:
+            raise DataError("Dataset 'csv' needs a file: pass --csv PATH (and --column NAME).")
+        return _read_series_csv(csv, column)
+    raise DataError(f"Unknown series dataset. Available: {SERIES_DATASETS}. Received: {name!r}")
+
+
+class LogDiffScaler:
+    """log -> first difference -> standardize, fitted on the training part only.
+
+    The first difference of the log removes the trend and turns the multiplicative season into an
+    additive pattern that repeats every 12 steps; the window then lets the model see last year.
+    """
+
+    def fit(self, values: np.ndarray) -> LogDiffScaler:
+        d = np.diff(np.log(values))
+        self.mean_, self.std_ = float(d.mean()), float(d.std() + 1e-8)
+        return self
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        """z[t] for t >= 1 (z[0] is undefined and set to 0)."""
+        z = np.zeros(len(values), dtype=np.float32)
+        z[1:] = (np.diff(np.log(values)) - self.mean_) / self.std_
+        return z
+
+    def invert(self, z_pred: np.ndarray, previous: np.ndarray) -> np.ndarray:
+        """Values from predicted z and the actual values one step before."""
+        return previous * np.exp(np.asarray(z_pred) * self.std_ + self.mean_)
+
+
+def series_windows(series: MonthlySeries, split: str, *, lookback: int = 12, test_size: int = 48):
+    """One-step-ahead windows of the transformed series.
+
+    Returns `(x, y, targets, scaler)`: x float32 `(N, lookback, 1)`, y float32 `(N, 1)` in the
+    transformed space, `targets` the indices into `series.values` that y predicts, and the scaler
+    (fitted on the training part) that maps predictions back. Test windows read actual past values.
+    """
+    _check_split(split)
+    n = len(series.values)
+    n_train = n - test_size
+    if lookback < 1:
+        raise DataError(f"`lookback` must be a positive integer. Received: lookback={lookback}")
+    if n_train - (lookback + 1) < 12:
+        raise DataError(
+            f"Series '{series.name}' has {n} values: too short for lookback={lookback} with the "
+            f"last {test_size} held out for testing (need at least {lookback + 13 + test_size})."
+        )
+    scaler = LogDiffScaler().fit(series.values[:n_train])
+    z = scaler.transform(series.values)
+    targets = np.arange(lookback + 1, n_train) if split == "train" else np.arange(n_train, n)
+    x = np.stack([z[t - lookback : t] for t in targets])[..., None].astype(np.float32)
+    y = z[targets][:, None].astype(np.float32)
+    return x, y, targets, scaler
+
+
+# ---------------------------------------------------------------------------------------------
+# The pipeline
+
+
+def _arrays(name, split, *, data_dir, split_seed, csv, column, lookback):
+    """(features, labels) numpy arrays for any dataset name."""
+    kind = dataset_kind(name)
+    if kind == "logic":
+        x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
+        return x, np.array(TRUTH_TABLES[name], dtype=np.float32)[:, None]
+    if kind == "regression":
+        x = np.arange(5, dtype=np.float32)[:, None]
+        return x, 2.0 * x
+    if kind == "tabular":
+        return load_tabular(name, split, split_seed=split_seed)
+    if kind == "series":
+        x, y, _, _ = series_windows(load_series(name, csv=csv, column=column), split, lookback=lookback)
+        return x, y
+    return load_images(name, split, data_dir)
+
+
+def make_dataset(
+    name: str,
+    split: str = "train",
+    batch_size: int = 32,
+    *,
+    normalization: str | None = "unit",
+    labels: bool = True,
+    image_size=None,
+    data_dir=None,
+    shuffle: bool | None = None,
+    seed: int = 0,
+    drop_remainder: bool = False,
+    split_seed: int = 0,
+    lookback: int = 12,
+    csv=None,
+    column=None,
+) -> tf.data.Dataset:
+    """A batched, cached, prefetched `tf.data.Dataset` for a named dataset and split.
+
+    Args:
+        name: dataset name (see the module docstring for the list and where each comes from).
+        split: `"train"` or `"test"`.
+        batch_size: examples per batch. Defaults to `32`.
+        normalization: for images, `"unit"` ([0, 1]), `"symmetric"` ([-1, 1]) or `None` (uint8).
+            Ignored for non-image data. Defaults to `"unit"`.
+        labels: yield `(x, y)` if True, `x` alone if False (GANs and autoencoders).
+        image_size: `(height, width)` to resize images to, or None to keep them.
+        data_dir: folder with local MNIST-format files; defaults to `$KERAZOO_DATA_DIR`.
+        shuffle: shuffle each epoch; defaults to True for `"train"` only.
+        seed: the shuffle seed.
+        drop_remainder: drop the last partial batch.
+        split_seed: seed of the stratified split for `breast_cancer`.
+        lookback: window length for series datasets.
+        csv, column: the file and column for the `csv` dataset.
+
+    Shapes:
+        Images: x `(batch, H, W, C)` float32, y `(batch,)` int32. Tabular: `(batch, F)`, `(batch,)`.
+        Series: x `(batch, lookback, 1)`, y `(batch, 1)`. Logic and doubling: `(batch, 2)` or
+        `(batch, 1)` inputs, `(batch, 1)` float32 targets.
+
+    Raises:
+        DataError: unknown dataset or split, missing or corrupt files, no network for TFDS.
+    """
+    _check_split(split)
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise DataError(f"`batch_size` must be a positive integer. Received: batch_size={batch_size!r}")
+    if normalization is not None and normalization not in NORMALIZATIONS:
+        raise DataError(
+            f"Unknown normalization. Expected one of {sorted(NORMALIZATIONS)} or None. "
+            f"Received: normalization={normalization!r}"
+        )
+    x, y = _arrays(
+        name, split, data_dir=data_dir, split_seed=split_seed, csv=csv, column=column, lookback=lookback
+    )
+    ds = tf.data.Dataset.from_tensor_slices((x, y) if labels else x)
+    if dataset_kind(name) == "image":
+        preprocess = NORMALIZATIONS[normalization] if normalization else (lambda im: im)
+
+        def _map(image, *label):
+            image = preprocess(image)
+            if image_size is not None:
+                image = tf.image.resize(image, image_size)
+            return (image, *label) if label else image
+
+        ds = ds.map(_map, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.cache()
+    if shuffle if shuffle is not None else split == "train":
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,64 @@
+"""Argument checks and custom pieces shared by the builders."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+
+def check_positive_int(arg: str, value) -> None:
+    """`value` must be an int >= 1 (bools refused)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"`{arg}` must be a positive integer. Received: {arg}={value!r}")
+
+
+def check_units(arg: str, value, *, allow_empty: bool = False) -> tuple:
+    """`value` must be a sequence of positive ints (one per layer); returns it as a tuple."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = (value,)
+    if not isinstance(value, (list, tuple)) or (not value and not allow_empty):
+        raise ValueError(
+            f"`{arg}` must be a list of positive integers, one per layer. Received: {arg}={value!r}"
+        )
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(
+                f"`{arg}` must be a list of positive integers, one per layer. Received: {arg}={value!r}"
+            )
+    return tuple(value)
+
+
+def check_rate(arg: str, value) -> None:
+    """`value` must be a float in [0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ValueError(f"`{arg}` must be a number in [0, 1). Received: {arg}={value!r}")
+
+
+def check_choice(arg: str, value, choices) -> None:
+    if value not in choices:
+        raise ValueError(f"`{arg}` must be one of {list(choices)}. Received: {arg}={value!r}")
+
+
+def check_shape(arg: str, value, ndim: int | None = None) -> tuple:
+    """A shape of positive ints (a list from JSON or the CLI is accepted); returns a tuple."""
+    if not isinstance(value, (list, tuple)) or not value or (ndim is not None and len(value) != ndim):
+        want = f"{ndim} positive integers" if ndim else "positive integers"
+        raise ValueError(f"`{arg}` must be a tuple of {want}. Received: {arg}={value!r}")
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"`{arg}` must be a tuple of positive integers. Received: {arg}={value!r}")
+    return tuple(value)
+
+
+@keras.saving.register_keras_serializable(package="kerazoo")
+def step(x):
+    """The Heaviside step: 1 where x >= 0, else 0 (the threshold unit of the classic neuron)."""
+    return ops.cast(ops.greater_equal(x, 0), x.dtype)
+
+
+ACTIVATIONS = ("step", "sigmoid", "tanh", "relu", "linear")
+
+
+def activation(name: str):
+    """A Keras activation by name, with `step` mapped to the serializable Heaviside step."""
+    return step if name == "step" else name

@@ -1,0 +1,380 @@
+"""The classic networks: the artificial neuron and logic gates, the XOR network, single-weight
+regression, the MNIST MLP and CNN, and the tabular MLP for the breast cancer data.
+
+Each builder returns a Functional `keras.Model`; every hparam is one keyword argument.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import layers
+
+from kerazoo._registry import register_model
+from kerazoo.models._common import (
+    ACTIVATIONS,
+    check_choice,
+    check_positive_int,
+    check_rate,
+    check_shape,
+    check_units,
+)
+from kerazoo.models._common import activation as get_activation
+
+__all__ = ["GATES"]  # the registry appends each builder's name
+
+# Hand-set (weights, bias) of the logic gates. Scaled by 20 so that the same weights give exact
+# 0/1 outputs with the step and, rounded at 0.5, with the sigmoid.
+GATES = {
+    "and": ((20.0, 20.0), -30.0),
+    "or": ((20.0, 20.0), -10.0),
+    "nand": ((-20.0, -20.0), 30.0),
+}
+
+_recipe = dict  # the training defaults that `kerazoo train` uses (see kerazoo/training.py)
+
+default_cfgs = {
+    "neuron": dict(
+        task="logic",
+        dataset="and",
+        input_spec=dict(shape=(2,), dtype="float32"),
+        recipe=_recipe(epochs=300, batch_size=4, optimizer="adam", learning_rate=0.1),
+    ),
+    "xor_net": dict(
+        task="logic",
+        dataset="xor",
+        input_spec=dict(shape=(2,), dtype="float32"),
+        recipe=_recipe(epochs=500, batch_size=4, optimizer="adam", learning_rate=0.05),
+    ),
+    "linear_regression": dict(
+        task="regression",
+        dataset="doubling",
+        input_spec=dict(shape=(1,), dtype="float32"),
+        recipe=_recipe(epochs=100, batch_size=5, optimizer="sgd", learning_rate=0.01),
+    ),
+    "mlp": dict(
+        task="classification",
+        dataset="digits",
+        input_spec=dict(shape=(28, 28, 1), dtype="float32", range=(0.0, 1.0)),
+        normalization="unit",
+        recipe=_recipe(epochs=30, batch_size=128, optimizer="adam", learning_rate=1e-3, schedule="cosine"),
+    ),
+    "cnn": dict(
+        task="classification",
+        dataset="digits",
+        input_spec=dict(shape=(28, 28, 1), dtype="float32", range=(0.0, 1.0)),
+        normalization="unit",
+        recipe=_recipe(epochs=20, batch_size=128, optimizer="adam", learning_rate=1e-3, schedule="cosine"),
+    ),
+    "tabular_mlp": dict(
+        task="classification",
+        dataset="breast_cancer",
+        input_spec=dict(shape=(30,), dtype="float32"),
+        recipe=_recipe(epochs=100, batch_size=32, optimizer="adam", learning_rate=1e-3),
+    ),
+}
+
+
+def _set_dense(layer, weights, bias) -> None:
+    """Load hand-set weights into a built Dense layer: `weights` (inputs, units), `bias` (units,)."""
+    layer.set_weights([np.asarray(weights, "float32"), np.asarray(bias, "float32")])
+
+
+@register_model
+def neuron(
+    num_inputs=2,
+    activation="sigmoid",
+    gate=None,
+    weights=None,
+    bias=None,
+    trainable=True,
+    name="neuron",
+):
+    """One artificial neuron: `y = activation(w . x + b)`.
+
+    With `gate="and"` or `"or"` (or `"nand"`) the weights are hand-set to compute that logic gate
+    exactly on its truth table (outputs 0/1 with `activation="step"`, and rounded at 0.5 with
+    `"sigmoid"`). With no gate, the sigmoid neuron learns AND or OR with `fit`.
+
+    Args:
+        num_inputs: number of inputs. Defaults to `2`.
+        activation: one of `"step"`, `"sigmoid"`, `"tanh"`, `"relu"`, `"linear"`.
+            Defaults to `"sigmoid"`.
+        gate: `None`, `"and"`, `"or"` or `"nand"`: hand-set weights of that gate (2 inputs).
+        weights: explicit weights, one per input (overrides `gate`).
+        bias: explicit bias (with `weights`). Defaults to `0.0`.
+        trainable: whether `fit` may change the weights. Defaults to `True`; a step neuron
+            is never trainable (the step has no gradient).
+        name: model name.
+
+    Shapes:
+        Input: `(batch, num_inputs)` float32. Output: `(batch, 1)`.
+
+    Returns:
+        A Functional `keras.Model`.
+    """
+    check_positive_int("num_inputs", num_inputs)
+    check_choice("activation", activation, ACTIVATIONS)
+    if gate is not None:
+        check_choice("gate", gate, sorted(GATES))
+        if num_inputs != 2:
+            raise ValueError(f"A logic gate has 2 inputs. Received: gate={gate!r}, num_inputs={num_inputs}")
+    if weights is not None and len(weights) != num_inputs:
+        raise ValueError(
+            f"`weights` needs one value per input. Received: weights={weights!r}, num_inputs={num_inputs}"
+        )
+    if bias is not None and weights is None:
+        raise ValueError("`bias` is set by hand only together with `weights`. Received: weights=None")
+
+    inputs = keras.Input(shape=(num_inputs,), name=f"{name}_inputs")
+    unit = layers.Dense(1, activation=get_activation(activation), name=f"{name}_unit")
+    outputs = unit(inputs)
+    if weights is not None:
+        _set_dense(unit, np.reshape(weights, (num_inputs, 1)), [0.0 if bias is None else bias])
+    elif gate is not None:
+        w, b = GATES[gate]
+        _set_dense(unit, np.reshape(w, (2, 1)), [b])
+    # The step has no gradient: a step neuron is wired by hand, never trained.
+    unit.trainable = trainable and activation != "step"
+    return keras.Model(inputs, outputs, name=name)
+
+
+@register_model
+def xor_net(
+    hand_wired=True, hidden_units=None, hidden_activation=None, output_activation=None, name="xor_net"
+):
+    """The two-layer XOR network: two hidden neurons (OR and NAND) feeding an AND neuron.
+
+    Hand-wired, the weights are set so that `xor(a, b) = and(or(a, b), nand(a, b))` holds exactly
+    on the truth table with step activations. With `hand_wired=False` the network starts from
+    random weights (tanh hidden, sigmoid output) and learns XOR with `fit`. Two hidden neurons are
+    enough in principle, but gradient descent then gets stuck in a local minimum for most seeds
+    (7 of 10 here), so the trainable default is 8 hidden neurons (10 of 10).
+
+    Args:
+        hand_wired: set the OR/NAND/AND weights by hand. Defaults to `True`.
+        hidden_units: hidden neurons; must be 2 when hand-wired. Defaults to `2` hand-wired, `8`
+            trainable.
+        hidden_activation: defaults to `"step"` hand-wired, `"tanh"` trainable.
+        output_activation: defaults to `"step"` hand-wired, `"sigmoid"` trainable.
+        name: model name.
+
+    Shapes:
+        Input: `(batch, 2)` float32 in {0, 1}. Output: `(batch, 1)`.
+
+    Returns:
+        A Functional `keras.Model` (9 parameters with 2 hidden units).
+    """
+    if hidden_units is None:
+        hidden_units = 2 if hand_wired else 8
+    check_positive_int("hidden_units", hidden_units)
+    if hand_wired and hidden_units != 2:
+        raise ValueError(
+            f"The hand-wired XOR network has 2 hidden neurons (OR, NAND). Received: hidden_units={hidden_units}"
+        )
+    hidden_activation = hidden_activation or ("step" if hand_wired else "tanh")
+    output_activation = output_activation or ("step" if hand_wired else "sigmoid")
+    check_choice("hidden_activation", hidden_activation, ACTIVATIONS)
+    check_choice("output_activation", output_activation, ACTIVATIONS)
+
+    inputs = keras.Input(shape=(2,), name=f"{name}_inputs")
+    # Block 1: the hidden neurons (OR and NAND when hand-wired)
+    hidden = layers.Dense(hidden_units, activation=get_activation(hidden_activation), name=f"{name}_hidden")
+    x = hidden(inputs)
+    # Block 2: the output neuron (AND of the two when hand-wired)
+    out = layers.Dense(1, activation=get_activation(output_activation), name=f"{name}_output")
+    outputs = out(x)
+    if hand_wired:
+        (w_or, b_or), (w_nand, b_nand), (w_and, b_and) = GATES["or"], GATES["nand"], GATES["and"]
+        _set_dense(hidden, np.stack([w_or, w_nand], axis=1), [b_or, b_nand])
+        _set_dense(out, np.reshape(w_and, (2, 1)), [b_and])
+    # The step has no gradient: step layers are wired by hand, never trained.
+    hidden.trainable = hidden_activation != "step"
+    out.trainable = output_activation != "step"
+    return keras.Model(inputs, outputs, name=name)
+
+
+@register_model
+def linear_regression(initial_weight=3.0, use_bias=False, name="linear_regression"):
+    """Single-weight regression `y = w * x`, learned by gradient descent on the MSE.
+
+    With plain SGD each step is the delta rule: `w <- w + lr * 2 * mean((y - w x) x)`.
+
+    Args:
+        initial_weight: the starting `w`. Defaults to `3.0` (the seed's start).
+        use_bias: add a bias `b` (`y = w x + b`). Defaults to `False`.
+        name: model name.
+
+    Shapes:
+        Input: `(batch, 1)` float32. Output: `(batch, 1)`.
+
+    Returns:
+        A Functional `keras.Model` with one weight (two with `use_bias`).
+    """
+    if isinstance(initial_weight, bool) or not isinstance(initial_weight, (int, float)):
+        raise ValueError(f"`initial_weight` must be a number. Received: initial_weight={initial_weight!r}")
+    inputs = keras.Input(shape=(1,), name=f"{name}_inputs")
+    outputs = layers.Dense(
+        1,
+        use_bias=use_bias,
+        kernel_initializer=keras.initializers.Constant(float(initial_weight)),
+        name=f"{name}_weight",
+    )(inputs)
+    return keras.Model(inputs, outputs, name=name)
+
+
+@register_model
+def mlp(
+    input_shape=(28, 28, 1),
+    hidden_units=(128, 64),
+    num_classes=10,
+    hidden_activation="relu",
+    dropout=0.2,
+    name="mlp",
+):
+    """The MNIST multilayer perceptron: 784-128-64-10, ReLU hidden layers, log-softmax output.
+
+    The default has 109,386 parameters. Change the depth and width with one argument:
+    `hidden_units=(256, 128, 64)`. The log-softmax output is a valid logit vector, so train it
+    with `SparseCategoricalCrossentropy(from_logits=True)`.
+
+    Args:
+        input_shape: image shape. Defaults to `(28, 28, 1)`.
+        hidden_units: units of each hidden layer. Defaults to `(128, 64)`.
+        num_classes: output classes. Defaults to `10`.
+        hidden_activation: activation of the hidden layers. Defaults to `"relu"`.
+        dropout: dropout rate after each hidden layer (adds no parameters). Defaults to `0.2`.
+        name: model name.
+
+    Shapes:
+        Input: `(batch, *input_shape)` float32 in [0, 1]. Output: `(batch, num_classes)`
+        log-probabilities.
+
+    Returns:
+        A Functional `keras.Model`.
+    """
+    input_shape = check_shape("input_shape", input_shape)
+    hidden_units = check_units("hidden_units", hidden_units, allow_empty=True)
+    check_positive_int("num_classes", num_classes)
+    check_choice("hidden_activation", hidden_activation, ACTIVATIONS)
+    check_rate("dropout", dropout)
+
+    inputs = keras.Input(shape=input_shape, name=f"{name}_inputs")
+    x = layers.Flatten(name=f"{name}_flatten")(inputs)
+    for i, units in enumerate(hidden_units, start=1):
+        x = layers.Dense(units, activation=get_activation(hidden_activation), name=f"{name}_block{i}_dense")(
+            x
+        )
+        if dropout:
+            x = layers.Dropout(dropout, name=f"{name}_block{i}_dropout")(x)
+    x = layers.Dense(num_classes, name=f"{name}_logits")(x)
+    outputs = layers.Activation("log_softmax", name=f"{name}_log_softmax")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+@register_model
+def cnn(
+    input_shape=(28, 28, 1),
+    filters=(32, 64),
+    kernel_size=3,
+    dense_units=128,
+    num_classes=10,
+    dropout=0.5,
+    augment=True,
+    name="cnn",
+):
+    """The MNIST convnet: Conv2D 32 3x3 -> MaxPool 2 -> Conv2D 64 3x3 -> MaxPool 2 -> Flatten ->
+    Dense 128 -> 10 logits.
+
+    The default has 225,034 parameters: 320 + 18,496 (convolutions) + 204,928 (Dense 1600 -> 128)
+    + 1,290 (Dense 128 -> 10). Dropout adds none.
+
+    Args:
+        input_shape: image shape. Defaults to `(28, 28, 1)`.
+        filters: filters of each conv block (each block is conv + 2x2 max-pool). Defaults to
+            `(32, 64)`.
+        kernel_size: square kernel size. Defaults to `3`.
+        dense_units: units of the hidden dense layer. Defaults to `128`.
+        num_classes: output classes. Defaults to `10`.
+        dropout: rate before and after the hidden dense layer (half of it before). Defaults to `0.5`.
+        augment: random shifts (up to 8% of the size, about 2 px on 28x28) and rotations (up to
+            about 11 degrees) of the input, active in training only. Adds no parameters and
+            does nothing at inference. Defaults to `True`.
+        name: model name.
+
+    Shapes:
+        Input: `(batch, H, W, C)` float32 in [0, 1]. Output: `(batch, num_classes)` logits.
+
+    Returns:
+        A Functional `keras.Model`.
+    """
+    input_shape = check_shape("input_shape", input_shape, ndim=3)
+    filters = check_units("filters", filters)
+    check_positive_int("kernel_size", kernel_size)
+    check_positive_int("dense_units", dense_units)
+    check_positive_int("num_classes", num_classes)
+    check_rate("dropout", dropout)
+    size = min(input_shape[:2])
+    for _ in filters:
+        size = (size - kernel_size + 1) // 2
+    if size < 1:
+        raise ValueError(
+            f"Images of shape {input_shape} are too small for {len(filters)} conv blocks with "
+            f"kernel_size={kernel_size}. Received: input_shape={input_shape}, filters={filters}"
+        )
+
+    inputs = keras.Input(shape=input_shape, name=f"{name}_inputs")
+    x = inputs
+    if augment:
+        # Stem: augmentation, active in training only
+        x = layers.RandomTranslation(0.08, 0.08, fill_mode="constant", name=f"{name}_stem_shift")(x)
+        x = layers.RandomRotation(0.03, fill_mode="constant", name=f"{name}_stem_rotate")(x)
+    for i, f in enumerate(filters, start=1):
+        # Block i: conv + max-pool
+        x = layers.Conv2D(f, kernel_size, activation="relu", name=f"{name}_block{i}_conv")(x)
+        x = layers.MaxPooling2D(2, name=f"{name}_block{i}_pool")(x)
+    # Head
+    x = layers.Flatten(name=f"{name}_flatten")(x)
+    if dropout:
+        x = layers.Dropout(dropout / 2, name=f"{name}_head_dropout1")(x)
+    x = layers.Dense(dense_units, activation="relu", name=f"{name}_head_dense")(x)
+    if dropout:
+        x = layers.Dropout(dropout, name=f"{name}_head_dropout2")(x)
+    outputs = layers.Dense(num_classes, name=f"{name}_logits")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+@register_model
+def tabular_mlp(num_features=30, hidden_units=(16,), num_classes=2, dropout=0.2, name="tabular_mlp"):
+    """An MLP for tabular data (the 30-feature breast cancer set), with input standardization.
+
+    The first layer is a `Normalization` layer named `{name}_normalize`. Adapt it on the training
+    split only before `fit`: `model.get_layer("tabular_mlp_normalize").adapt(x_train)`;
+    `kerazoo train` does so.
+
+    Args:
+        num_features: input features. Defaults to `30`.
+        hidden_units: units of each hidden layer. Defaults to `(16,)`.
+        num_classes: output classes. Defaults to `2`.
+        dropout: dropout rate after each hidden layer. Defaults to `0.2`.
+        name: model name.
+
+    Shapes:
+        Input: `(batch, num_features)` float32, raw. Output: `(batch, num_classes)` logits.
+
+    Returns:
+        A Functional `keras.Model`.
+    """
+    check_positive_int("num_features", num_features)
+    hidden_units = check_units("hidden_units", hidden_units, allow_empty=True)
+    check_positive_int("num_classes", num_classes)
+    check_rate("dropout", dropout)
+
+    inputs = keras.Input(shape=(num_features,), name=f"{name}_inputs")
+    x = layers.Normalization(name=f"{name}_normalize")(inputs)
+    for i, units in enumerate(hidden_units, start=1):
+        x = layers.Dense(units, activation="relu", name=f"{name}_block{i}_dense")(x)
+        if dropout:
+            x = layers.Dropout(dropout, name=f"{name}_block{i}_dropout")(x)
+    outputs = layers.Dense(num_classes, name=f"{name}_logits")(x)
+    return keras.Model(inputs, outputs, name=name)

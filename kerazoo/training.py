@@ -1,0 +1,456 @@
+"""`kerazoo.train`: one model, one recipe, one run directory.
+
+The run directory (`runs/NAME` by default) is the contract that the CLI, the benchmarks and later
+tools rely on:
+
+| file | what |
+|---|---|
+| `model.keras` | the trained model |
+| `config.json` | every argument, the effective hparams, the recipe, the seed, library versions |
+| `history.json` | per-epoch metrics from `fit` (`val_*` are computed on the test split, for the curves only) |
+| `metrics.json` | final figures on the test split (`test_accuracy`, `test_rmse`, ...) and `train_seconds` |
+| `training_curves.png` | loss (and accuracy) against epochs |
+| `predictions.csv`, `forecast.png` | forecaster only: date, actual, predicted over the test horizon |
+
+A run is written into a temporary sibling folder and renamed into place when it is complete, so an
+interrupted or failed run never leaves a partial run directory. Everything that can be checked
+(arguments, hparams, data) is checked before training starts.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import kerazoo
+from kerazoo import data as zdata
+from kerazoo._registry import check_hparams, get_entry
+from kerazoo.plots import plot_decision_boundary, plot_forecast, plot_history
+
+__all__ = ["train", "UsageError", "WeightHistory", "make_optimizer"]
+
+# Which dataset kinds each task can train on.
+_TASK_DATA = {
+    "logic": ("logic",),
+    "regression": ("regression",),
+    "classification": ("image", "tabular"),
+    "forecasting": ("series",),
+}
+
+
+class UsageError(ValueError):
+    """Bad arguments to `train` (the CLI exits 2 with this message)."""
+
+
+class WeightHistory(keras.callbacks.Callback):
+    """Records a layer's weights at the end of every epoch into `logs` (so they land in History).
+
+    Example:
+        model.fit(ds, epochs=100, callbacks=[WeightHistory("linear_regression_weight")])
+        history.history["w"]  # w after each epoch
+
+    Args:
+        layer_name: the Dense layer to watch.
+        names: log keys for its kernel (and bias), flattened. Defaults to `("w", "b")`.
+    """
+
+    def __init__(self, layer_name: str, names=("w", "b")):
+        super().__init__()
+        if not isinstance(layer_name, str) or not layer_name:
+            raise ValueError(f"`layer_name` must be a layer's name. Received: layer_name={layer_name!r}")
+        self._layer_name = layer_name
+        self._names = tuple(names)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            return
+        values = [float(v) for w in self.model.get_layer(self._layer_name).get_weights() for v in np.ravel(w)]
+        for key, value in zip(self._names, values):
+            logs[key] = value
+
+
+def make_optimizer(recipe: dict, steps: int):
+    """The recipe's optimizer; `schedule="cosine"` decays the learning rate over `steps`."""
+    lr = recipe.get("learning_rate", 1e-3)
+    if recipe.get("schedule") == "cosine":
+        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, steps), alpha=0.01)
+    kind = recipe.get("optimizer", "adam")
+    if kind == "sgd":
+        return keras.optimizers.SGD(learning_rate=lr)
+    if kind == "adam":
+        return keras.optimizers.Adam(learning_rate=lr)
+    raise UsageError(f"Unknown optimizer in recipe. Expected 'adam' or 'sgd'. Received: {kind!r}")
+
+
+@dataclasses.dataclass
+class _Plan:
+    """Everything a run needs, checked before anything is trained or written."""
+
+    entry: Any
+    dataset: str
+    out: Path
+    epochs: int
+    batch_size: int
+    seed: int
+    hparams: dict
+    recipe: dict
+    train_ds: Any
+    test_ds: Any
+    model: keras.Model
+    loss: Any
+    metrics: list
+    callbacks: list
+    finish: Callable  # finish(model, run_dir) -> dict of final figures
+    config: dict
+
+
+def _check_int(arg, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise UsageError(f"`{arg}` must be an integer >= {minimum}. Received: {arg}={value!r}")
+
+
+def _versions() -> dict:
+    return {
+        "kerazoo": kerazoo.__version__,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _evaluate(model, test_ds) -> dict:
+    return {f"test_{k}": float(v) for k, v in model.evaluate(test_ds, verbose=0, return_dict=True).items()}
+
+
+def _plan_logic(plan_args, entry, hparams):
+    ds_name, batch_size = plan_args["dataset"], plan_args["batch_size"]
+    train_ds = zdata.make_dataset(ds_name, "train", batch_size, shuffle=False)
+    test_ds = zdata.make_dataset(ds_name, "test", batch_size, shuffle=False)
+    model = entry.builder(**hparams)
+    inputs = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
+
+    def finish(model, run_dir):
+        figures = _evaluate(model, test_ds)
+        outputs = model(inputs, training=False).numpy().ravel()
+        figures["truth_table"] = [
+            {"inputs": x.tolist(), "target": float(t), "output": float(o)}
+            for x, t, o in zip(inputs, zdata.TRUTH_TABLES[ds_name], outputs)
+        ]
+        plot_decision_boundary(
+            model,
+            inputs,
+            zdata.TRUTH_TABLES[ds_name],
+            run_dir / "decision_boundary.png",
+            title=f"{model.name} on '{ds_name}'",
+        )
+        return figures
+
+    metrics = [keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.5)]
+    return train_ds, test_ds, model, "mse", metrics, [], finish
+
+
+def _plan_regression(plan_args, entry, hparams):
+    batch_size = plan_args["batch_size"]
+    train_ds = zdata.make_dataset(plan_args["dataset"], "train", batch_size, shuffle=False)
+    test_ds = zdata.make_dataset(plan_args["dataset"], "test", batch_size, shuffle=False)
+    model = entry.builder(**hparams)
+    layer = f"{model.name}_weight"
+
+    def finish(model, run_dir):
+        figures = _evaluate(model, test_ds)
+        weights = model.get_layer(layer).get_weights()
+        figures["w"] = float(np.ravel(weights[0])[0])
+        if len(weights) > 1:
+            figures["b"] = float(np.ravel(weights[1])[0])
+        return figures
+
+    return train_ds, test_ds, model, "mse", [], [WeightHistory(layer)], finish
+
+
+def _plan_classification(plan_args, entry, hparams):
+    ds_name, batch_size, seed = plan_args["dataset"], plan_args["batch_size"], plan_args["seed"]
+    kind = zdata.dataset_kind(ds_name)
+    common = dict(data_dir=plan_args["data_dir"], seed=seed)
+    if kind == "image":
+        common["normalization"] = entry.normalization or "unit"
+    train_ds = zdata.make_dataset(ds_name, "train", batch_size, **common)
+    test_ds = zdata.make_dataset(ds_name, "test", batch_size, **common)
+    # Fit the model to the data: input shape and class count come from the dataset unless set.
+    shape = tuple(int(d) for d in train_ds.element_spec[0].shape[1:])
+    num_classes = int(train_ds.unbatch().map(lambda x, y: y).reduce(np.int32(0), tf.maximum)) + 1
+    derived = {"num_features": shape[0]} if kind == "tabular" else {"input_shape": shape}
+    derived["num_classes"] = num_classes
+    for key, value in derived.items():
+        if key in entry.hparams and key not in hparams:
+            hparams[key] = value
+    model = entry.builder(**hparams)
+    model_shape = tuple(model.input_shape[1:])
+    if model_shape != shape:
+        raise UsageError(
+            f"Dataset '{ds_name}' has inputs of shape {shape} but model '{entry.name}' expects "
+            f"{model_shape}. Drop the shape override or pick a matching dataset."
+        )
+    if model.output_shape[-1] < num_classes:
+        raise UsageError(
+            f"Dataset '{ds_name}' has {num_classes} classes but the model outputs "
+            f"{model.output_shape[-1]}. Received: num_classes={hparams.get('num_classes')}"
+        )
+    norm_layer = f"{model.name}_normalize"
+    if any(layer.name == norm_layer for layer in model.layers):
+        # Standardization statistics from the training split only.
+        model.get_layer(norm_layer).adapt(train_ds.map(lambda x, y: x))
+
+    def finish(model, run_dir):
+        return _evaluate(model, test_ds)
+
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+    return train_ds, test_ds, model, loss, metrics, [], finish
+
+
+def _plan_forecasting(plan_args, entry, hparams):
+    ds_name, batch_size, seed = plan_args["dataset"], plan_args["batch_size"], plan_args["seed"]
+    lookback = hparams.get("lookback", entry.hparams["lookback"])
+    series = zdata.load_series(ds_name, csv=plan_args["csv"], column=plan_args["column"])
+    x_test, _, targets, scaler = zdata.series_windows(series, "test", lookback=lookback)
+    kwargs = dict(lookback=lookback, csv=plan_args["csv"], column=plan_args["column"], seed=seed)
+    train_ds = zdata.make_dataset(ds_name, "train", batch_size, **kwargs)
+    test_ds = zdata.make_dataset(ds_name, "test", batch_size, **kwargs)
+    model = entry.builder(**hparams)
+
+    def finish(model, run_dir):
+        values = series.values
+        predicted = scaler.invert(model.predict(x_test, verbose=0)[:, 0], values[targets - 1])
+        actual = values[targets]
+        figures = {"test_loss": float(model.evaluate(test_ds, verbose=0))}
+        figures.update(_forecast_figures(values, targets, predicted))
+        with open(run_dir / "predictions.csv", "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["date", "actual", "predicted"])
+            for t, a, p in zip(targets, actual, predicted):
+                writer.writerow([series.dates[t], f"{a:.6g}", f"{p:.6g}"])
+        plot_forecast(
+            series.dates,
+            values,
+            int(targets[0]),
+            predicted,
+            run_dir / "forecast.png",
+            title=f"{entry.name} on {ds_name}: test RMSE {figures['test_rmse']:.3g}",
+        )
+        return figures
+
+    return train_ds, test_ds, model, "mse", [], [], finish
+
+
+def _forecast_figures(values, targets, predicted) -> dict:
+    """RMSE, MAE, MAPE of a one-step forecast, against persistence and seasonal naive."""
+    actual = values[targets]
+
+    def rmse(p):
+        return float(np.sqrt(np.mean((actual - p) ** 2)))
+
+    figures = {
+        "test_rmse": rmse(predicted),
+        "test_mae": float(np.mean(np.abs(actual - predicted))),
+        "test_mape": float(np.mean(np.abs(actual - predicted) / actual) * 100),
+        "persistence_rmse": rmse(values[targets - 1]),
+        "seasonal_naive_rmse": rmse(values[targets - 12]),
+    }
+    figures["rmse_vs_persistence"] = figures["test_rmse"] / figures["persistence_rmse"]
+    figures["rmse_vs_seasonal_naive"] = figures["test_rmse"] / figures["seasonal_naive_rmse"]
+    return figures
+
+
+_PLANNERS = {
+    "logic": _plan_logic,
+    "regression": _plan_regression,
+    "classification": _plan_classification,
+    "forecasting": _plan_forecasting,
+}
+
+
+def _plan(name, *, dataset, data_dir, epochs, batch_size, seed, out, hparams, csv, column, overwrite):
+    entry = get_entry(name)
+    hparams = dict(hparams or {})
+    check_hparams(entry.name, hparams)
+    if entry.task not in _PLANNERS:
+        raise UsageError(f"Model '{entry.name}' ({entry.task}) has no training recipe in this version.")
+    recipe = dict(entry.recipe)
+    epochs = recipe["epochs"] if epochs is None else epochs
+    batch_size = recipe["batch_size"] if batch_size is None else batch_size
+    _check_int("epochs", epochs, 1)
+    _check_int("batch_size", batch_size, 1)
+    _check_int("seed", seed, 0)
+    dataset = dataset or entry.dataset
+    kind = zdata.dataset_kind(dataset)
+    if kind not in _TASK_DATA[entry.task]:
+        raise UsageError(
+            f"Model '{entry.name}' ({entry.task}) cannot train on dataset '{dataset}' ({kind} data). "
+            f"Its default dataset is '{entry.dataset}'."
+        )
+    if entry.name == "tabular_mlp" and kind != "tabular" or entry.name in ("mlp", "cnn") and kind != "image":
+        raise UsageError(f"Model '{entry.name}' cannot train on dataset '{dataset}' ({kind} data).")
+    if (csv is not None or column is not None) and dataset != "csv":
+        raise UsageError(f"--csv and --column go with --dataset csv. Received: dataset={dataset!r}")
+    out = Path(out or Path("runs") / entry.name)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        raise UsageError(f"Output '{out}' already exists. Choose another --out or pass --overwrite.")
+
+    keras.utils.set_random_seed(seed)
+    plan_args = dict(
+        dataset=dataset, data_dir=data_dir, batch_size=batch_size, seed=seed, csv=csv, column=column
+    )
+    train_ds, test_ds, model, loss, metrics, callbacks, finish = _PLANNERS[entry.task](
+        plan_args, entry, hparams
+    )
+    effective = {**entry.hparams, **hparams}
+    config = {
+        "model": entry.name,
+        "task": entry.task,
+        "dataset": dataset,
+        "data_dir": str(data_dir) if data_dir else os.environ.get(zdata.DATA_DIR_ENV),
+        "csv": str(csv) if csv else None,
+        "column": column,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "seed": seed,
+        "hparams": effective,
+        "recipe": recipe,
+        "versions": _versions(),
+    }
+    return _Plan(
+        entry,
+        dataset,
+        out,
+        epochs,
+        batch_size,
+        seed,
+        hparams,
+        recipe,
+        train_ds,
+        test_ds,
+        model,
+        loss,
+        metrics,
+        callbacks,
+        finish,
+        config,
+    )
+
+
+def _write_json(path: Path, obj) -> None:
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=2, default=lambda o: list(o) if isinstance(o, tuple) else str(o))
+        f.write("\n")
+
+
+def train(
+    name: str,
+    *,
+    dataset: str | None = None,
+    data_dir=None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    seed: int = 0,
+    out=None,
+    hparams: dict | None = None,
+    csv=None,
+    column: str | None = None,
+    overwrite: bool = False,
+    verbose="auto",
+    callbacks=(),
+) -> dict:
+    """Train zoo model `name` with its recipe and write a run directory.
+
+    Example:
+        metrics = kerazoo.train("cnn", dataset="mnist", data_dir="../shared/data", epochs=2)
+
+    Args:
+        name: a registry name (`kerazoo.list_models()`).
+        dataset: dataset name; defaults to the model's default (the embedded offline data).
+        data_dir: folder with local MNIST-format files (else `$KERAZOO_DATA_DIR`).
+        epochs, batch_size: default to the recipe's.
+        seed: seeds Keras, NumPy, Python and TF, and the shuffling. Defaults to `0`.
+        out: the run directory; defaults to `runs/NAME`. An existing non-empty one is refused
+            unless `overwrite=True`.
+        hparams: builder overrides, e.g. `{"hidden_units": (256, 128)}`.
+        csv, column: the file and column for `dataset="csv"`.
+        verbose: passed to `fit` (`"auto"` shows the Keras progress bar).
+        callbacks: extra Keras callbacks for `fit`.
+
+    Returns:
+        The final figures written to `metrics.json`, with `run_dir` added.
+
+    Raises:
+        UsageError: bad arguments (unknown model, unknown or invalid hparam, ...).
+        kerazoo.data.DataError: missing or bad data. In both cases nothing is written.
+    """
+    try:
+        plan = _plan(
+            name,
+            dataset=dataset,
+            data_dir=data_dir,
+            epochs=epochs,
+            batch_size=batch_size,
+            seed=seed,
+            out=out,
+            hparams=hparams,
+            csv=csv,
+            column=column,
+            overwrite=overwrite,
+        )
+    except (UsageError, zdata.DataError):
+        raise
+    except ValueError as e:  # unknown model or hparam, bad hparam value: a usage error too
+        raise UsageError(str(e)) from e
+    model = plan.model
+    steps = plan.epochs * int(plan.train_ds.cardinality())
+    model.compile(optimizer=make_optimizer(plan.recipe, steps), loss=plan.loss, metrics=plan.metrics)
+
+    plan.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{plan.out.name}.", suffix=".partial", dir=plan.out.parent))
+    try:
+        start = time.perf_counter()
+        if not model.trainable_weights:
+            # Hand-wired (step) networks have nothing to learn: evaluate them as they are.
+            print(f"{plan.entry.name}: no trainable weights (hand-wired); evaluating only.")
+            plan.config["epochs"] = 0
+        history = model.fit(
+            plan.train_ds,
+            epochs=plan.epochs if model.trainable_weights else 0,
+            validation_data=plan.test_ds,
+            callbacks=[*plan.callbacks, *callbacks],
+            verbose=verbose,
+            shuffle=False,  # the pipeline shuffles
+        )
+        train_seconds = time.perf_counter() - start
+        figures = plan.finish(model, tmp)
+        figures["train_seconds"] = round(train_seconds, 3)
+        figures["epochs"] = plan.config["epochs"]
+        model.save(tmp / "model.keras")
+        hist = {k: [float(v) for v in vs] for k, vs in history.history.items()}
+        _write_json(tmp / "config.json", plan.config)
+        _write_json(tmp / "history.json", hist)
+        _write_json(tmp / "metrics.json", figures)
+        plot_history(hist, tmp / "training_curves.png", title=f"{plan.entry.name} on {plan.dataset}")
+        if plan.out.exists():
+            shutil.rmtree(plan.out) if plan.out.is_dir() else plan.out.unlink()
+        os.replace(tmp, plan.out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return {**figures, "run_dir": str(plan.out)}

@@ -1,0 +1,66 @@
+"""Shared fixtures: tiny datasets the tests make themselves (no network, no ../shared)."""
+
+import gzip
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
+import pytest
+
+
+def _images(n, seed):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 10
+    x = np.zeros((n, 28, 28), np.uint8)
+    for i, label in enumerate(y):
+        # One bright bar per class, at a class-specific row, so a model can learn it.
+        x[i, 2 + 2 * label : 4 + 2 * label, 4:24] = 255
+        x[i] = np.maximum(x[i], rng.integers(0, 40, (28, 28)).astype(np.uint8))
+    return x, y.astype(np.uint8)
+
+
+@pytest.fixture
+def mnist_npz_dir(tmp_path):
+    """A data directory holding a tiny `mnist.npz` in Keras layout."""
+    x_train, y_train = _images(60, 0)
+    x_test, y_test = _images(20, 1)
+    np.savez_compressed(
+        tmp_path / "mnist.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test
+    )
+    return tmp_path
+
+
+def write_idx(path, array):
+    """Write `array` (uint8) as an official idx file, gzipped."""
+    array = np.asarray(array, np.uint8)
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.tobytes())
+
+
+@pytest.fixture
+def mnist_idx_dir(tmp_path):
+    """A data directory with the four idx .gz files under `raw/mnist/` (the ../shared layout)."""
+    folder = tmp_path / "raw" / "mnist"
+    folder.mkdir(parents=True)
+    x_train, y_train = _images(30, 2)
+    x_test, y_test = _images(10, 3)
+    write_idx(folder / "train-images-idx3-ubyte.gz", x_train)
+    write_idx(folder / "train-labels-idx1-ubyte.gz", y_train)
+    write_idx(folder / "t10k-images-idx3-ubyte.gz", x_test)
+    write_idx(folder / "t10k-labels-idx1-ubyte.gz", y_test)
+    return tmp_path
+
+
+@pytest.fixture
+def monthly_csv(tmp_path):
+    """A 96-month CSV with a date column and two series."""
+    t = np.arange(96)
+    sales = 50 * np.exp(0.01 * t) * (1 + 0.2 * np.sin(2 * np.pi * t / 12))
+    path = tmp_path / "sales.csv"
+    with open(path, "w") as f:
+        f.write("month,sales,other\n")
+        for i, v in enumerate(sales):
+            f.write(f"{2010 + i // 12}-{i % 12 + 1:02d},{v:.3f},1\n")
+    return path

@@ -1,0 +1,145 @@
+"""The `kerazoo` command: a tiny train run and its run directory; bad arguments exit 2, write nothing."""
+
+import json
+
+import pytest
+
+from kerazoo.cli import main, parse_set
+
+
+def _exit_code(argv):
+    """main()'s status, whether it returns it or argparse exits with it."""
+    try:
+        return main(argv)
+    except SystemExit as e:
+        return e.code
+
+
+def test_list_prints_the_zoo(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "cnn" in out and "225,034" in out and "digits" in out and "109,386" in out
+
+
+def test_parse_set_values():
+    assert parse_set(["hidden_units=256,128", "dropout=0.2", "hand_wired=false", "gate=and", "x=[1, 2]"]) == {
+        "hidden_units": [256, 128],
+        "dropout": 0.2,
+        "hand_wired": False,
+        "gate": "and",
+        "x": [1, 2],
+    }
+
+
+def test_train_cnn_tiny_run_writes_the_run_directory(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(
+        [
+            "train",
+            "cnn",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "64",
+            "--out",
+            str(out),
+            "--quiet",
+            "--set",
+            "filters=8,16",
+            "--set",
+            "dense_units=16",
+        ]
+    )
+    assert code == 0
+    for name in ("model.keras", "config.json", "history.json", "metrics.json", "training_curves.png"):
+        assert (out / name).is_file(), name
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0 and metrics["train_seconds"] > 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["dataset"] == "digits" and config["seed"] == 0 and config["epochs"] == 1
+    assert config["hparams"]["filters"] == [8, 16] and "tensorflow" in config["versions"]
+    history = json.loads((out / "history.json").read_text())
+    assert len(history["loss"]) == 1 and "val_accuracy" in history
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+
+
+def test_train_forecaster_writes_predictions_and_forecast_plot(tmp_path, monthly_csv):
+    out = tmp_path / "fc"
+    code = main(
+        [
+            "train",
+            "lstm_forecaster",
+            "--dataset",
+            "csv",
+            "--csv",
+            str(monthly_csv),
+            "--column",
+            "sales",
+            "--epochs",
+            "2",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    lines = (out / "predictions.csv").read_text().splitlines()
+    assert lines[0] == "date,actual,predicted" and len(lines) == 49 and lines[1].startswith("2014-01")
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {"test_rmse", "persistence_rmse", "seasonal_naive_rmse"} <= set(metrics)
+    assert (out / "forecast.png").is_file()
+
+
+def test_train_hand_wired_xor_evaluates_without_training(tmp_path):
+    out = tmp_path / "xor"
+    assert main(["train", "xor_net", "--out", str(out), "--quiet"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test_accuracy"] == 1.0 and metrics["epochs"] == 0
+    assert [row["output"] for row in metrics["truth_table"]] == [0, 1, 1, 0]
+    assert (out / "decision_boundary.png").is_file()
+
+
+def test_train_linear_regression_records_the_weight(tmp_path):
+    out = tmp_path / "lr"
+    assert main(["train", "linear_regression", "--out", str(out), "--quiet"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert abs(metrics["w"] - 2.0) < 1e-3
+    history = json.loads((out / "history.json").read_text())
+    assert len(history["w"]) == 100 and history["w"][0] < 3.0
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["train", "cnnn"], "Unknown model 'cnnn'. Did you mean: cnn"),
+        (["train", "cnn", "--set", "filter=3"], "Unknown hparam(s) ['filter']"),
+        (["train", "cnn", "--set", "dropout"], "--set takes key=value"),
+        (["train", "cnn", "--set", "dropout=2"], "Received: dropout=2"),
+        (["train", "cnn", "--epochs", "0"], "Received: epochs=0"),
+        (["train", "cnn", "--epochs", "three"], "invalid int value: 'three'"),
+        (["train", "cnn", "--dataset", "mnsit"], "Unknown dataset 'mnsit'"),
+        (["train", "cnn", "--dataset", "breast_cancer"], "cannot train on dataset 'breast_cancer'"),
+        (["train", "cnn", "--data-dir", "/nonexistent/dir", "--dataset", "mnist"], "does not exist"),
+        (["train", "lstm_forecaster", "--dataset", "csv"], "needs a file"),
+        (["train", "cnn", "--csv", "x.csv"], "--csv and --column go with --dataset csv"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line_and_write_nothing(argv, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert _exit_code(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_run_directory_is_refused_without_overwrite(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "model.keras").write_text("precious")
+    assert main(["train", "neuron", "--out", str(out), "--quiet"]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert (out / "model.keras").read_text() == "precious"
+    assert main(["train", "neuron", "--out", str(out), "--quiet", "--overwrite", "--epochs", "2"]) == 0
+    assert (out / "metrics.json").is_file()

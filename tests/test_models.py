@@ -1,0 +1,236 @@
+"""Every registry entry, then the behaviour each classic builder promises."""
+
+import keras
+import numpy as np
+import pytest
+
+import kerazoo
+from kerazoo._registry import get_entry
+
+TRUTH_INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
+
+
+def _tiny_input(entry, batch=3):
+    shape = entry.input_spec["shape"]
+    rng = np.random.default_rng(0)
+    return rng.random((batch, *shape)).astype(np.float32)
+
+
+@pytest.mark.parametrize("name", kerazoo.list_models())
+def test_model_builds_and_runs_on_a_tiny_batch(name):
+    entry = get_entry(name)
+    model = kerazoo.build(name)
+    out = model(_tiny_input(entry), training=False)
+    assert out.shape[0] == 3
+    assert not np.isnan(np.asarray(out)).any(), "Output included NaNs"
+    names = [layer.name for layer in model.layers]
+    assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize("name", kerazoo.list_models())
+def test_model_config_and_keras_file_round_trip(name, tmp_path):
+    entry = get_entry(name)
+    model = kerazoo.build(name)
+    x = _tiny_input(entry)
+    clone = keras.Model.from_config(model.get_config())
+    assert clone.count_params() == model.count_params()
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(loaded(x, training=False), model(x, training=False), atol=1e-6)
+
+
+# -- neuron and logic gates ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("gate,table", [("and", [0, 0, 0, 1]), ("or", [0, 1, 1, 1]), ("nand", [1, 1, 1, 0])])
+def test_hand_wired_step_neuron_computes_gate_exactly(gate, table):
+    model = kerazoo.build("neuron", gate=gate, activation="step")
+    np.testing.assert_array_equal(model(TRUTH_INPUTS).numpy().ravel(), table)
+
+
+@pytest.mark.parametrize("gate,table", [("and", [0, 0, 0, 1]), ("or", [0, 1, 1, 1])])
+def test_hand_wired_sigmoid_neuron_rounds_to_gate(gate, table):
+    out = kerazoo.build("neuron", gate=gate)(TRUTH_INPUTS).numpy().ravel()
+    np.testing.assert_array_equal(out > 0.5, np.array(table, bool))
+
+
+def test_neuron_with_explicit_weights():
+    model = kerazoo.build("neuron", weights=(1.0, 1.0), bias=-1.5, activation="step")
+    np.testing.assert_array_equal(model(TRUTH_INPUTS).numpy().ravel(), [0, 0, 0, 1])
+
+
+def test_step_neuron_is_not_trainable():
+    assert kerazoo.build("neuron", gate="and", activation="step").trainable_weights == []
+
+
+@pytest.mark.parametrize("table", [[0, 0, 0, 1], [0, 1, 1, 1]], ids=["and", "or"])
+def test_sigmoid_neuron_learns_and_or_with_fit(table):
+    keras.utils.set_random_seed(0)
+    model = kerazoo.build("neuron")
+    model.compile(keras.optimizers.Adam(0.1), "mse")
+    model.fit(TRUTH_INPUTS, np.array(table, np.float32), epochs=300, batch_size=4, verbose=0)
+    np.testing.assert_array_equal(model(TRUTH_INPUTS).numpy().ravel() > 0.5, np.array(table, bool))
+
+
+def test_neuron_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="Received: activation='softsign'"):
+        kerazoo.build("neuron", activation="softsign")
+    with pytest.raises(ValueError, match="Received: weights=\\(1.0,\\), num_inputs=2"):
+        kerazoo.build("neuron", weights=(1.0,))
+    with pytest.raises(ValueError, match="Received: gate='xor'"):
+        kerazoo.build("neuron", gate="xor")
+
+
+# -- XOR ------------------------------------------------------------------------------------
+
+
+def test_hand_wired_xor_is_exact_on_truth_table():
+    model = kerazoo.build("xor_net")
+    np.testing.assert_array_equal(model(TRUTH_INPUTS).numpy().ravel(), [0, 1, 1, 0])
+    assert model.count_params() == 9
+
+
+def test_hand_wired_xor_hidden_layer_is_or_and_nand():
+    model = kerazoo.build("xor_net")
+    hidden = keras.Model(model.inputs, model.get_layer("xor_net_hidden").output)
+    np.testing.assert_array_equal(hidden(TRUTH_INPUTS).numpy(), [[0, 1], [1, 1], [1, 1], [1, 0]])
+
+
+def test_trainable_xor_learns_with_fit():
+    keras.utils.set_random_seed(0)
+    model = kerazoo.build("xor_net", hand_wired=False)
+    entry = get_entry("xor_net")
+    model.compile(keras.optimizers.Adam(entry.recipe["learning_rate"]), "mse")
+    model.fit(
+        TRUTH_INPUTS,
+        np.array([0, 1, 1, 0], np.float32),
+        epochs=entry.recipe["epochs"],
+        batch_size=4,
+        verbose=0,
+    )
+    np.testing.assert_array_equal(model(TRUTH_INPUTS).numpy().ravel() > 0.5, [False, True, True, False])
+
+
+def test_hand_wired_xor_refuses_other_widths():
+    with pytest.raises(ValueError, match="Received: hidden_units=3"):
+        kerazoo.build("xor_net", hidden_units=3)
+
+
+# -- single-weight regression ------------------------------------------------------------------
+
+
+def test_linear_regression_converges_to_two_by_the_delta_rule():
+    from kerazoo.training import WeightHistory
+
+    x = np.arange(5, dtype=np.float32)[:, None]
+    y = 2 * x
+    lr = 0.01
+    model = kerazoo.build("linear_regression")
+    assert model.count_params() == 1
+    model.compile(keras.optimizers.SGD(lr), "mse")
+    history = model.fit(
+        x,
+        y,
+        epochs=100,
+        batch_size=5,
+        shuffle=False,
+        verbose=0,
+        callbacks=[WeightHistory("linear_regression_weight")],
+    )
+    ws = np.array([3.0] + history.history["w"])
+    assert abs(ws[-1] - 2.0) < 1e-3
+    # Each step is the delta rule: w <- w + lr * 2 * mean((y - w x) x).
+    expected = ws[:-1] + lr * 2 * np.mean((y - ws[:-1, None, None] * x) * x, axis=(1, 2))
+    np.testing.assert_allclose(ws[1:], expected, rtol=1e-5)
+    # The loss shrinks geometrically with w.
+    np.testing.assert_allclose(history.history["loss"], 6 * (ws[:-1] - 2) ** 2, rtol=1e-3, atol=1e-8)
+
+
+# -- MLP and CNN ---------------------------------------------------------------------------
+
+
+def test_mlp_784_128_64_10_has_109386_parameters_and_log_softmax_output():
+    model = kerazoo.build("mlp")
+    assert model.count_params() == 109_386
+    out = model(np.random.rand(4, 28, 28, 1).astype(np.float32)).numpy()
+    np.testing.assert_allclose(np.exp(out).sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_cnn_has_225034_parameters_as_its_docstring_says():
+    model = kerazoo.build("cnn")
+    assert model.count_params() == 225_034
+    assert "225,034" in kerazoo.models.classic.cnn.__doc__
+    assert [layer.name for layer in model.layers if "conv" in layer.name] == [
+        "cnn_block1_conv",
+        "cnn_block2_conv",
+    ]
+
+
+def test_seed_worked_examples_hold_through_the_builders():
+    # Dense 100 -> 50 has 5,050 parameters; an MLP 1000-100-20 has 102,120.
+    assert kerazoo.build("mlp", input_shape=(100,), hidden_units=(), num_classes=50).count_params() == 5_050
+    assert (
+        kerazoo.build("mlp", input_shape=(1000,), hidden_units=(100,), num_classes=20).count_params()
+        == 102_120
+    )
+
+
+def test_depth_and_width_are_one_argument():
+    model = kerazoo.build("mlp", hidden_units=(256, 128, 64))
+    assert [layer.units for layer in model.layers if "dense" in layer.name] == [256, 128, 64]
+    assert kerazoo.build("cnn", filters=(16, 32)).get_layer("cnn_block2_conv").filters == 32
+
+
+def test_cnn_rejects_images_too_small_for_its_blocks():
+    with pytest.raises(ValueError, match="too small"):
+        kerazoo.build("cnn", input_shape=(8, 8, 1))
+
+
+@pytest.mark.parametrize(
+    "name,kwargs,message",
+    [
+        ("mlp", {"hidden_units": (0,)}, r"Received: hidden_units=\(0,\)"),
+        ("mlp", {"dropout": 1.5}, "Received: dropout=1.5"),
+        ("cnn", {"input_shape": (28, 28)}, r"Received: input_shape=\(28, 28\)"),
+        ("cnn", {"num_classes": 0}, "Received: num_classes=0"),
+        ("lstm_forecaster", {"lookback": 0}, "Received: lookback=0"),
+    ],
+)
+def test_builders_reject_bad_hparams(name, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        kerazoo.build(name, **kwargs)
+
+
+def test_mlp_learns_tiny_data(mnist_npz_dir):
+    ds = kerazoo.make_dataset("mnist", "train", 20, data_dir=mnist_npz_dir)
+    keras.utils.set_random_seed(0)
+    model = kerazoo.build("mlp")
+    model.compile(
+        keras.optimizers.Adam(1e-3),
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    history = model.fit(ds, epochs=15, verbose=0)
+    assert history.history["accuracy"][-1] > 0.9
+    assert history.history["loss"][-1] < history.history["loss"][0] / 3
+
+
+# -- tabular and forecaster ------------------------------------------------------------------
+
+
+def test_tabular_mlp_normalization_adapts_to_training_split_only():
+    from kerazoo.data import load_tabular
+
+    x_train, _ = load_tabular("breast_cancer", "train")
+    model = kerazoo.build("tabular_mlp")
+    layer = model.get_layer("tabular_mlp_normalize")
+    layer.adapt(x_train)
+    np.testing.assert_allclose(np.ravel(layer.mean), x_train.mean(axis=0), rtol=1e-4)
+    x_test, _ = load_tabular("breast_cancer", "test")
+    assert not np.allclose(np.ravel(layer.mean), x_test.mean(axis=0), rtol=1e-3)
+
+
+def test_lstm_forecaster_is_many_to_one():
+    model = kerazoo.build("lstm_forecaster", lookback=24, num_layers=2)
+    assert model.input_shape == (None, 24, 1)
+    assert model.output_shape == (None, 1)

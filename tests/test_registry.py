@@ -1,0 +1,51 @@
+import pytest
+
+import kerazoo
+from kerazoo._registry import get_entry, register_model
+
+CLASSIC = ["neuron", "xor_net", "linear_regression", "mlp", "cnn", "tabular_mlp", "lstm_forecaster"]
+
+
+def test_list_models_has_the_classic_networks():
+    names = kerazoo.list_models()
+    assert set(CLASSIC) <= set(names)
+    assert names == sorted(names)
+
+
+def test_list_models_filters_by_pattern_and_task():
+    assert kerazoo.list_models("*mlp") == ["mlp", "tabular_mlp"]
+    assert kerazoo.list_models(task="logic") == ["neuron", "xor_net"]
+
+
+@pytest.mark.parametrize("name", CLASSIC)
+def test_entry_knows_task_dataset_input_spec_and_hparams(name):
+    entry = get_entry(name)
+    assert entry.task in ("logic", "regression", "classification", "forecasting")
+    assert entry.dataset
+    assert "shape" in entry.input_spec
+    assert entry.hparams["name"] == name
+    assert entry.recipe["epochs"] >= 1
+
+
+def test_build_rejects_unknown_name_with_closest_matches():
+    with pytest.raises(ValueError, match="Unknown model 'cnnn'. Did you mean: cnn"):
+        kerazoo.build("cnnn")
+
+
+def test_build_rejects_unknown_hparam_naming_valid_ones():
+    with pytest.raises(ValueError, match=r"Unknown hparam\(s\) \['filter'\].*Valid hparams: .*'filters'"):
+        kerazoo.build("cnn", filter=3)
+
+
+def test_build_overrides_beat_defaults():
+    model = kerazoo.build("mlp", hidden_units=(32,))
+    assert model.count_params() == 784 * 32 + 32 + 32 * 10 + 10
+
+
+def test_register_model_refuses_duplicate_name():
+    def cnn():  # same name as the zoo's cnn
+        pass
+
+    cnn.__module__ = "kerazoo.models.classic"
+    with pytest.raises(ValueError, match="already registered under the name 'cnn'"):
+        register_model(cnn)
