@@ -119,7 +119,7 @@ def check_hparams(name: str, hparams: dict) -> None:
         raise ValueError(f"Unknown hparam(s) {unknown} for model '{name}'. Valid hparams: {sorted(valid)}")
 
 
-def build(name: str, **hparams: Any):
+def build(name: str, /, **hparams: Any):
     """Build the zoo model `name`; keyword arguments override the builder's defaults.
 
     Example:

@@ -2,7 +2,8 @@
 
     kerazoo list
     kerazoo train NAME [--dataset D] [--data-dir DIR] [--epochs N] [--batch-size N] [--seed S]
-                       [--out DIR] [--set key=value ...] [--csv PATH --column NAME] [--overwrite]
+                       [--out DIR] [--set key=value ...] [--csv PATH --column NAME] [--split-seed K]
+                       [--overwrite] [--quiet]
 
 Exit status: 0 on success; 2, with one line on stderr, for bad arguments or bad data (nothing is
 written then).
@@ -76,6 +77,12 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     tr.add_argument("--csv", help="CSV file for --dataset csv (first column a date)")
     tr.add_argument("--column", help="the CSV column to forecast")
+    tr.add_argument(
+        "--split-seed",
+        type=int,
+        default=0,
+        help="which stratified train/test split of breast_cancer (default: 0)",
+    )
     tr.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
@@ -117,6 +124,7 @@ def _cmd_train(args) -> int:
         csv=args.csv,
         column=args.column,
         overwrite=args.overwrite,
+        split_seed=args.split_seed,
         verbose=0 if args.quiet else "auto",
     )
     shown = {k: v for k, v in result.items() if isinstance(v, (int, float, str))}

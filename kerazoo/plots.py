@@ -3,27 +3,40 @@
 from __future__ import annotations
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-__all__ = ["plot_history", "plot_forecast", "plot_decision_boundary"]
+__all__ = [
+    "plot_history",
+    "plot_forecast",
+    "plot_decision_boundary",
+    "image_grid",
+    "save_image_grid",
+]
 
 
-def plot_history(history: dict, path, title: str = "") -> None:
-    """Loss (and accuracy, where recorded) against epochs; `val_*` curves are labelled as test."""
-    panels = [k for k in ("loss", "accuracy", "w") if history.get(k)]
+def plot_history(history: dict, path, title: str = "", panels=None) -> None:
+    """Curves against epochs, one panel per group of keys.
+
+    By default: loss, accuracy and w (where recorded), each with its `val_*` twin labelled "test".
+    GANs pass `panels=[("d_loss", "g_loss"), ("d_real", "d_fake")]`.
+    """
+    if panels is None:
+        panels = [(k, f"val_{k}") for k in ("loss", "accuracy", "w")]
+    panels = [[k for k in group if history.get(k)] for group in panels]
+    panels = [group for group in panels if group]
     if not panels:
         return
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False)
-    for ax, key in zip(axes[0], panels):
-        epochs = range(1, len(history[key]) + 1)
-        ax.plot(epochs, history[key], label="train" if key != "w" else "w")
-        if f"val_{key}" in history:
-            ax.plot(epochs, history[f"val_{key}"], label="test")
+    for ax, group in zip(axes[0], panels):
+        for key in group:
+            epochs = range(1, len(history[key]) + 1)
+            ax.plot(epochs, history[key], label="test" if key.startswith("val_") else key)
         ax.set_xlabel("epoch")
-        ax.set_ylabel(key)
-        if key == "loss" and min(history[key]) > 0:
+        ax.set_ylabel(group[0] if len(group) == 1 or group[1].startswith("val_") else " / ".join(group))
+        if group[0] == "loss" and min(history[group[0]]) > 0:
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
         ax.legend()
@@ -32,6 +45,33 @@ def plot_history(history: dict, path, title: str = "") -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def image_grid(images, rows: int, value_range=(0.0, 1.0)):
+    """`(N, H, W, C)` images -> one `(rows * H, cols * W, C)` uint8 mosaic (missing cells blank)."""
+    images = np.asarray(images, dtype=np.float32)
+    low, high = value_range
+    images = np.clip((images - low) / (high - low), 0.0, 1.0)
+    n, h, w, c = images.shape
+    rows = max(1, min(rows, n))
+    cols = int(np.ceil(n / rows))
+    grid = np.zeros((rows * h, cols * w, c), dtype=np.float32)
+    for i, image in enumerate(images[: rows * cols]):
+        r, q = divmod(i, cols)
+        grid[r * h : (r + 1) * h, q * w : (q + 1) * w] = image
+    return (grid * 255).round().astype(np.uint8)
+
+
+def save_image_grid(images, path, rows: int, value_range=(0.0, 1.0)) -> None:
+    """Write `image_grid(images, rows)` as a PNG (grey for one channel), each pixel enlarged so the
+    grid is at least about 400 pixels wide."""
+    grid = image_grid(images, rows, value_range)
+    scale = max(1, 400 // grid.shape[1])
+    grid = grid.repeat(scale, axis=0).repeat(scale, axis=1)
+    if grid.shape[-1] == 1:
+        plt.imsave(path, grid[..., 0], cmap="gray", vmin=0, vmax=255)
+    else:
+        plt.imsave(path, grid)
 
 
 def plot_forecast(dates, actual, test_start: int, predicted, path, title: str = "") -> None:
@@ -61,8 +101,6 @@ def plot_forecast(dates, actual, test_start: int, predicted, path, title: str = 
 
 def plot_decision_boundary(model, inputs, targets, path, title: str = "") -> None:
     """A 2-input model's output over the unit square, with the truth table's points on top."""
-    import numpy as np
-
     grid = np.linspace(-0.25, 1.25, 151, dtype="float32")
     xx, yy = np.meshgrid(grid, grid)
     zz = model(np.stack([xx.ravel(), yy.ravel()], axis=1), training=False).numpy().reshape(xx.shape)

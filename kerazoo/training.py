@@ -40,7 +40,7 @@ from kerazoo import data as zdata
 from kerazoo._registry import check_hparams, get_entry
 from kerazoo.plots import plot_decision_boundary, plot_forecast, plot_history
 
-__all__ = ["train", "UsageError", "WeightHistory", "make_optimizer"]
+__all__ = ["train", "UsageError", "WeightHistory", "make_optimizer", "library_versions"]
 
 # Which dataset kinds each task can train on.
 _TASK_DATA = {
@@ -48,6 +48,7 @@ _TASK_DATA = {
     "regression": ("regression",),
     "classification": ("image", "tabular"),
     "forecasting": ("series",),
+    "generation": ("image",),
 }
 
 
@@ -96,6 +97,19 @@ def make_optimizer(recipe: dict, steps: int):
 
 
 @dataclasses.dataclass
+class _Task:
+    """What a task's planner hands to `train`: data, model, and how to compile, watch and finish."""
+
+    train_ds: Any
+    test_ds: Any  # passed to fit as validation data (for the curves), or None
+    model: keras.Model
+    compile: Callable  # compile(model, steps)
+    finish: Callable  # finish(model, run_dir) -> dict of final figures
+    callbacks: Callable = lambda run_dir: []  # noqa: E731 - callbacks(run_dir) -> list
+    panels: Any = None  # plot_history panels
+
+
+@dataclasses.dataclass
 class _Plan:
     """Everything a run needs, checked before anything is trained or written."""
 
@@ -103,18 +117,17 @@ class _Plan:
     dataset: str
     out: Path
     epochs: int
-    batch_size: int
-    seed: int
-    hparams: dict
-    recipe: dict
-    train_ds: Any
-    test_ds: Any
-    model: keras.Model
-    loss: Any
-    metrics: list
-    callbacks: list
-    finish: Callable  # finish(model, run_dir) -> dict of final figures
+    task: _Task
     config: dict
+
+
+def _standard_compile(recipe, loss, metrics=()):
+    """compile(model, steps) with the recipe's optimizer, `loss` and `metrics`."""
+
+    def compile_model(model, steps):
+        model.compile(optimizer=make_optimizer(recipe, steps), loss=loss, metrics=list(metrics))
+
+    return compile_model
 
 
 def _check_int(arg, value, minimum):
@@ -122,7 +135,8 @@ def _check_int(arg, value, minimum):
         raise UsageError(f"`{arg}` must be an integer >= {minimum}. Received: {arg}={value!r}")
 
 
-def _versions() -> dict:
+def library_versions() -> dict:
+    """Versions of kerazoo, TensorFlow, Keras, NumPy and Python, for config.json and reports."""
     return {
         "kerazoo": kerazoo.__version__,
         "tensorflow": tf.__version__,
@@ -136,7 +150,7 @@ def _evaluate(model, test_ds) -> dict:
     return {f"test_{k}": float(v) for k, v in model.evaluate(test_ds, verbose=0, return_dict=True).items()}
 
 
-def _plan_logic(plan_args, entry, hparams):
+def _plan_logic(plan_args, entry, hparams, recipe):
     ds_name, batch_size = plan_args["dataset"], plan_args["batch_size"]
     train_ds = zdata.make_dataset(ds_name, "train", batch_size, shuffle=False)
     test_ds = zdata.make_dataset(ds_name, "test", batch_size, shuffle=False)
@@ -160,10 +174,10 @@ def _plan_logic(plan_args, entry, hparams):
         return figures
 
     metrics = [keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.5)]
-    return train_ds, test_ds, model, "mse", metrics, [], finish
+    return _Task(train_ds, test_ds, model, _standard_compile(recipe, "mse", metrics), finish)
 
 
-def _plan_regression(plan_args, entry, hparams):
+def _plan_regression(plan_args, entry, hparams, recipe):
     batch_size = plan_args["batch_size"]
     train_ds = zdata.make_dataset(plan_args["dataset"], "train", batch_size, shuffle=False)
     test_ds = zdata.make_dataset(plan_args["dataset"], "test", batch_size, shuffle=False)
@@ -178,13 +192,20 @@ def _plan_regression(plan_args, entry, hparams):
             figures["b"] = float(np.ravel(weights[1])[0])
         return figures
 
-    return train_ds, test_ds, model, "mse", [], [WeightHistory(layer)], finish
+    return _Task(
+        train_ds,
+        test_ds,
+        model,
+        _standard_compile(recipe, "mse"),
+        finish,
+        lambda run_dir: [WeightHistory(layer)],
+    )
 
 
-def _plan_classification(plan_args, entry, hparams):
+def _plan_classification(plan_args, entry, hparams, recipe):
     ds_name, batch_size, seed = plan_args["dataset"], plan_args["batch_size"], plan_args["seed"]
     kind = zdata.dataset_kind(ds_name)
-    common = dict(data_dir=plan_args["data_dir"], seed=seed)
+    common = dict(data_dir=plan_args["data_dir"], seed=seed, split_seed=plan_args["split_seed"])
     if kind == "image":
         common["normalization"] = entry.normalization or "unit"
     train_ds = zdata.make_dataset(ds_name, "train", batch_size, **common)
@@ -219,10 +240,10 @@ def _plan_classification(plan_args, entry, hparams):
 
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
-    return train_ds, test_ds, model, loss, metrics, [], finish
+    return _Task(train_ds, test_ds, model, _standard_compile(recipe, loss, metrics), finish)
 
 
-def _plan_forecasting(plan_args, entry, hparams):
+def _plan_forecasting(plan_args, entry, hparams, recipe):
     ds_name, batch_size, seed = plan_args["dataset"], plan_args["batch_size"], plan_args["seed"]
     lookback = hparams.get("lookback", entry.hparams["lookback"])
     series = zdata.load_series(ds_name, csv=plan_args["csv"], column=plan_args["column"])
@@ -253,7 +274,74 @@ def _plan_forecasting(plan_args, entry, hparams):
         )
         return figures
 
-    return train_ds, test_ds, model, "mse", [], [], finish
+    return _Task(train_ds, test_ds, model, _standard_compile(recipe, "mse"), finish)
+
+
+def _plan_generation(plan_args, entry, hparams, recipe):
+    from kerazoo.callbacks import GANMonitor, SampleGrid
+
+    ds_name, batch_size, seed = plan_args["dataset"], plan_args["batch_size"], plan_args["seed"]
+    conditional = "num_classes" in entry.hparams
+    common = dict(data_dir=plan_args["data_dir"], normalization=entry.normalization or "symmetric")
+    train_ds = zdata.make_dataset(
+        ds_name, "train", batch_size, labels=conditional, drop_remainder=True, seed=seed, **common
+    )
+    # Real images for the health monitor: a fixed slice of the training split.
+    reference = next(iter(zdata.make_dataset(ds_name, "train", 256, labels=False, shuffle=False, **common)))
+    shape = tuple(int(d) for d in reference.shape[1:])
+    hparams.setdefault("seed", seed)
+    if "image_shape" in entry.hparams:
+        hparams.setdefault("image_shape", shape)
+    if conditional:
+        labels = train_ds.unbatch().map(lambda x, y: y)
+        hparams.setdefault("num_classes", int(labels.reduce(np.int32(0), tf.maximum)) + 1)
+    model = entry.builder(**hparams)
+    if model.image_shape != shape:
+        raise UsageError(
+            f"Dataset '{ds_name}' has images of shape {shape} but model '{entry.name}' makes "
+            f"{model.image_shape}. Drop the image_shape override or pick a matching dataset."
+        )
+
+    def compile_model(model, steps):
+        model.compile(
+            d_optimizer=keras.optimizers.Adam(**recipe["d_optimizer"]),
+            g_optimizer=keras.optimizers.Adam(**recipe["g_optimizer"]),
+            loss=recipe["loss"],
+            d_steps=recipe.get("d_steps", 1),
+            gp_weight=recipe.get("gp_weight", 10.0),
+        )
+
+    def callbacks(run_dir):
+        return [
+            SampleGrid(run_dir / "grids", num_samples=100 if conditional else 64, seed=seed),
+            GANMonitor(reference.numpy(), seed=seed),
+        ]
+
+    def finish(model, run_dir):
+        grids = sorted((run_dir / "grids").glob("grid_epoch_*.png"))
+        if grids:
+            shutil.copyfile(grids[-1], run_dir / "samples.png")
+        model.generator.save(run_dir / "generator.keras")
+        history = model.history.history
+        figures = {
+            k: float(history[k][-1])
+            for k in ("d_loss", "g_loss", "d_real", "d_fake", "sample_diversity", "sample_realism")
+            if history.get(k)
+        }
+        figures["failure_modes"] = sorted({mode for mode in GANMonitor.MODES if history.get(mode, [0])[-1]})
+        steps = model.history.params.get("steps") or int(train_ds.cardinality())
+        figures["images_seen"] = int(steps * batch_size * len(history.get("d_loss", [])))
+        return figures
+
+    return _Task(
+        train_ds,
+        None,
+        model,
+        compile_model,
+        finish,
+        callbacks,
+        panels=[("d_loss", "g_loss"), ("d_real", "d_fake"), ("sample_diversity", "sample_realism")],
+    )
 
 
 def _forecast_figures(values, targets, predicted) -> dict:
@@ -280,10 +368,13 @@ _PLANNERS = {
     "regression": _plan_regression,
     "classification": _plan_classification,
     "forecasting": _plan_forecasting,
+    "generation": _plan_generation,
 }
 
 
-def _plan(name, *, dataset, data_dir, epochs, batch_size, seed, out, hparams, csv, column, overwrite):
+def _plan(
+    name, *, dataset, data_dir, epochs, batch_size, seed, out, hparams, csv, column, overwrite, split_seed
+):
     entry = get_entry(name)
     hparams = dict(hparams or {})
     check_hparams(entry.name, hparams)
@@ -295,6 +386,7 @@ def _plan(name, *, dataset, data_dir, epochs, batch_size, seed, out, hparams, cs
     _check_int("epochs", epochs, 1)
     _check_int("batch_size", batch_size, 1)
     _check_int("seed", seed, 0)
+    _check_int("split_seed", split_seed, 0)
     dataset = dataset or entry.dataset
     kind = zdata.dataset_kind(dataset)
     if kind not in _TASK_DATA[entry.task]:
@@ -312,12 +404,15 @@ def _plan(name, *, dataset, data_dir, epochs, batch_size, seed, out, hparams, cs
 
     keras.utils.set_random_seed(seed)
     plan_args = dict(
-        dataset=dataset, data_dir=data_dir, batch_size=batch_size, seed=seed, csv=csv, column=column
+        dataset=dataset,
+        data_dir=data_dir,
+        batch_size=batch_size,
+        seed=seed,
+        csv=csv,
+        column=column,
+        split_seed=split_seed,
     )
-    train_ds, test_ds, model, loss, metrics, callbacks, finish = _PLANNERS[entry.task](
-        plan_args, entry, hparams
-    )
-    effective = {**entry.hparams, **hparams}
+    task = _PLANNERS[entry.task](plan_args, entry, hparams, recipe)
     config = {
         "model": entry.name,
         "task": entry.task,
@@ -328,28 +423,12 @@ def _plan(name, *, dataset, data_dir, epochs, batch_size, seed, out, hparams, cs
         "epochs": epochs,
         "batch_size": batch_size,
         "seed": seed,
-        "hparams": effective,
+        "split_seed": split_seed,
+        "hparams": {**entry.hparams, **hparams},
         "recipe": recipe,
-        "versions": _versions(),
+        "versions": library_versions(),
     }
-    return _Plan(
-        entry,
-        dataset,
-        out,
-        epochs,
-        batch_size,
-        seed,
-        hparams,
-        recipe,
-        train_ds,
-        test_ds,
-        model,
-        loss,
-        metrics,
-        callbacks,
-        finish,
-        config,
-    )
+    return _Plan(entry, dataset, out, epochs, task, config)
 
 
 def _write_json(path: Path, obj) -> None:
@@ -371,6 +450,7 @@ def train(
     csv=None,
     column: str | None = None,
     overwrite: bool = False,
+    split_seed: int = 0,
     verbose="auto",
     callbacks=(),
 ) -> dict:
@@ -389,6 +469,7 @@ def train(
             unless `overwrite=True`.
         hparams: builder overrides, e.g. `{"hidden_units": (256, 128)}`.
         csv, column: the file and column for `dataset="csv"`.
+        split_seed: which stratified train/test split of `breast_cancer`. Defaults to `0`.
         verbose: passed to `fit` (`"auto"` shows the Keras progress bar).
         callbacks: extra Keras callbacks for `fit`.
 
@@ -412,41 +493,48 @@ def train(
             csv=csv,
             column=column,
             overwrite=overwrite,
+            split_seed=split_seed,
         )
     except (UsageError, zdata.DataError):
         raise
     except ValueError as e:  # unknown model or hparam, bad hparam value: a usage error too
         raise UsageError(str(e)) from e
-    model = plan.model
-    steps = plan.epochs * int(plan.train_ds.cardinality())
-    model.compile(optimizer=make_optimizer(plan.recipe, steps), loss=plan.loss, metrics=plan.metrics)
+    task, model = plan.task, plan.task.model
+    epochs = plan.epochs if model.trainable_weights else 0
+    task.compile(model, plan.epochs * int(task.train_ds.cardinality()))
 
     plan.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{plan.out.name}.", suffix=".partial", dir=plan.out.parent))
     try:
-        start = time.perf_counter()
-        if not model.trainable_weights:
+        if not epochs:
             # Hand-wired (step) networks have nothing to learn: evaluate them as they are.
             print(f"{plan.entry.name}: no trainable weights (hand-wired); evaluating only.")
-            plan.config["epochs"] = 0
+        plan.config["epochs"] = epochs
+        start = time.perf_counter()
         history = model.fit(
-            plan.train_ds,
-            epochs=plan.epochs if model.trainable_weights else 0,
-            validation_data=plan.test_ds,
-            callbacks=[*plan.callbacks, *callbacks],
+            task.train_ds,
+            epochs=epochs,
+            validation_data=task.test_ds,
+            callbacks=[*task.callbacks(tmp), *callbacks],
             verbose=verbose,
             shuffle=False,  # the pipeline shuffles
         )
         train_seconds = time.perf_counter() - start
-        figures = plan.finish(model, tmp)
-        figures["train_seconds"] = round(train_seconds, 3)
-        figures["epochs"] = plan.config["epochs"]
-        model.save(tmp / "model.keras")
         hist = {k: [float(v) for v in vs] for k, vs in history.history.items()}
+        figures = task.finish(model, tmp)
+        figures.update(train_seconds=round(train_seconds, 3), epochs=epochs)
+        if "images_seen" in figures:
+            figures["images_per_second"] = round(figures["images_seen"] / max(train_seconds, 1e-9), 1)
+        model.save(tmp / "model.keras")
         _write_json(tmp / "config.json", plan.config)
         _write_json(tmp / "history.json", hist)
         _write_json(tmp / "metrics.json", figures)
-        plot_history(hist, tmp / "training_curves.png", title=f"{plan.entry.name} on {plan.dataset}")
+        plot_history(
+            hist,
+            tmp / "training_curves.png",
+            title=f"{plan.entry.name} on {plan.dataset}",
+            panels=task.panels,
+        )
         if plan.out.exists():
             shutil.rmtree(plan.out) if plan.out.is_dir() else plan.out.unlink()
         os.replace(tmp, plan.out)

@@ -10,29 +10,37 @@ from kerazoo._registry import get_entry
 TRUTH_INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
 
 
-def _tiny_input(entry, batch=3):
-    shape = entry.input_spec["shape"]
+def _tiny_input(entry, model, batch=3):
+    """A small batch for the model: data of its input spec, or noise (and labels) for a GAN."""
     rng = np.random.default_rng(0)
-    return rng.random((batch, *shape)).astype(np.float32)
+    if entry.task == "generation":
+        noise = rng.standard_normal((batch, model.latent_dim)).astype(np.float32)
+        return [noise, np.arange(batch, dtype=np.int32)] if model.conditional else noise
+    return rng.random((batch, *entry.input_spec["shape"])).astype(np.float32)
+
+
+def _sub_models(model):
+    return [model.generator, model.discriminator] if hasattr(model, "generator") else [model]
 
 
 @pytest.mark.parametrize("name", kerazoo.list_models())
 def test_model_builds_and_runs_on_a_tiny_batch(name):
     entry = get_entry(name)
     model = kerazoo.build(name)
-    out = model(_tiny_input(entry), training=False)
+    out = model(_tiny_input(entry, model), training=False)
     assert out.shape[0] == 3
     assert not np.isnan(np.asarray(out)).any(), "Output included NaNs"
-    names = [layer.name for layer in model.layers]
-    assert len(names) == len(set(names))
+    for sub in _sub_models(model):
+        names = [layer.name for layer in sub.layers]
+        assert len(names) == len(set(names))
 
 
 @pytest.mark.parametrize("name", kerazoo.list_models())
 def test_model_config_and_keras_file_round_trip(name, tmp_path):
     entry = get_entry(name)
     model = kerazoo.build(name)
-    x = _tiny_input(entry)
-    clone = keras.Model.from_config(model.get_config())
+    x = _tiny_input(entry, model)
+    clone = model.__class__.from_config(model.get_config())
     assert clone.count_params() == model.count_params()
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras")

@@ -49,3 +49,7 @@ def test_register_model_refuses_duplicate_name():
     cnn.__module__ = "kerazoo.models.classic"
     with pytest.raises(ValueError, match="already registered under the name 'cnn'"):
         register_model(cnn)
+
+
+def test_build_accepts_the_builders_own_name_hparam():
+    assert kerazoo.build("neuron", name="and_gate").name == "and_gate"

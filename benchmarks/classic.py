@@ -1,0 +1,183 @@
+"""Benchmark of the classic networks: the figures in README's model table come from here.
+
+    python benchmarks/classic.py --data-dir ../shared/data
+
+Each model is trained by `kerazoo.train` with its recipe's defaults (exactly what `kerazoo train`
+does), on full MNIST from the data directory for the image classifiers, on 10 stratified splits for
+the breast cancer MLP (with scikit-learn's logistic regression on the same splits beside it), and on
+the synthetic and the airline series for the forecaster. Results go to
+`benchmarks/results/classic.json` and a Markdown table to stdout. Timings are wall-clock on
+whatever machine runs it; say which machine when you quote them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+
+import kerazoo  # noqa: E402
+from kerazoo.data import load_tabular  # noqa: E402
+from kerazoo.training import library_versions  # noqa: E402
+
+TARGETS = {
+    "cnn": "test accuracy >= 99.3%",
+    "mlp": "test accuracy >= 98.0%",
+    "tabular_mlp": "mean test accuracy over 10 splits >= 97.5%",
+    "lstm_forecaster": "RMSE >= 30% below persistence, below seasonal naive",
+}
+
+
+def _train(name, workdir, **kwargs):
+    out = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=workdir)) / "run"
+    return kerazoo.train(name, out=out, verbose=0, **kwargs)
+
+
+def bench_logic_and_regression(workdir):
+    rows = {}
+    for name, kwargs in [
+        ("neuron", {"dataset": "and"}),
+        ("neuron", {"dataset": "or"}),
+        ("xor_net", {}),
+        ("xor_net", {"hparams": {"hand_wired": False}}),
+        ("linear_regression", {}),
+    ]:
+        key = f"{name}:{kwargs.get('dataset') or ('trainable' if kwargs.get('hparams') else 'default')}"
+        m = _train(name, workdir, **kwargs)
+        rows[key] = {k: m[k] for k in ("test_accuracy", "w", "train_seconds", "epochs") if k in m}
+        if "w" in m:
+            rows[key]["test_mse"] = m["test_loss"]
+    return rows
+
+
+def bench_mnist(name, workdir, data_dir):
+    m = _train(name, workdir, dataset="mnist", data_dir=data_dir)
+    return {k: m[k] for k in ("test_accuracy", "train_seconds", "epochs")}
+
+
+def bench_tabular(workdir, splits=10):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    mlp, logreg, seconds = [], [], 0.0
+    for k in range(splits):
+        m = _train("tabular_mlp", workdir, split_seed=k)
+        mlp.append(m["test_accuracy"])
+        seconds += m["train_seconds"]
+        x_tr, y_tr = load_tabular("breast_cancer", "train", split_seed=k)
+        x_te, y_te = load_tabular("breast_cancer", "test", split_seed=k)
+        clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)).fit(x_tr, y_tr)
+        logreg.append(float(clf.score(x_te, y_te)))
+    return {
+        "mean_test_accuracy": float(np.mean(mlp)),
+        "std_test_accuracy": float(np.std(mlp)),
+        "per_split": mlp,
+        "logistic_regression_mean_test_accuracy": float(np.mean(logreg)),
+        "train_seconds_total": seconds,
+        "splits": splits,
+    }
+
+
+def bench_forecaster(workdir):
+    rows = {}
+    for dataset in ("synthetic_monthly", "airline"):
+        m = _train("lstm_forecaster", workdir, dataset=dataset)
+        keys = (
+            "test_rmse",
+            "persistence_rmse",
+            "seasonal_naive_rmse",
+            "rmse_vs_persistence",
+            "rmse_vs_seasonal_naive",
+            "test_mape",
+            "train_seconds",
+            "epochs",
+        )
+        rows[dataset] = {k: m[k] for k in keys}
+    return rows
+
+
+def markdown(results) -> str:
+    lines = ["| model | data | figure | target | epochs | train time |", "|---|---|---|---|---|---|"]
+    for name in ("cnn", "mlp"):
+        if name in results:
+            r = results[name]
+            lines.append(
+                f"| `{name}` | MNIST (60k/10k) | {r['test_accuracy']:.2%} test accuracy | "
+                f"{TARGETS[name]} | {r['epochs']} | {r['train_seconds']:.0f} s |"
+            )
+    if "tabular_mlp" in results:
+        r = results["tabular_mlp"]
+        lines.append(
+            f"| `tabular_mlp` | breast_cancer, 10 stratified 80/20 splits | {r['mean_test_accuracy']:.2%} "
+            f"mean test accuracy (± {r['std_test_accuracy']:.2%}); logistic regression "
+            f"{r['logistic_regression_mean_test_accuracy']:.2%} | {TARGETS['tabular_mlp']} | 100 | "
+            f"{r['train_seconds_total']:.0f} s for 10 |"
+        )
+    for dataset, r in results.get("lstm_forecaster", {}).items():
+        lines.append(
+            f"| `lstm_forecaster` | {dataset}, last 48 months one step ahead | RMSE {r['test_rmse']:.1f} vs "
+            f"persistence {r['persistence_rmse']:.1f} ({1 - r['rmse_vs_persistence']:.0%} lower), seasonal "
+            f"naive {r['seasonal_naive_rmse']:.1f} | {TARGETS['lstm_forecaster']} | {r['epochs']} | "
+            f"{r['train_seconds']:.0f} s |"
+        )
+    for key, r in results.get("toys", {}).items():
+        figure = f"w = {r['w']:.5f}" if "w" in r else f"{r['test_accuracy']:.0%} truth-table accuracy"
+        lines.append(
+            f"| `{key.split(':')[0]}` | {key.split(':')[1]} | {figure} | | {r['epochs']} | "
+            f"{r['train_seconds']:.1f} s |"
+        )
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--data-dir",
+        default=os.environ.get("KERAZOO_DATA_DIR"),
+        help="folder with mnist.npz or raw/mnist/*.gz (default: $KERAZOO_DATA_DIR)",
+    )
+    parser.add_argument(
+        "--only",
+        default="toys,cnn,mlp,tabular_mlp,lstm_forecaster",
+        help="comma list of: toys, cnn, mlp, tabular_mlp, lstm_forecaster",
+    )
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "classic.json"))
+    args = parser.parse_args()
+    only = args.only.split(",")
+    if ({"cnn", "mlp"} & set(only)) and not args.data_dir:
+        parser.error("cnn and mlp are benchmarked on full MNIST: pass --data-dir (e.g. ../shared/data)")
+
+    results = {
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+        "versions": library_versions(),
+    }
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as workdir:
+        if "toys" in only:
+            results["toys"] = bench_logic_and_regression(workdir)
+        for name in ("cnn", "mlp"):
+            if name in only:
+                results[name] = bench_mnist(name, workdir, args.data_dir)
+                print(name, results[name], flush=True)
+        if "tabular_mlp" in only:
+            results["tabular_mlp"] = bench_tabular(workdir)
+        if "lstm_forecaster" in only:
+            results["lstm_forecaster"] = bench_forecaster(workdir)
+    results["total_seconds"] = time.perf_counter() - start
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()
