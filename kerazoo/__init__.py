@@ -14,7 +14,7 @@ import importlib
 
 __version__ = "0.1.0"
 
-__all__ = ["build", "list_models", "get_entry", "make_dataset", "DataError", "train", "__version__"]
+__all__ = ["build", "list_models", "get_entry", "make_dataset", "DataError", "train", "GAN", "__version__"]
 
 _LAZY = {
     "build": "kerazoo._registry",
@@ -23,6 +23,7 @@ _LAZY = {
     "make_dataset": "kerazoo.data",
     "DataError": "kerazoo.data",
     "train": "kerazoo.training",
+    "GAN": "kerazoo.gan",
 }
 
 

@@ -3,7 +3,7 @@
     kerazoo list
     kerazoo train NAME [--dataset D] [--data-dir DIR] [--epochs N] [--batch-size N] [--seed S]
                        [--out DIR] [--set key=value ...] [--csv PATH --column NAME] [--split-seed K]
-                       [--overwrite] [--quiet]
+                       [--strategy default|mirrored] [--overwrite] [--quiet]
 
 Exit status: 0 on success; 2, with one line on stderr, for bad arguments or bad data (nothing is
 written then).
@@ -83,6 +83,12 @@ def _build_parser() -> argparse.ArgumentParser:
         default=0,
         help="which stratified train/test split of breast_cancer (default: 0)",
     )
+    tr.add_argument(
+        "--strategy",
+        choices=("default", "mirrored"),
+        default="default",
+        help="tf.distribute strategy: mirrored trains on all local GPUs (default: default)",
+    )
     tr.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
@@ -125,6 +131,7 @@ def _cmd_train(args) -> int:
         column=args.column,
         overwrite=args.overwrite,
         split_seed=args.split_seed,
+        strategy=args.strategy,
         verbose=0 if args.quiet else "auto",
     )
     shown = {k: v for k, v in result.items() if isinstance(v, (int, float, str))}

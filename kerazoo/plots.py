@@ -66,7 +66,7 @@ def save_image_grid(images, path, rows: int, value_range=(0.0, 1.0)) -> None:
     """Write `image_grid(images, rows)` as a PNG (grey for one channel), each pixel enlarged so the
     grid is at least about 400 pixels wide."""
     grid = image_grid(images, rows, value_range)
-    scale = max(1, 400 // grid.shape[1])
+    scale = max(1, -(-400 // grid.shape[1]))  # ceil
     grid = grid.repeat(scale, axis=0).repeat(scale, axis=1)
     if grid.shape[-1] == 1:
         plt.imsave(path, grid[..., 0], cmap="gray", vmin=0, vmax=255)

@@ -11,6 +11,12 @@ tools rely on:
 | `metrics.json` | final figures on the test split (`test_accuracy`, `test_rmse`, ...) and `train_seconds` |
 | `training_curves.png` | loss (and accuracy) against epochs |
 | `predictions.csv`, `forecast.png` | forecaster only: date, actual, predicted over the test horizon |
+| `decision_boundary.png` | logic models only: the output over the input plane, with the truth table |
+| `generator.keras`, `grids/`, `samples.png` | GANs only: the generator alone (for `cgan`, inputs `[noise, labels]`), a fixed-noise grid per epoch, and the last grid |
+
+For GANs, `history.json` also holds the health monitor's per-epoch `sample_diversity`,
+`sample_realism` and failure flags, `training_curves.png` shows the losses, D(x) and D(G(z)), and
+`metrics.json` the last epoch's figures, `failure_modes` and `images_per_second`.
 
 A run is written into a temporary sibling folder and renamed into place when it is complete, so an
 interrupted or failed run never leaves a partial run directory. Everything that can be checked
@@ -281,6 +287,7 @@ def _plan_generation(plan_args, entry, hparams, recipe):
     from kerazoo.callbacks import GANMonitor, SampleGrid
 
     ds_name, batch_size, seed = plan_args["dataset"], plan_args["batch_size"], plan_args["seed"]
+    plan_epochs = plan_args["epochs"]
     conditional = "num_classes" in entry.hparams
     common = dict(data_dir=plan_args["data_dir"], normalization=entry.normalization or "symmetric")
     train_ds = zdata.make_dataset(
@@ -314,7 +321,7 @@ def _plan_generation(plan_args, entry, hparams, recipe):
     def callbacks(run_dir):
         return [
             SampleGrid(run_dir / "grids", num_samples=100 if conditional else 64, seed=seed),
-            GANMonitor(reference.numpy(), seed=seed),
+            GANMonitor(reference.numpy(), warmup=min(5, max(0, plan_epochs - 1)), seed=seed),
         ]
 
     def finish(model, run_dir):
@@ -411,6 +418,7 @@ def _plan(
         csv=csv,
         column=column,
         split_seed=split_seed,
+        epochs=epochs,
     )
     task = _PLANNERS[entry.task](plan_args, entry, hparams, recipe)
     config = {
@@ -429,6 +437,19 @@ def _plan(
         "versions": library_versions(),
     }
     return _Plan(entry, dataset, out, epochs, task, config)
+
+
+STRATEGIES = ("default", "mirrored")
+
+
+def _strategy(name):
+    """A tf.distribute strategy by name: `default` (one device) or `mirrored` (all local GPUs, or
+    the CPU's logical devices)."""
+    if name in (None, "default"):
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    raise UsageError(f"Unknown strategy. Expected one of {STRATEGIES}. Received: strategy={name!r}")
 
 
 def _write_json(path: Path, obj) -> None:
@@ -451,6 +472,7 @@ def train(
     column: str | None = None,
     overwrite: bool = False,
     split_seed: int = 0,
+    strategy: str | None = None,
     verbose="auto",
     callbacks=(),
 ) -> dict:
@@ -470,6 +492,8 @@ def train(
         hparams: builder overrides, e.g. `{"hidden_units": (256, 128)}`.
         csv, column: the file and column for `dataset="csv"`.
         split_seed: which stratified train/test split of `breast_cancer`. Defaults to `0`.
+        strategy: `"default"` or `"mirrored"` (`tf.distribute.MirroredStrategy`); the model and its
+            optimizers are built inside the strategy's scope.
         verbose: passed to `fit` (`"auto"` shows the Keras progress bar).
         callbacks: extra Keras callbacks for `fit`.
 
@@ -480,28 +504,31 @@ def train(
         UsageError: bad arguments (unknown model, unknown or invalid hparam, ...).
         kerazoo.data.DataError: missing or bad data. In both cases nothing is written.
     """
-    try:
-        plan = _plan(
-            name,
-            dataset=dataset,
-            data_dir=data_dir,
-            epochs=epochs,
-            batch_size=batch_size,
-            seed=seed,
-            out=out,
-            hparams=hparams,
-            csv=csv,
-            column=column,
-            overwrite=overwrite,
-            split_seed=split_seed,
-        )
-    except (UsageError, zdata.DataError):
-        raise
-    except ValueError as e:  # unknown model or hparam, bad hparam value: a usage error too
-        raise UsageError(str(e)) from e
-    task, model = plan.task, plan.task.model
-    epochs = plan.epochs if model.trainable_weights else 0
-    task.compile(model, plan.epochs * int(task.train_ds.cardinality()))
+    # Build the model and its optimizers inside the strategy's scope (they must live there).
+    with _strategy(strategy).scope():
+        try:
+            plan = _plan(
+                name,
+                dataset=dataset,
+                data_dir=data_dir,
+                epochs=epochs,
+                batch_size=batch_size,
+                seed=seed,
+                out=out,
+                hparams=hparams,
+                csv=csv,
+                column=column,
+                overwrite=overwrite,
+                split_seed=split_seed,
+            )
+        except (UsageError, zdata.DataError):
+            raise
+        except ValueError as e:  # unknown model or hparam, bad hparam value: a usage error too
+            raise UsageError(str(e)) from e
+        task, model = plan.task, plan.task.model
+        epochs = plan.epochs if model.trainable_weights else 0
+        task.compile(model, plan.epochs * int(task.train_ds.cardinality()))
+    plan.config["strategy"] = strategy or "default"
 
     plan.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{plan.out.name}.", suffix=".partial", dir=plan.out.parent))

@@ -123,6 +123,7 @@ def test_train_linear_regression_records_the_weight(tmp_path):
         (["train", "lstm_forecaster", "--dataset", "csv"], "needs a file"),
         (["train", "cnn", "--csv", "x.csv"], "--csv and --column go with --dataset csv"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["train", "gan", "--strategy", "tpu"], "invalid choice: 'tpu'"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line_and_write_nothing(argv, message, tmp_path, capsys, monkeypatch):

@@ -12,7 +12,15 @@ SCRIPTS = sorted((Path(__file__).resolve().parents[1] / "train").glob("*.py"))
 
 def test_there_is_a_script_per_classic_family():
     names = {p.stem for p in SCRIPTS}
-    assert {"logic_gates", "linear_regression", "image_classifier", "tabular", "forecaster"} <= names
+    assert {
+        "logic_gates",
+        "linear_regression",
+        "image_classifier",
+        "tabular",
+        "forecaster",
+        "dcgan",
+        "cgan",
+    } <= names
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=[p.stem for p in SCRIPTS])

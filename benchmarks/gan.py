@@ -1,0 +1,130 @@
+"""Benchmark of the GAN family on full MNIST: do its samples look like digits to a digit classifier?
+
+    python benchmarks/gan.py --data-dir ../shared/data --epochs 5
+
+An evaluator, the zoo's `cnn` trained on the real MNIST training split with its recipe (>= 99% test
+accuracy), classifies 10,000 samples of each generator. Reported per GAN: the share classified with
+confidence >= 0.9, the class histogram (all ten digits present, each between 5% and 15%), for `cgan`
+the share classified as the digit that was asked for (1,000 per digit), and training throughput
+(real images per second through the training step). Each GAN is trained by `kerazoo.train` with its
+recipe and the given number of epochs. The evaluator is cached in `--workdir` and reused.
+Results go to `benchmarks/results/gan.json`, a Markdown table to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import kerazoo  # noqa: E402
+from kerazoo.training import library_versions  # noqa: E402
+
+SAMPLES = 10_000
+
+
+def evaluator(workdir: Path, data_dir):
+    """The zoo's CNN trained on real MNIST (cached in workdir)."""
+    run = workdir / "evaluator_cnn"
+    if not (run / "model.keras").is_file():
+        kerazoo.train("cnn", dataset="mnist", data_dir=data_dir, out=run, verbose=0)
+    metrics = json.loads((run / "metrics.json").read_text())
+    return keras.saving.load_model(run / "model.keras"), metrics["test_accuracy"]
+
+
+def score(classifier, images, requested=None) -> dict:
+    """Confident share, class histogram and (conditional) agreement with the requested labels."""
+    # Generators make [-1, 1]; the classifier reads [0, 1].
+    logits = classifier.predict((images + 1.0) / 2.0, batch_size=500, verbose=0)
+    probs = keras.ops.convert_to_numpy(keras.ops.softmax(logits, axis=-1))
+    predicted, confidence = probs.argmax(axis=1), probs.max(axis=1)
+    share = np.bincount(predicted, minlength=10) / len(predicted)
+    figures = {
+        "confident_share": float(np.mean(confidence >= 0.9)),
+        "class_share": [round(float(s), 4) for s in share],
+        "digits_present": int(np.sum(share > 0.01)),
+        "min_class_share": float(share.min()),
+        "max_class_share": float(share.max()),
+    }
+    if requested is not None:
+        figures["requested_accuracy"] = float(np.mean(predicted == requested))
+    return figures
+
+
+def bench(name, workdir, data_dir, epochs, classifier, seed=0) -> dict:
+    run = workdir / f"{name}-e{epochs}"
+    metrics = kerazoo.train(
+        name, dataset="mnist", data_dir=data_dir, epochs=epochs, out=run, overwrite=True, verbose=2, seed=seed
+    )
+    generator = keras.saving.load_model(run / "generator.keras")
+    rng = np.random.default_rng(seed + 1)
+    noise = rng.standard_normal((SAMPLES, generator.inputs[0].shape[-1])).astype(np.float32)
+    requested = None
+    if len(generator.inputs) == 2:
+        requested = np.repeat(np.arange(10, dtype=np.int32), SAMPLES // 10)
+        images = generator.predict([noise, requested], batch_size=500, verbose=0)
+    else:
+        images = generator.predict(noise, batch_size=500, verbose=0)
+    figures = score(classifier, images, requested)
+    figures.update(
+        epochs=epochs,
+        train_seconds=metrics["train_seconds"],
+        images_per_second=metrics["images_per_second"],
+        run_dir=str(run),
+    )
+    return figures
+
+
+def markdown(results) -> str:
+    lines = [
+        "| model | epochs | train time | images/s | confident (p >= 0.9) | digits present | class share min-max | asked-for digit |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in results["gans"].items():
+        asked = f"{r['requested_accuracy']:.1%}" if "requested_accuracy" in r else "-"
+        lines.append(
+            f"| `{name}` | {r['epochs']} | {r['train_seconds'] / 60:.0f} min | {r['images_per_second']:.0f} | "
+            f"{r['confident_share']:.1%} | {r['digits_present']} | {r['min_class_share']:.1%}-"
+            f"{r['max_class_share']:.1%} | {asked} |"
+        )
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=os.environ.get("KERAZOO_DATA_DIR"), required=False)
+    parser.add_argument("--epochs", type=int, default=5, help="MNIST epochs for each GAN (default: 5)")
+    parser.add_argument("--only", default="gan,dcgan,cgan,wgan_gp")
+    parser.add_argument("--workdir", default="runs/benchmarks")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "gan.json"))
+    args = parser.parse_args()
+    if not args.data_dir:
+        parser.error("pass --data-dir (a folder with mnist.npz, e.g. ../shared/data)")
+    workdir = Path(args.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    out = Path(args.out)
+    results = json.loads(out.read_text()) if out.is_file() else {"gans": {}}
+    results.update(machine={"cpus": os.cpu_count()}, versions=library_versions(), samples=SAMPLES)
+    start = time.perf_counter()
+    classifier, accuracy = evaluator(workdir, args.data_dir)
+    results["evaluator_test_accuracy"] = accuracy
+    print(f"evaluator: cnn, MNIST test accuracy {accuracy:.4f}", flush=True)
+    for name in args.only.split(","):
+        results["gans"][name] = bench(name, workdir, args.data_dir, args.epochs, classifier)
+        print(name, results["gans"][name], flush=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=2) + "\n")  # after each model: partial runs keep results
+    results["total_seconds"] = time.perf_counter() - start
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,339 @@
+"""`kerazoo.GAN`: one `keras.Model` whose `train_step` trains every GAN of the zoo with `fit`.
+
+What differs between GAN types is the adversarial loss, a named choice passed to `compile`:
+
+| loss | discriminator | generator | `d_real` / `d_fake` |
+|---|---|---|---|
+| `minimax` | `-log D(x) - log(1 - D(G(z)))` | `log(1 - D(G(z)))` (Goodfellow et al. 2014) | probabilities |
+| `non_saturating` (default) | same | `-log D(G(z))` | probabilities |
+| `least_squares` | `(D(x) - 1)^2 / 2 + D(G(z))^2 / 2` | `(D(G(z)) - 1)^2 / 2` (Mao et al. 2017) | raw scores |
+| `wasserstein_gp` | `D(G(z)) - D(x) + gp_weight * GP` | `-D(G(z))` (Gulrajani et al. 2017) | critic scores |
+| `hinge` | `relu(1 - D(x)) + relu(1 + D(G(z)))` | `-D(G(z))` | raw scores |
+
+The discriminator returns logits (or critic scores); the sigmoid lives in the loss.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+__all__ = ["GAN", "GANLoss", "LOSSES", "get_loss", "gradient_penalty"]
+
+
+@dataclasses.dataclass(frozen=True)
+class GANLoss:
+    """An adversarial loss: two functions of logits, and whether D's outputs are probabilities."""
+
+    name: str
+    discriminator_loss: Callable  # (real_logits, fake_logits) -> scalar
+    generator_loss: Callable  # (fake_logits) -> scalar
+    probabilistic: bool  # report d_real / d_fake as sigmoid probabilities
+    gradient_penalty: bool = False
+
+
+def _softplus(x):
+    return ops.softplus(x)
+
+
+LOSSES = {
+    # -log sigmoid(r) - log(1 - sigmoid(f)) = softplus(-r) + softplus(f)
+    "minimax": GANLoss(
+        "minimax",
+        lambda r, f: ops.mean(_softplus(-r)) + ops.mean(_softplus(f)),
+        lambda f: -ops.mean(_softplus(f)),  # log(1 - sigmoid(f)) = -softplus(f)
+        probabilistic=True,
+    ),
+    "non_saturating": GANLoss(
+        "non_saturating",
+        lambda r, f: ops.mean(_softplus(-r)) + ops.mean(_softplus(f)),
+        lambda f: ops.mean(_softplus(-f)),
+        probabilistic=True,
+    ),
+    "least_squares": GANLoss(
+        "least_squares",
+        lambda r, f: 0.5 * ops.mean(ops.square(r - 1.0)) + 0.5 * ops.mean(ops.square(f)),
+        lambda f: 0.5 * ops.mean(ops.square(f - 1.0)),
+        probabilistic=False,
+    ),
+    "wasserstein_gp": GANLoss(
+        "wasserstein_gp",
+        lambda r, f: ops.mean(f) - ops.mean(r),
+        lambda f: -ops.mean(f),
+        probabilistic=False,
+        gradient_penalty=True,
+    ),
+    "hinge": GANLoss(
+        "hinge",
+        lambda r, f: ops.mean(ops.relu(1.0 - r)) + ops.mean(ops.relu(1.0 + f)),
+        lambda f: -ops.mean(f),
+        probabilistic=False,
+    ),
+}
+
+
+def get_loss(name) -> GANLoss:
+    """A loss by name (or a `GANLoss` as is); a ValueError lists the names otherwise."""
+    if isinstance(name, GANLoss):
+        return name
+    if name not in LOSSES:
+        raise ValueError(f"Unknown GAN loss. Expected one of {sorted(LOSSES)}. Received: loss={name!r}")
+    return LOSSES[name]
+
+
+def gradient_penalty(discriminator, real, fake, labels=None, alpha=None):
+    """WGAN-GP's penalty: mean over the batch of `(||grad_x D(x_hat)||_2 - 1)^2`, where `x_hat` is a
+    random point on the line between a real and a generated image (`alpha` in [0, 1], per image)."""
+    batch = ops.shape(real)[0]
+    if alpha is None:
+        alpha = tf.random.uniform([batch] + [1] * (len(real.shape) - 1), 0.0, 1.0)
+    interpolated = real + alpha * (fake - real)
+    with tf.GradientTape() as tape:
+        tape.watch(interpolated)
+        inputs = interpolated if labels is None else [interpolated, labels]
+        scores = discriminator(inputs, training=True)
+    grads = tape.gradient(scores, interpolated)
+    norms = ops.sqrt(ops.sum(ops.square(grads), axis=list(range(1, len(real.shape)))) + 1e-12)
+    return ops.mean(ops.square(norms - 1.0))
+
+
+def _scale_for_replicas(loss):
+    """Divide a per-replica mean by the replica count: the optimizer sums gradients across replicas,
+    so the update is that of the mean over the global batch (what Keras' own losses do)."""
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    return loss / replicas if replicas > 1 else loss
+
+
+@keras.saving.register_keras_serializable(package="kerazoo")
+class GAN(keras.Model):
+    """A generator and a discriminator trained adversarially with plain `fit`.
+
+    Example:
+        gan = kerazoo.build("dcgan")
+        gan.compile()  # Adam(2e-4, beta_1=0.5) for both, non-saturating loss
+        gan.fit(kerazoo.make_dataset("digits", "train", 64, normalization="symmetric",
+                                     labels=False, drop_remainder=True), epochs=5)
+        images = gan.generator(keras.random.normal((16, gan.latent_dim)))
+
+    One training step: sample noise, update the discriminator on a real and a generated batch
+    (`d_steps` times, with the gradient penalty for `wasserstein_gp`), then update the generator
+    through the discriminator, whose weights stay fixed in that update.
+
+    Args:
+        generator: Functional model, noise `(batch, latent_dim)` (and labels `(batch,)` int32 when
+            conditional) -> images.
+        discriminator: Functional model, images (and labels) -> `(batch, 1)` logits.
+        latent_dim: noise size; read from the generator if None.
+        num_classes: classes of a conditional GAN (whose models take `[x, labels]`); None otherwise.
+        seed: seeds the noise (`keras.random.SeedGenerator`); runs repeat from the same seed.
+
+    Shapes:
+        `fit` data: images `(batch, H, W, C)` in [-1, 1], or `(images, labels)` for a conditional GAN.
+        `call(noise)` / `call([noise, labels])` returns generated images.
+    """
+
+    def __init__(self, generator, discriminator, latent_dim=None, num_classes=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(generator, keras.Model) or not isinstance(discriminator, keras.Model):
+            raise ValueError(
+                "GAN needs two keras.Model instances. Received: "
+                f"generator={type(generator).__name__}, discriminator={type(discriminator).__name__}"
+            )
+        self.generator = generator
+        self.discriminator = discriminator
+        conditional = num_classes is not None
+        g_inputs = generator.inputs
+        if conditional != (len(g_inputs) == 2) or conditional != (len(discriminator.inputs) == 2):
+            raise ValueError(
+                "A conditional GAN (num_classes set) needs a generator taking [noise, labels] and a "
+                "discriminator taking [images, labels]; an unconditional one, single inputs. "
+                f"Received: num_classes={num_classes}, generator inputs={len(g_inputs)}, "
+                f"discriminator inputs={len(discriminator.inputs)}"
+            )
+        noise_dim = int(g_inputs[0].shape[-1])
+        if latent_dim is not None and latent_dim != noise_dim:
+            raise ValueError(f"latent_dim={latent_dim} but the generator takes noise of size {noise_dim}.")
+        self.latent_dim = noise_dim
+        self.num_classes = num_classes
+        self.image_shape = tuple(int(d) for d in generator.outputs[0].shape[1:])
+        d_shape = tuple(int(d) for d in discriminator.inputs[0].shape[1:])
+        if d_shape != self.image_shape:
+            raise ValueError(
+                f"The generator makes images of shape {self.image_shape} but the discriminator takes {d_shape}."
+            )
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.d_real_tracker = keras.metrics.Mean(name="d_real")
+        self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
+        self.built = True  # both networks are built Functional models
+
+    @property
+    def conditional(self) -> bool:
+        return self.num_classes is not None
+
+    @property
+    def metrics(self):
+        return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker, self.d_fake_tracker]
+
+    def compile(
+        self,
+        d_optimizer=None,
+        g_optimizer=None,
+        loss="non_saturating",
+        d_steps=1,
+        gp_weight=10.0,
+        **kwargs,
+    ):
+        """Set the two optimizers and the adversarial loss.
+
+        Args:
+            d_optimizer, g_optimizer: optimizers; default to `Adam(2e-4, beta_1=0.5)` each (the DCGAN
+                paper's). Build them inside a distribution strategy's scope when using one.
+            loss: one of `minimax`, `non_saturating` (default), `least_squares`, `wasserstein_gp`,
+                `hinge`, or a `GANLoss`.
+            d_steps: discriminator (critic) updates per generator update. Defaults to `1`.
+            gp_weight: weight of the gradient penalty (`wasserstein_gp` only). Defaults to `10.0`.
+        """
+        self.gan_loss = get_loss(loss)
+        if isinstance(d_steps, bool) or not isinstance(d_steps, int) or d_steps < 1:
+            raise ValueError(f"`d_steps` must be a positive integer. Received: d_steps={d_steps!r}")
+        if isinstance(gp_weight, bool) or not isinstance(gp_weight, (int, float)) or gp_weight < 0:
+            raise ValueError(f"`gp_weight` must be a number >= 0. Received: gp_weight={gp_weight!r}")
+        self.d_steps = d_steps
+        self.gp_weight = float(gp_weight)
+        self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+        self.g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+        super().compile(**kwargs)
+
+    def get_compile_config(self):
+        if not hasattr(self, "gan_loss"):  # never compiled
+            return None
+        return {
+            "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
+            "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
+            "loss": self.gan_loss.name,
+            "d_steps": self.d_steps,
+            "gp_weight": self.gp_weight,
+        }
+
+    def compile_from_config(self, config):
+        if not config:
+            return
+        config = dict(config)
+        for key in ("d_optimizer", "g_optimizer"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        self.compile(**config)
+        # Build the optimizers' variables now, so a saved optimizer state can be loaded into them.
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator.trainable_variables)
+
+    def call(self, inputs, training=False):
+        return self.generator(inputs, training=training)
+
+    def sample_noise(self, batch_size):
+        """Noise `(batch_size, latent_dim)` from the GAN's seed generator."""
+        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+
+    def _unpack(self, data):
+        if isinstance(data, (tuple, list)):
+            images = data[0]
+            labels = data[1] if len(data) > 1 else None
+        else:
+            images, labels = data, None
+        if self.conditional and labels is None:
+            raise ValueError(
+                "This conditional GAN needs (images, labels) batches: make the dataset with labels=True."
+            )
+        if tuple(images.shape[1:]) != self.image_shape:
+            raise ValueError(
+                f"Images of shape {tuple(images.shape[1:])} given to a GAN that makes {self.image_shape}. "
+                "Resize them (make_dataset(..., image_size=...)) or build the GAN for this shape."
+            )
+        if labels is not None and self.conditional:
+            labels = ops.cast(ops.reshape(labels, (-1,)), "int32")
+        return images, (labels if self.conditional else None)
+
+    def _with_labels(self, x, labels):
+        return x if labels is None else [x, labels]
+
+    def train_step(self, data):
+        real, labels = self._unpack(data)
+        batch = ops.shape(real)[0]
+        loss = self.gan_loss
+
+        # Update the discriminator d_steps times on a real batch and a generated one.
+        for _ in range(self.d_steps):
+            noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+            fake = self.generator(self._with_labels(noise, labels), training=True)
+            with tf.GradientTape() as tape:
+                real_logits = self.discriminator(self._with_labels(real, labels), training=True)
+                fake_logits = self.discriminator(self._with_labels(fake, labels), training=True)
+                d_loss = loss.discriminator_loss(real_logits, fake_logits)
+                if loss.gradient_penalty:
+                    alpha = keras.random.uniform(
+                        (batch,) + (1,) * len(self.image_shape), seed=self.seed_generator
+                    )
+                    d_loss = d_loss + self.gp_weight * gradient_penalty(
+                        self.discriminator, real, fake, labels, alpha
+                    )
+                scaled = _scale_for_replicas(d_loss)
+            grads = tape.gradient(scaled, self.discriminator.trainable_weights)
+            self.d_optimizer.apply(grads, self.discriminator.trainable_weights)
+
+        # Update the generator through the discriminator; only the generator's weights change.
+        noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+        with tf.GradientTape() as tape:
+            fake = self.generator(self._with_labels(noise, labels), training=True)
+            fake_logits = self.discriminator(self._with_labels(fake, labels), training=True)
+            g_loss = loss.generator_loss(fake_logits)
+            scaled = _scale_for_replicas(g_loss)
+        grads = tape.gradient(scaled, self.generator.trainable_weights)
+        self.g_optimizer.apply(grads, self.generator.trainable_weights)
+
+        # Track the losses and what D says of real and generated images.
+        return self._track(d_loss, g_loss, real_logits, fake_logits)
+
+    def _track(self, d_loss, g_loss, real_logits, fake_logits):
+        """Update the trackers; D's outputs as probabilities for the probabilistic losses."""
+        score = ops.sigmoid if self.gan_loss.probabilistic else (lambda v: v)
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        self.d_real_tracker.update_state(ops.mean(score(real_logits)))
+        self.d_fake_tracker.update_state(ops.mean(score(fake_logits)))
+        return {m.name: m.result() for m in self.metrics}
+
+    def test_step(self, data):
+        real, labels = self._unpack(data)
+        batch = ops.shape(real)[0]
+        noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+        fake = self.generator(self._with_labels(noise, labels), training=False)
+        real_logits = self.discriminator(self._with_labels(real, labels), training=False)
+        fake_logits = self.discriminator(self._with_labels(fake, labels), training=False)
+        d_loss = self.gan_loss.discriminator_loss(real_logits, fake_logits)
+        return self._track(d_loss, self.gan_loss.generator_loss(fake_logits), real_logits, fake_logits)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "generator": keras.saving.serialize_keras_object(self.generator),
+                "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+                "latent_dim": self.latent_dim,
+                "num_classes": self.num_classes,
+                "seed": self.seed,
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
+        config["discriminator"] = keras.saving.deserialize_keras_object(config["discriminator"])
+        return cls(**config)

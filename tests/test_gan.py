@@ -1,0 +1,346 @@
+"""The GAN model: one train_step for every loss, saving, conditioning, distribution, bad input."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import kerazoo
+from kerazoo.gan import GAN, LOSSES, gradient_penalty
+from kerazoo.models.adversarial import mlp_discriminator, mlp_generator
+
+TINY = (8, 8, 1)
+
+
+def tiny_gan(conditional=False, seed=0, **kwargs):
+    num_classes = 3 if conditional else None
+    g = mlp_generator(8, (16,), TINY, num_classes=num_classes, name="g")
+    d = mlp_discriminator(TINY, (16,), dropout=0.0, num_classes=num_classes, name="d")
+    return GAN(g, d, num_classes=num_classes, seed=seed, **kwargs)
+
+
+def tiny_images(n=64, seed=0):
+    """Two modes: a bright top half or a bright bottom half, in [-1, 1]."""
+    rng = np.random.default_rng(seed)
+    x = -np.ones((n, *TINY), np.float32)
+    x[: n // 2, :4] = 1.0
+    x[n // 2 :, 4:] = 1.0
+    return x + rng.normal(0, 0.05, x.shape).astype(np.float32), (np.arange(n) % 3).astype(np.int32)
+
+
+def test_a_step_updates_both_networks():
+    gan = tiny_gan()
+    gan.compile()
+    x, _ = tiny_images()
+    g0 = [w.numpy().copy() for w in gan.generator.trainable_weights]
+    d0 = [w.numpy().copy() for w in gan.discriminator.trainable_weights]
+    logs = gan.fit(x, batch_size=32, epochs=1, verbose=0).history
+    assert set(logs) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert any(not np.allclose(a, b.numpy()) for a, b in zip(g0, gan.generator.trainable_weights))
+    assert any(not np.allclose(a, b.numpy()) for a, b in zip(d0, gan.discriminator.trainable_weights))
+
+
+def test_generator_weights_unchanged_by_discriminator_step():
+    gan = tiny_gan()
+    gan.compile(g_optimizer=keras.optimizers.SGD(0.0))
+    g0 = [w.numpy().copy() for w in gan.generator.trainable_weights]
+    gan.fit(tiny_images()[0], batch_size=32, epochs=1, verbose=0)
+    for a, b in zip(g0, gan.generator.trainable_weights):
+        np.testing.assert_array_equal(a, b.numpy())
+
+
+def _mlp(inputs, outputs, name):
+    x = keras.Input((inputs,))
+    h = keras.layers.Dense(32, activation="leaky_relu")(x)
+    h = keras.layers.Dense(32, activation="leaky_relu")(h)
+    return keras.Model(x, keras.layers.Dense(outputs)(h), name=name)
+
+
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+def test_every_loss_learns_a_mixture_of_two_gaussians(loss):
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    centers = np.array([[-2.0, 0.0], [2.0, 0.0]], np.float32)
+    x = (centers[rng.integers(0, 2, 1024)] + rng.normal(0, 0.2, (1024, 2))).astype(np.float32)
+
+    def near_a_mode(samples):
+        distances = np.linalg.norm(samples[:, None] - centers[None], axis=2)
+        return np.mean(distances.min(axis=1) < 0.6)
+
+    gan = GAN(_mlp(4, 2, "g"), _mlp(2, 1, "d"), seed=0)
+    gan.compile(
+        d_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5),
+        g_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5),
+        loss=loss,
+        d_steps=3 if loss == "wasserstein_gp" else 1,
+    )
+    assert near_a_mode(gan.generator(gan.sample_noise(500)).numpy()) < 0.05
+    history = gan.fit(x, batch_size=64, epochs=40, verbose=0).history
+    assert all(np.isfinite(history["d_loss"])) and all(np.isfinite(history["g_loss"]))
+    assert near_a_mode(gan.generator(gan.sample_noise(500)).numpy()) > 0.5, loss
+
+
+def test_gradient_penalty_matches_hand_computation():
+    # D(x) = sum(w * x): its gradient is w everywhere, so GP = (||w|| - 1)^2.
+    inputs = keras.Input(shape=(2, 2, 1))
+    outputs = keras.layers.Dense(1, use_bias=False)(keras.layers.Flatten()(inputs))
+    d = keras.Model(inputs, outputs)
+    w = np.array([[3.0], [0.0], [4.0], [0.0]], np.float32)
+    d.set_weights([w])
+    real = tf.random.normal((5, 2, 2, 1))
+    fake = tf.random.normal((5, 2, 2, 1))
+    assert float(gradient_penalty(d, real, fake)) == pytest.approx((5.0 - 1.0) ** 2, rel=1e-5)
+
+
+def test_gradient_penalty_interpolates_between_real_and_fake():
+    # D(x) = sum(x^2) / 2 has gradient x: at alpha = 0 the penalty is computed at the real images.
+    inputs = keras.Input(shape=(3,))
+    d = keras.Model(
+        inputs, keras.layers.Lambda(lambda x: 0.5 * tf.reduce_sum(x * x, axis=1, keepdims=True))(inputs)
+    )
+    real = tf.constant([[3.0, 4.0, 0.0], [0.0, 0.0, 2.0]])
+    fake = tf.zeros((2, 3))
+    expected = np.mean([(5.0 - 1.0) ** 2, (2.0 - 1.0) ** 2])
+    assert float(gradient_penalty(d, real, fake, alpha=tf.zeros((2, 1)))) == pytest.approx(expected, rel=1e-5)
+
+
+def test_noise_is_reproducible_from_the_seed():
+    a = tiny_gan(seed=7).sample_noise(4).numpy()
+    b = tiny_gan(seed=7).sample_noise(4).numpy()
+    c = tiny_gan(seed=8).sample_noise(4).numpy()
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_conditioning_changes_the_output():
+    gan = tiny_gan(conditional=True)
+    noise = np.random.default_rng(0).normal(size=(3, 8)).astype(np.float32)
+    out = [gan.generator([noise, np.full(3, k, np.int32)]).numpy() for k in range(3)]
+    assert not np.allclose(out[0], out[1]) and not np.allclose(out[1], out[2])
+
+
+def test_conditional_gan_trains_on_images_and_labels():
+    gan = tiny_gan(conditional=True)
+    gan.compile()
+    x, y = tiny_images()
+    history = gan.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(16), epochs=1, verbose=0).history
+    assert np.isfinite(history["d_loss"][0])
+
+
+def test_conditional_gan_without_labels_is_one_clear_error():
+    gan = tiny_gan(conditional=True)
+    gan.compile()
+    with pytest.raises(ValueError, match="needs \\(images, labels\\) batches"):
+        gan.fit(tiny_images()[0], batch_size=16, epochs=1, verbose=0)
+
+
+def test_wrong_image_shape_is_one_clear_error():
+    gan = tiny_gan()
+    gan.compile()
+    with pytest.raises(
+        ValueError, match=r"Images of shape \(28, 28, 1\) given to a GAN that makes \(8, 8, 1\)"
+    ):
+        gan.fit(np.zeros((16, 28, 28, 1), np.float32), batch_size=16, epochs=1, verbose=0)
+
+
+def test_wrong_channel_count_for_dcgan_is_one_clear_error():
+    gan = kerazoo.build("dcgan")
+    gan.compile()
+    with pytest.raises(
+        ValueError, match=r"Images of shape \(28, 28, 3\) given to a GAN that makes \(28, 28, 1\)"
+    ):
+        gan.fit(np.zeros((8, 28, 28, 3), np.float32), batch_size=8, epochs=1, verbose=0)
+
+
+def test_unknown_loss_is_one_clear_error():
+    with pytest.raises(ValueError, match="Unknown GAN loss.*Received: loss='wasserstein'"):
+        tiny_gan().compile(loss="wasserstein")
+
+
+def test_mismatched_networks_are_refused():
+    g = mlp_generator(8, (16,), TINY, name="g")
+    d = mlp_discriminator((28, 28, 1), (16,), name="d")
+    with pytest.raises(ValueError, match="makes images of shape \\(8, 8, 1\\) but the discriminator takes"):
+        GAN(g, d)
+
+
+@pytest.mark.parametrize("name", ["gan", "dcgan", "cgan", "wgan_gp"])
+def test_registry_gans_have_the_documented_shapes(name):
+    gan = kerazoo.build(name)
+    assert gan.latent_dim == 100 and gan.image_shape == (28, 28, 1)
+    noise = np.zeros((2, 100), np.float32)
+    inputs = [noise, np.array([3, 4], np.int32)] if gan.conditional else noise
+    images = gan.generator(inputs).numpy()
+    assert images.shape == (2, 28, 28, 1) and np.abs(images).max() <= 1.0
+    d_inputs = [images, np.array([3, 4], np.int32)] if gan.conditional else images
+    assert gan.discriminator(d_inputs).shape == (2, 1)
+
+
+def test_dcgan_layers_follow_the_paper_table():
+    gan = kerazoo.build("dcgan")
+    g_shapes = [tuple(layer.output.shape[1:]) for layer in gan.generator.layers if "deconv" in layer.name]
+    assert g_shapes == [(7, 7, 256), (14, 14, 128), (28, 28, 64), (28, 28, 1)]
+    d_shapes = [
+        tuple(layer.output.shape[1:]) for layer in gan.discriminator.layers if layer.name.endswith("_conv")
+    ]
+    assert d_shapes == [(14, 14, 64), (7, 7, 128), (4, 4, 256)]
+    d_bn = [layer.name for layer in gan.discriminator.layers if layer.name.endswith("_bn")]
+    assert d_bn == ["dcgan_discriminator_block2_bn", "dcgan_discriminator_block3_bn"]
+    assert not any("bn" in layer.name for layer in kerazoo.build("wgan_gp").discriminator.layers)
+
+
+def test_latent_dim_is_one_argument():
+    assert kerazoo.build("dcgan", latent_dim=200).generator.input_shape == (None, 200)
+
+
+def test_keras_round_trip_and_training_continues_with_optimizer_state(tmp_path):
+    gan = tiny_gan()
+    gan.compile(loss="hinge")
+    x, _ = tiny_images()
+    gan.fit(x, batch_size=32, epochs=1, verbose=0)
+    iterations = int(gan.d_optimizer.iterations.numpy())
+    path = tmp_path / "gan.keras"
+    gan.save(path)
+    loaded = keras.saving.load_model(path)
+    assert isinstance(loaded, GAN) and loaded.gan_loss.name == "hinge"
+    assert int(loaded.d_optimizer.iterations.numpy()) == iterations
+    for a, b in zip(gan.d_optimizer.variables, loaded.d_optimizer.variables):
+        np.testing.assert_allclose(a.numpy(), b.numpy())
+    noise = np.ones((2, 8), np.float32)
+    np.testing.assert_allclose(loaded.generator(noise), gan.generator(noise), atol=1e-6)
+    loaded.fit(x, batch_size=32, epochs=1, verbose=0)
+    assert int(loaded.d_optimizer.iterations.numpy()) == 2 * iterations
+
+
+def test_generator_saves_and_loads_alone(tmp_path):
+    gan = tiny_gan(conditional=True)
+    gan.generator.save(tmp_path / "generator.keras")
+    loaded = keras.saving.load_model(tmp_path / "generator.keras")
+    inputs = [np.ones((2, 8), np.float32), np.array([0, 2], np.int32)]
+    np.testing.assert_allclose(loaded(inputs), gan.generator(inputs), atol=1e-6)
+
+
+DISTRIBUTED = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras
+    from keras import layers
+    from kerazoo.gan import GAN
+
+    def make_gan():
+        # The generator ignores its noise (a frozen zero projection), so both runs see the same
+        # generated images whatever noise each replica draws; the step differs only in how the
+        # losses are averaged over the global batch.
+        noise = keras.Input((4,))
+        zero = layers.Dense(16, kernel_initializer="zeros", use_bias=False, trainable=False)(noise)
+        x = layers.Dense(16, activation="tanh", kernel_initializer=keras.initializers.GlorotUniform(seed=4),
+                         bias_initializer=keras.initializers.RandomNormal(seed=1))(zero)
+        g = keras.Model(noise, layers.Reshape((4, 4, 1))(x))
+        images = keras.Input((4, 4, 1))
+        h = layers.Dense(8, activation="tanh", kernel_initializer=keras.initializers.GlorotUniform(seed=2))(
+            layers.Flatten()(images))
+        d = keras.Model(images, layers.Dense(1, kernel_initializer=keras.initializers.GlorotUniform(seed=3))(h))
+        return GAN(g, d, seed=0)
+
+    x = np.random.default_rng(0).uniform(-1, 1, (8, 4, 4, 1)).astype("float32")
+    results = {}
+    for mode in ("single", "mirrored"):
+        strategy = (tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]) if mode == "mirrored"
+                    else tf.distribute.get_strategy())
+        with strategy.scope():
+            gan = make_gan()
+            gan.compile(d_optimizer=keras.optimizers.SGD(0.5), g_optimizer=keras.optimizers.SGD(0.5))
+        ds = tf.data.Dataset.from_tensor_slices(x).batch(8)
+        logs = gan.fit(ds, epochs=1, verbose=0).history
+        results[mode] = {
+            "replicas": strategy.num_replicas_in_sync,
+            "d": [w.numpy().tolist() for w in gan.discriminator.trainable_weights],
+            "g": [w.numpy().tolist() for w in gan.generator.trainable_weights],
+            "d_loss": logs["d_loss"][0],
+        }
+    print(json.dumps(results))
+    """
+)
+
+
+def test_distributed_step_matches_single_device_step():
+    result = subprocess.run(
+        [sys.executable, "-c", DISTRIBUTED],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    single, mirrored = out["single"], out["mirrored"]
+    assert mirrored["replicas"] == 2
+    for key in ("d", "g"):
+        for a, b in zip(single[key], mirrored[key]):
+            np.testing.assert_allclose(np.array(a), np.array(b), atol=1e-5)
+    assert mirrored["d_loss"] == pytest.approx(single["d_loss"], abs=1e-5)
+
+
+def test_train_recipe_writes_generator_grids_and_curves(tmp_path):
+    from kerazoo.training import train
+
+    out = tmp_path / "run"
+    metrics = train(
+        "gan",
+        epochs=2,
+        batch_size=128,
+        out=out,
+        verbose=0,
+        hparams={"generator_units": [32], "discriminator_units": [32], "latent_dim": 16},
+    )
+    for name in (
+        "model.keras",
+        "generator.keras",
+        "samples.png",
+        "training_curves.png",
+        "history.json",
+        "grids/grid_epoch_001.png",
+        "grids/grid_epoch_002.png",
+    ):
+        assert (out / name).is_file(), name
+    assert {"d_loss", "g_loss", "d_real", "d_fake", "images_per_second"} <= set(metrics)
+    history = json.loads((out / "history.json").read_text())
+    assert {"sample_diversity", "mode_collapse"} <= set(history)
+    generator = keras.saving.load_model(out / "generator.keras")
+    assert generator(np.zeros((2, 16), np.float32)).shape == (2, 28, 28, 1)
+
+
+def test_train_cgan_recipe_generator_takes_noise_and_labels(tmp_path):
+    from kerazoo.training import train
+
+    out = tmp_path / "run"
+    train("cgan", epochs=1, batch_size=256, out=out, verbose=0, hparams={"width": 8, "latent_dim": 8})
+    generator = keras.saving.load_model(out / "generator.keras")
+    assert [i.name for i in generator.inputs] == ["noise", "labels"]
+    assert generator([np.zeros((2, 8), np.float32), np.array([3, 7], np.int32)]).shape == (2, 28, 28, 1)
+
+
+def test_train_recipe_under_mirrored_strategy(tmp_path):
+    from kerazoo.training import train
+
+    out = tmp_path / "run"
+    train(
+        "gan",
+        epochs=1,
+        batch_size=256,
+        out=out,
+        verbose=0,
+        strategy="mirrored",
+        hparams={"generator_units": [16], "discriminator_units": [16], "latent_dim": 8},
+    )
+    assert json.loads((out / "config.json").read_text())["strategy"] == "mirrored"
