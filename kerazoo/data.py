@@ -231,16 +231,21 @@ def _network_reachable(address, timeout: float) -> bool:
     return bool(result and result[0])
 
 
-def _offline_message(name: str) -> str:
+def _offline_message(name: str, searched: Path | None) -> str:
+    where = (
+        f"'{searched}' holds neither '{name}.npz' nor the idx files in '{name}/' or 'raw/{name}/', "
+        if searched is not None
+        else ""
+    )
     return (
-        f"Dataset '{name}' is not available offline and tensorflow-datasets cannot download it "
+        f"Dataset '{name}' is not available offline: {where}and tensorflow-datasets cannot download it "
         f"(no network). Supply local files: pass --data-dir DIR (or data_dir=, or set "
         f"{DATA_DIR_ENV}) pointing at a folder with '{name}.npz' (x_train, y_train, x_test, y_test) "
         f"or the four idx .gz files in '{name}/'; or use the embedded 'digits' dataset."
     )
 
 
-def _load_tfds(name: str, split: str):
+def _load_tfds(name: str, split: str, searched: Path | None = None):
     try:
         import tensorflow_datasets as tfds
     except ImportError as e:  # pragma: no cover - a declared dependency
@@ -255,7 +260,7 @@ def _load_tfds(name: str, split: str):
         ) from None
     if not builder.is_prepared():
         if not _network_reachable(TFDS_PROBE_ADDRESS, TFDS_PROBE_TIMEOUT):
-            raise DataError(_offline_message(name))
+            raise DataError(_offline_message(name, searched))
         builder.download_and_prepare()
     supervised = builder.info.supervised_keys
     if not supervised:
@@ -281,7 +286,7 @@ def load_images(name: str, split: str = "train", data_dir=None):
             return _load_npz(path, split)
         images, labels = IDX_FILES[split]
         return _check_images(_read_idx(path / images, 3), _read_idx(path / labels, 1), str(path / images))
-    return _load_tfds(name, split)
+    return _load_tfds(name, split, local_dir)
 
 
 # ---------------------------------------------------------------------------------------------

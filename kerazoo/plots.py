@@ -17,6 +17,13 @@ __all__ = [
 ]
 
 
+def _save(fig, path) -> None:
+    """Lay out, write as PNG and close a figure."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def plot_history(history: dict, path, title: str = "", panels=None) -> None:
     """Curves against epochs, one panel per group of keys.
 
@@ -42,9 +49,7 @@ def plot_history(history: dict, path, title: str = "", panels=None) -> None:
         ax.legend()
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def image_grid(images, rows: int, value_range=(0.0, 1.0)):
@@ -94,9 +99,7 @@ def plot_forecast(dates, actual, test_start: int, predicted, path, title: str = 
     ax.legend()
     if title:
         ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def plot_decision_boundary(model, inputs, targets, path, title: str = "") -> None:
@@ -118,6 +121,4 @@ def plot_decision_boundary(model, inputs, targets, path, title: str = "") -> Non
     ax.set_ylabel("input 2")
     if title:
         ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, path)

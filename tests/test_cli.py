@@ -124,6 +124,8 @@ def test_train_linear_regression_records_the_weight(tmp_path):
         (["train", "cnn", "--csv", "x.csv"], "--csv and --column go with --dataset csv"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
         (["train", "gan", "--strategy", "tpu"], "invalid choice: 'tpu'"),
+        (["train", "dcgan", "--set", "image_shape=32,32,1"], "makes (32, 32, 1)"),
+        (["train", "dcgan", "--set", "image_shape=30,30,1"], "multiple of 4"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line_and_write_nothing(argv, message, tmp_path, capsys, monkeypatch):

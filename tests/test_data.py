@@ -185,6 +185,9 @@ def test_offline_tfds_fails_fast_with_a_clear_message(tmp_path, monkeypatch):
     with pytest.raises(DataError, match="Dataset 'fashion_mnist' is not available offline.*--data-dir"):
         data.load_images("fashion_mnist", "train")
     assert time.monotonic() - start < 10
+    # A data directory without the dataset is named in the message.
+    with pytest.raises(DataError, match=f"'{tmp_path}' holds neither 'fashion_mnist.npz'"):
+        data.load_images("fashion_mnist", "train", tmp_path)
 
 
 def test_network_probe_gives_up_at_its_timeout(monkeypatch):
