@@ -14,6 +14,7 @@ __all__ = [
     "plot_decision_boundary",
     "image_grid",
     "save_image_grid",
+    "plot_latent_space",
 ]
 
 
@@ -121,4 +122,22 @@ def plot_decision_boundary(model, inputs, targets, path, title: str = "") -> Non
     ax.set_ylabel("input 2")
     if title:
         ax.set_title(title)
+    _save(fig, path)
+
+
+def plot_latent_space(means, labels, decoder, path, title: str = "", span: float = 3.0, n: int = 15) -> None:
+    """A 2-D latent space: the test set's latent means coloured by class, beside a grid of images
+    decoded across the plane (from -span to span on both axes)."""
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 5))
+    points = ax1.scatter(means[:, 0], means[:, 1], c=labels, cmap="tab10", s=4)
+    fig.colorbar(points, ax=ax1, label="class")
+    ax1.set_xlabel("z[0]")
+    ax1.set_ylabel("z[1]")
+    ax1.set_title(title)
+    grid = np.linspace(-span, span, n, dtype="float32")
+    zs = np.array([[a, b] for b in grid[::-1] for a in grid], dtype="float32")
+    images = decoder.predict(zs, verbose=0)
+    ax2.imshow(image_grid(images, rows=n)[..., 0], cmap="gray")
+    ax2.set_title(f"decoded over [-{span:g}, {span:g}]^2")
+    ax2.axis("off")
     _save(fig, path)

@@ -55,6 +55,7 @@ _TASK_DATA = {
     "classification": ("image", "tabular"),
     "forecasting": ("series",),
     "generation": ("image",),
+    "reconstruction": ("image",),
 }
 
 
@@ -351,6 +352,62 @@ def _plan_generation(plan_args, entry, hparams, recipe):
     )
 
 
+def _plan_reconstruction(plan_args, entry, hparams, recipe):
+    from kerazoo.plots import plot_latent_space, save_image_grid
+
+    ds_name, batch_size, seed = plan_args["dataset"], plan_args["batch_size"], plan_args["seed"]
+    common = dict(data_dir=plan_args["data_dir"], normalization=entry.normalization or "unit", labels=False)
+    train_ds = zdata.make_dataset(ds_name, "train", batch_size, seed=seed, **common)
+    test_ds = zdata.make_dataset(ds_name, "test", batch_size, **common)
+    shape = tuple(int(d) for d in train_ds.element_spec.shape[1:])
+    if "image_shape" in entry.hparams:
+        hparams.setdefault("image_shape", shape)
+    if "seed" in entry.hparams:
+        hparams.setdefault("seed", seed)
+    model = entry.builder(**hparams)
+    variational = hasattr(model, "encoder") and hasattr(model, "decoder")
+    if not variational:  # plain autoencoders learn x -> x
+        train_ds, test_ds = (d.map(lambda x: (x, x)) for d in (train_ds, test_ds))
+
+    def compile_model(model, steps):
+        optimizer = make_optimizer(recipe, steps)
+        model.compile(optimizer=optimizer) if variational else model.compile(optimizer=optimizer, loss="mse")
+
+    def finish(model, run_dir):
+        encoder = model.encoder if variational else model.get_layer(f"{model.name}_encoder")
+        decoder = model.decoder if variational else model.get_layer(f"{model.name}_decoder")
+        encoder.save(run_dir / "encoder.keras")
+        decoder.save(run_dir / "decoder.keras")
+        results = model.evaluate(test_ds, verbose=0, return_dict=True)
+        if variational:
+            figures = {f"test_{k}": float(v) for k, v in results.items()}
+        else:
+            figures = {"test_reconstruction_loss": float(results["loss"])}  # MSE per pixel, [0, 1] scale
+        x_test, y_test = zdata.load_images(ds_name, "test", plan_args["data_dir"])
+        x_test = zdata.NORMALIZATIONS[common["normalization"]](x_test).numpy()
+        shown = x_test[:10]
+        rows = [shown]
+        if any(layer.name.endswith("_corrupt") for layer in model.layers):
+            noise_layer = next(layer for layer in model.layers if layer.name.endswith("_corrupt"))
+            noisy = np.clip(
+                shown + np.random.default_rng(seed).normal(0, noise_layer.stddev, shown.shape), 0, 1
+            )
+            rows = [noisy.astype(np.float32), model(noisy, training=False).numpy(), shown]
+        else:
+            rows.append(model(shown, training=False).numpy())
+        save_image_grid(np.concatenate(rows), run_dir / "reconstructions.png", rows=len(rows))
+        latent_dim = int(decoder.inputs[0].shape[-1])
+        if latent_dim == 2:
+            codes = encoder.predict(x_test, verbose=0, batch_size=256)
+            means = codes[0] if variational else codes
+            plot_latent_space(
+                means, y_test, decoder, run_dir / "latent_space.png", title=f"{model.name} latent means"
+            )
+        return figures
+
+    return _Task(train_ds, test_ds, model, compile_model, finish)
+
+
 def _forecast_figures(values, targets, predicted) -> dict:
     """RMSE, MAE, MAPE of a one-step forecast, against persistence and seasonal naive."""
     actual = values[targets]
@@ -376,6 +433,7 @@ _PLANNERS = {
     "classification": _plan_classification,
     "forecasting": _plan_forecasting,
     "generation": _plan_generation,
+    "reconstruction": _plan_reconstruction,
 }
 
 
