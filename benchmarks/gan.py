@@ -23,39 +23,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from _evaluator import evaluator, score  # noqa: E402
 
 import kerazoo  # noqa: E402
 from kerazoo.training import library_versions  # noqa: E402
 
 SAMPLES = 10_000
-
-
-def evaluator(workdir: Path, data_dir):
-    """The zoo's CNN trained on real MNIST (cached in workdir)."""
-    run = workdir / "evaluator_cnn"
-    if not (run / "model.keras").is_file():
-        kerazoo.train("cnn", dataset="mnist", data_dir=data_dir, out=run, verbose=0)
-    metrics = json.loads((run / "metrics.json").read_text())
-    return keras.saving.load_model(run / "model.keras"), metrics["test_accuracy"]
-
-
-def score(classifier, images, requested=None) -> dict:
-    """Confident share, class histogram and (conditional) agreement with the requested labels."""
-    # Generators make [-1, 1]; the classifier reads [0, 1].
-    logits = classifier.predict((images + 1.0) / 2.0, batch_size=500, verbose=0)
-    probs = keras.ops.convert_to_numpy(keras.ops.softmax(logits, axis=-1))
-    predicted, confidence = probs.argmax(axis=1), probs.max(axis=1)
-    share = np.bincount(predicted, minlength=10) / len(predicted)
-    figures = {
-        "confident_share": float(np.mean(confidence >= 0.9)),
-        "class_share": [round(float(s), 4) for s in share],
-        "digits_present": int(np.sum(share > 0.01)),
-        "min_class_share": float(share.min()),
-        "max_class_share": float(share.max()),
-    }
-    if requested is not None:
-        figures["requested_accuracy"] = float(np.mean(predicted == requested))
-    return figures
 
 
 def bench(name, workdir, data_dir, epochs, classifier, seed=0) -> dict:
@@ -72,7 +45,7 @@ def bench(name, workdir, data_dir, epochs, classifier, seed=0) -> dict:
         images = generator.predict([noise, requested], batch_size=500, verbose=0)
     else:
         images = generator.predict(noise, batch_size=500, verbose=0)
-    figures = score(classifier, images, requested)
+    figures = score(classifier, images, requested, value_range=(-1.0, 1.0))
     figures.update(
         epochs=epochs,
         train_seconds=metrics["train_seconds"],
