@@ -148,8 +148,8 @@ def xor_net(
     Hand-wired, the weights are set so that `xor(a, b) = and(or(a, b), nand(a, b))` holds exactly
     on the truth table with step activations. With `hand_wired=False` the network starts from
     random weights (tanh hidden, sigmoid output) and learns XOR with `fit`. Two hidden neurons are
-    enough in principle, but gradient descent then gets stuck in a local minimum for most seeds
-    (7 of 10 here), so the trainable default is 8 hidden neurons (10 of 10).
+    enough in principle, but gradient descent from random weights then often stalls in a local
+    minimum of the 2-2-1 network, so the trainable default is 8 hidden neurons.
 
     Args:
         hand_wired: set the OR/NAND/AND weights by hand. Defaults to `True`.
