@@ -101,7 +101,7 @@ def gradient_penalty(discriminator, real, fake, labels=None, alpha=None):
     return ops.mean(ops.square(norms - 1.0))
 
 
-def _scale_for_replicas(loss):
+def scale_for_replicas(loss):
     """Divide a per-replica mean by the replica count: the optimizer sums gradients across replicas,
     so the update is that of the mean over the global batch (what Keras' own losses do)."""
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
@@ -282,7 +282,7 @@ class GAN(keras.Model):
                     d_loss = d_loss + self.gp_weight * gradient_penalty(
                         self.discriminator, real, fake, labels, alpha
                     )
-                scaled = _scale_for_replicas(d_loss)
+                scaled = scale_for_replicas(d_loss)
             grads = tape.gradient(scaled, self.discriminator.trainable_weights)
             self.d_optimizer.apply(grads, self.discriminator.trainable_weights)
 
@@ -292,7 +292,7 @@ class GAN(keras.Model):
             fake = self.generator(self._with_labels(noise, labels), training=True)
             fake_logits = self.discriminator(self._with_labels(fake, labels), training=True)
             g_loss = loss.generator_loss(fake_logits)
-            scaled = _scale_for_replicas(g_loss)
+            scaled = scale_for_replicas(g_loss)
         grads = tape.gradient(scaled, self.generator.trainable_weights)
         self.g_optimizer.apply(grads, self.generator.trainable_weights)
 

@@ -12,6 +12,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from kerazoo.gan import scale_for_replicas
+
 __all__ = ["VAE", "Sampling", "kl_divergence"]
 
 
@@ -103,9 +105,7 @@ class VAE(keras.Model):
     def train_step(self, data):
         with tf.GradientTape() as tape:
             rec, kl = self._vae_losses(data, training=True)
-            total = rec + kl
-            replicas = tf.distribute.get_strategy().num_replicas_in_sync
-            scaled = total / replicas if replicas > 1 else total
+            scaled = scale_for_replicas(rec + kl)
         grads = tape.gradient(scaled, self.trainable_weights)
         self.optimizer.apply(grads, self.trainable_weights)
         return self._track(rec, kl)
