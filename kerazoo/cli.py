@@ -3,7 +3,13 @@
     kerazoo list
     kerazoo train NAME [--dataset D] [--data-dir DIR] [--epochs N] [--batch-size N] [--seed S]
                        [--out DIR] [--set key=value ...] [--csv PATH --column NAME] [--split-seed K]
-                       [--strategy default|mirrored] [--overwrite] [--quiet]
+                       [--strategy default|mirrored] [--export saved_model,tflite] [--overwrite] [--quiet]
+    kerazoo export RUN_DIR_OR_MODEL [--format saved_model|tflite] [--quantize float32|float16|dynamic|int8]
+                       [--batch-size N] [--out PATH] [--data-dir DIR] [--dataset D] [--overwrite]
+    kerazoo sample ARTIFACT.tflite [--n 64] [--label K] [--seed S] [--columns C] [--out grid.png] [--overwrite]
+
+`kerazoo sample` imports no TensorFlow: it runs where only numpy, ai-edge-litert and Pillow are
+installed.
 
 Exit status: 0 on success; 2, with one line on stderr, for bad arguments or bad data (nothing is
 written then).
@@ -17,6 +23,10 @@ import os
 import sys
 
 __all__ = ["main", "parse_set"]
+
+# Mirrors kerazoo.export.FORMATS / QUANTIZATIONS (not imported: that module imports TensorFlow).
+FORMATS = ("saved_model", "tflite")
+QUANTIZATIONS = ("float32", "float16", "dynamic", "int8")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,7 +64,9 @@ def parse_set(items) -> dict:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="kerazoo", description="A Keras 3 model zoo: list and train its models.")
+    parser = _Parser(
+        prog="kerazoo", description="A Keras 3 model zoo: list, train, export and sample its models."
+    )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -89,8 +101,39 @@ def _build_parser() -> argparse.ArgumentParser:
         default="default",
         help="tf.distribute strategy: mirrored trains on all local GPUs (default: default)",
     )
+    tr.add_argument(
+        "--export",
+        metavar="FORMATS",
+        help="after training, export to RUN_DIR/export/ in these formats (saved_model,tflite)",
+    )
     tr.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    ex = sub.add_parser("export", help="export a run or .keras model to SavedModel or TFLite, verified")
+    ex.add_argument("source", metavar="RUN_DIR_OR_MODEL", help="a run directory or a .keras file")
+    ex.add_argument("--format", choices=FORMATS, default="tflite", help="artifact format (default: tflite)")
+    ex.add_argument(
+        "--quantize",
+        choices=QUANTIZATIONS,
+        default="float32",
+        help="TFLite weights/activations (default: float32)",
+    )
+    ex.add_argument("--batch-size", type=int, help="fix the batch dimension (default: dynamic)")
+    ex.add_argument("--out", help="artifact path (default: RUN_DIR/export/generator.tflite, ...)")
+    ex.add_argument("--data-dir", help="verification/calibration data folder (default: the run's)")
+    ex.add_argument("--dataset", help="verification/calibration dataset (default: the run's)")
+    ex.add_argument("--overwrite", action="store_true", help="replace an existing artifact")
+
+    sa = sub.add_parser("sample", help="draw a PNG grid from an exported .tflite generator (no TensorFlow)")
+    sa.add_argument("artifact", metavar="ARTIFACT", help="an exported generator (.tflite)")
+    sa.add_argument("--n", type=int, default=64, help="number of samples (default: 64)")
+    sa.add_argument(
+        "--label", type=int, help="class to draw, for a conditional generator (default: all in turn)"
+    )
+    sa.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
+    sa.add_argument("--columns", type=int, help="grid columns (default: about square)")
+    sa.add_argument("--out", help="PNG path (default: ARTIFACT with .png)")
+    sa.add_argument("--overwrite", action="store_true", help="replace an existing PNG")
     return parser
 
 
@@ -118,6 +161,12 @@ def _cmd_train(args) -> int:
         hparams = parse_set(args.set)
     except ValueError as e:
         raise UsageError(str(e)) from None
+    formats = [f.strip() for f in (args.export or "").split(",") if f.strip()]
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or (args.export is not None and not formats):
+        raise UsageError(
+            f"--export takes formats from {', '.join(FORMATS)}. Received: --export {args.export}"
+        )
     result = train(
         args.name,
         dataset=args.dataset,
@@ -136,6 +185,63 @@ def _cmd_train(args) -> int:
     )
     shown = {k: v for k, v in result.items() if isinstance(v, (int, float, str))}
     print(json.dumps(shown, indent=2))
+    if formats:
+        from kerazoo.export import ExportError, export_run
+
+        try:
+            exported = export_run(result["run_dir"], formats, overwrite=args.overwrite)
+        except ExportError as e:
+            raise ExportError(f"{e} (the run itself is complete in {result['run_dir']})") from None
+        for meta in exported.values():
+            print(f"exported {meta['path']} ({_verified(meta)})")
+    return 0
+
+
+def _verified(meta) -> str:
+    v = meta["verification"]
+    figures = ", ".join(
+        f"{k} {v[k]:.3g}" for k in ("max_abs_diff", "mean_abs_diff_pm1", "top1_agreement") if k in v
+    )
+    return f"{meta['size_bytes']:,} bytes; verified against Keras on {v['rows']} inputs: {figures}"
+
+
+def _cmd_export(args) -> int:
+    from kerazoo.export import default_out, export
+
+    out = args.out or default_out(args.source, args.format, args.quantize)
+    if args.out is None and os.path.isdir(args.source):
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+    meta = export(
+        args.source,
+        format=args.format,
+        out=out,
+        quantize=args.quantize,
+        batch_size=args.batch_size,
+        overwrite=args.overwrite,
+        data_dir=args.data_dir,
+        dataset=args.dataset,
+    )
+    print(f"exported {out} ({_verified(meta)})")
+    return 0
+
+
+def _cmd_sample(args) -> int:
+    from kerazoo import runtime
+
+    generator = runtime.load(args.artifact)
+    if not isinstance(generator, runtime.Generator):
+        raise runtime.ArtifactError(f"'{args.artifact}' is not an exported generator (it takes no 'noise').")
+    out = args.out or os.path.splitext(args.artifact)[0] + ".png"
+    if os.path.exists(out) and not args.overwrite:
+        raise runtime.ArtifactError(f"'{out}' already exists. Choose another --out or pass --overwrite.")
+    if args.columns is not None and args.columns < 1:
+        raise runtime.ArtifactError(f"--columns must be a positive integer. Received: {args.columns}")
+    images = generator.sample(args.n, label=args.label, seed=args.seed)
+    columns = args.columns
+    if columns is None and generator.conditional and args.label is None:
+        columns = generator.num_classes  # one column per class
+    runtime.save_grid(images, out, columns=columns, overwrite=args.overwrite)
+    print(f"wrote {out} ({len(images)} samples from {args.artifact})")
     return 0
 
 
@@ -154,17 +260,26 @@ def main(argv=None) -> int:
     try:
         if args.command == "list":
             return _cmd_list(args)
-        # Usage and data errors are raised before anything is trained or written.
-        from kerazoo.data import DataError
-        from kerazoo.training import UsageError
+        if args.command == "sample":  # TensorFlow-free: only the runtime is imported
+            from kerazoo.runtime import ArtifactError
 
+            errors, command = (ArtifactError,), _cmd_sample
+        else:
+            # Usage and data errors are raised before anything is trained or written.
+            from kerazoo.data import DataError
+            from kerazoo.export import ExportError
+            from kerazoo.runtime import ArtifactError
+            from kerazoo.training import UsageError
+
+            errors = (UsageError, DataError, ExportError, ArtifactError)
+            command = _cmd_train if args.command == "train" else _cmd_export
         try:
-            return _cmd_train(args)
-        except (UsageError, DataError) as e:
+            return command(args)
+        except errors as e:
             print(f"kerazoo {args.command}: error: {e}", file=sys.stderr)
             return 2
     except KeyboardInterrupt:
-        print("kerazoo: interrupted; no run directory was written.", file=sys.stderr)
+        print(f"kerazoo {args.command}: interrupted; nothing partial was left behind.", file=sys.stderr)
         return 130
 
 

@@ -1,0 +1,256 @@
+"""Run exported `.tflite` (LiteRT) artifacts without TensorFlow.
+
+This module imports only NumPy, `ai_edge_litert` and Pillow, so an exported generator can be
+deployed where TensorFlow is not installed (see README, "Deploying without TensorFlow"):
+
+    from kerazoo import runtime
+    generator = runtime.load("dcgan.tflite")
+    images = generator.sample(64, seed=0)          # uint8, (64, 28, 28, 1)
+    runtime.save_grid(images, "grid.png")
+
+The metadata JSON that `kerazoo export` writes beside every artifact (`ARTIFACT.json`) tells the
+runtime the class count of a conditional generator; everything else is read from the artifact's
+serving signature.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["ArtifactError", "LiteModel", "Generator", "load", "metadata_path", "image_grid", "save_grid"]
+
+SIGNATURE = "serving_default"
+
+
+class ArtifactError(ValueError):
+    """A missing or unusable artifact, or bad arguments for it (the CLI exits 2 with this)."""
+
+
+def metadata_path(artifact) -> Path:
+    """Where `kerazoo export` writes an artifact's metadata: `ARTIFACT.json` beside it."""
+    artifact = Path(artifact)
+    return artifact.with_name(artifact.name + ".json")
+
+
+def _read_metadata(artifact) -> dict:
+    path = metadata_path(artifact)
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except ValueError as e:
+        raise ArtifactError(
+            f"Metadata file '{path}' is not valid JSON ({e}). Export the model again."
+        ) from None
+
+
+class LiteModel:
+    """The serving signature of a `.tflite` file, called with named NumPy arrays.
+
+    A model exported with a fixed batch size (`kerazoo export --batch-size N`) is fed in chunks of
+    N (the last one padded), so callers can pass any number of rows either way.
+
+    Example:
+        model = LiteModel("cnn.tflite")
+        model(images=x)["probabilities"]
+
+    Args:
+        path: the `.tflite` file.
+        num_threads: interpreter threads (default: LiteRT's choice).
+    """
+
+    def __init__(self, path, num_threads: int | None = None):
+        path = Path(path)
+        if path.is_dir():
+            raise ArtifactError(
+                f"'{path}' is a directory (a SavedModel?). This runtime runs .tflite files; "
+                "export one with `kerazoo export ... --format tflite`."
+            )
+        if not path.is_file():
+            raise ArtifactError(f"No artifact at '{path}'. Pass the path of an exported .tflite file.")
+        from ai_edge_litert.interpreter import Interpreter
+
+        try:
+            self._interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
+            signatures = self._interpreter.get_signature_list()
+        except (ValueError, RuntimeError) as e:
+            raise ArtifactError(f"'{path}' is not a valid .tflite file ({str(e).strip()[:200]}).") from None
+        if not signatures:
+            raise ArtifactError(f"'{path}' has no serving signature; export it with `kerazoo export`.")
+        self.path = path
+        self.signature = SIGNATURE if SIGNATURE in signatures else next(iter(signatures))
+        self._runner = self._interpreter.get_signature_runner(self.signature)
+        details = self._runner.get_input_details()
+        self.input_specs = {
+            name: (tuple(int(d) for d in d_["shape_signature"]), np.dtype(d_["dtype"]))
+            for name, d_ in details.items()
+        }
+        self.output_names = tuple(signatures[self.signature]["outputs"])
+        self.metadata = _read_metadata(path)
+        batch = {spec[0][0] for spec in self.input_specs.values()}
+        self.batch_size = None if -1 in batch or not batch else batch.pop()
+
+    def ops(self) -> list:
+        """The names of the TFLite operators in the graph (sorted, unique), before any delegate
+        (XNNPACK) replaces them."""
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+        plain = Interpreter(
+            model_path=str(self.path),
+            experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+        )
+        return sorted({op["op_name"] for op in plain._get_ops_details()})
+
+    def _check(self, inputs: dict) -> dict:
+        missing = set(self.input_specs) - set(inputs)
+        extra = set(inputs) - set(self.input_specs)
+        if missing or extra:
+            raise ArtifactError(
+                f"The model takes inputs {sorted(self.input_specs)}. Received: {sorted(inputs)}"
+            )
+        checked, rows = {}, set()
+        for name, value in inputs.items():
+            shape, dtype = self.input_specs[name]
+            value = np.asarray(value)
+            if value.ndim != len(shape) or any(s not in (-1, v) for s, v in zip(shape[1:], value.shape[1:])):
+                want = "(N, " + ", ".join(str(s) for s in shape[1:]) + ")" if len(shape) > 1 else "(N,)"
+                raise ArtifactError(f"Input '{name}' must have shape {want}. Received: shape={value.shape}")
+            checked[name] = value.astype(dtype, copy=False)
+            rows.add(value.shape[0])
+        if len(rows) != 1:
+            raise ArtifactError(f"Every input needs the same number of rows. Received: {sorted(rows)}")
+        return checked
+
+    def __call__(self, **inputs) -> dict:
+        """Run the signature; returns `{output name: array}` with one row per input row."""
+        inputs = self._check(inputs)
+        n = len(next(iter(inputs.values())))
+        if n == 0:
+            raise ArtifactError("Inputs have no rows.")
+        if self.batch_size is None:
+            return {k: np.asarray(v) for k, v in self._runner(**inputs).items()}
+        chunks, b = [], self.batch_size
+        for start in range(0, n, b):
+            part = {k: v[start : start + b] for k, v in inputs.items()}
+            short = b - len(next(iter(part.values())))
+            if short:  # pad the last chunk with copies of its last row
+                part = {k: np.concatenate([v, np.repeat(v[-1:], short, axis=0)]) for k, v in part.items()}
+            out = self._runner(**part)
+            chunks.append({k: np.asarray(v)[: b - short] for k, v in out.items()})
+        return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
+
+
+class Generator(LiteModel):
+    """An exported generator (GAN generator or VAE decoder): `noise` (and `labels`) -> images.
+
+    Example:
+        generator = Generator("cgan.tflite")
+        threes = generator.sample(16, label=3, seed=0)   # uint8 (16, 28, 28, 1)
+    """
+
+    def __init__(self, path, num_threads: int | None = None):
+        super().__init__(path, num_threads)
+        if "noise" not in self.input_specs or "images_uint8" not in self.output_names:
+            raise ArtifactError(
+                f"'{self.path}' is not an exported generator (inputs {sorted(self.input_specs)}, "
+                f"outputs {list(self.output_names)}). Export a GAN or VAE run."
+            )
+        self.latent_dim = self.input_specs["noise"][0][-1]
+        self.conditional = "labels" in self.input_specs
+        self.num_classes = self.metadata.get("num_classes")
+
+    def _labels(self, n: int, label):
+        if not self.conditional:
+            if label is not None:
+                raise ArtifactError(f"'{self.path.name}' is an unconditional generator: drop --label.")
+            return None
+        if self.num_classes is None:
+            raise ArtifactError(
+                f"Cannot check labels: no metadata file '{metadata_path(self.path)}' beside the "
+                "conditional generator. Export it again with `kerazoo export`."
+            )
+        if label is None:  # every class in turn: a grid with one column per class
+            return np.arange(n, dtype=np.int32) % self.num_classes
+        if (
+            isinstance(label, bool)
+            or not isinstance(label, (int, np.integer))
+            or not 0 <= label < self.num_classes
+        ):
+            raise ArtifactError(
+                f"--label must be a class id in 0..{self.num_classes - 1} for this generator. "
+                f"Received: label={label!r}"
+            )
+        return np.full(n, label, dtype=np.int32)
+
+    def generate(self, noise, labels=None) -> dict:
+        """Images from given noise (and labels): `{"images": float32, "images_uint8": uint8}`."""
+        inputs = {"noise": noise}
+        if self.conditional:
+            if labels is None:
+                raise ArtifactError("This generator is conditional: pass labels (int32 class ids).")
+            inputs["labels"] = labels
+        return self(**inputs)
+
+    def sample(self, n: int, label: int | None = None, seed: int | None = None) -> np.ndarray:
+        """`n` images as uint8 `(n, H, W, C)` from standard-normal noise drawn with `seed`."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ArtifactError(f"--n must be a positive integer. Received: n={n!r}")
+        labels = self._labels(n, label)
+        noise = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
+        return self.generate(noise, labels)["images_uint8"]
+
+
+def load(path, num_threads: int | None = None) -> LiteModel:
+    """A `Generator` if the artifact takes `noise`, else a `LiteModel`."""
+    model = LiteModel(path, num_threads)
+    if "noise" in model.input_specs and "images_uint8" in model.output_names:
+        return Generator(path, num_threads)
+    return model
+
+
+def image_grid(images, columns: int | None = None, padding: int = 2, scale: int = 2) -> np.ndarray:
+    """Tile uint8 images `(N, H, W, C)` (C = 1 or 3) into one image, `columns` wide (default: about
+    square), with `padding` black pixels between tiles, each pixel repeated `scale` times."""
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[-1] not in (1, 3) or images.dtype != np.uint8:
+        raise ArtifactError(
+            f"image_grid takes uint8 images of shape (N, H, W, 1 or 3). Received: {images.shape} {images.dtype}"
+        )
+    n, h, w, c = images.shape
+    columns = columns or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / columns)
+    grid = np.zeros((rows * (h + padding) + padding, columns * (w + padding) + padding, c), np.uint8)
+    for i, image in enumerate(images):
+        r, col = divmod(i, columns)
+        top, left = padding + r * (h + padding), padding + col * (w + padding)
+        grid[top : top + h, left : left + w] = image
+    grid = grid.repeat(scale, axis=0).repeat(scale, axis=1)
+    return grid[..., 0] if c == 1 else grid
+
+
+def save_grid(images, path, columns: int | None = None, overwrite: bool = True) -> Path:
+    """Write `image_grid(images, columns)` as a PNG; written to a temporary sibling and renamed, so an
+    interrupted write leaves no partial file. Refuses an existing file unless `overwrite`."""
+    from PIL import Image
+
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise ArtifactError(f"'{path}' already exists. Choose another --out or pass --overwrite.")
+    if not path.parent.is_dir():
+        raise ArtifactError(f"Folder '{path.parent}' does not exist. Create it or choose another --out.")
+    grid = image_grid(images, columns)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            Image.fromarray(grid).save(f, format="PNG")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path

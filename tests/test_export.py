@@ -1,0 +1,224 @@
+"""Export: every zoo model to SavedModel and TFLite, verified; quantization; fixed batch; the
+TensorFlow-free sampler; bad input gives one clear error and leaves nothing behind."""
+
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import kerazoo
+from kerazoo import runtime
+from kerazoo.cli import main
+from kerazoo.export import FORMATS, ExportError, export, export_run
+
+ROLE_OUTPUTS = {
+    "generator": {"images", "images_uint8"},
+    "autoencoder": {"images", "images_uint8"},
+    "classifier": {"probabilities", "class_ids"},
+    "regressor": {"predictions"},
+}
+
+
+def _exit_code(argv):
+    try:
+        return main(argv)
+    except SystemExit as e:
+        return e.code
+
+
+def _leftovers(folder):
+    return [p.name for p in folder.iterdir() if p.name.endswith(".partial")]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("name", kerazoo.list_models())
+def test_every_zoo_model_exports_and_passes_verification(name, fmt, tmp_path):
+    out = tmp_path / ("model.tflite" if fmt == "tflite" else "model_saved_model")
+    meta = export(kerazoo.build(name), format=fmt, out=out)
+    assert out.exists() and runtime.metadata_path(out).is_file()
+    assert json.loads(runtime.metadata_path(out).read_text()) == meta
+    assert meta["verification"]["passed"] and meta["verification"]["max_abs_diff"] <= 1e-4
+    assert meta["model"] == name and set(meta["outputs"]) == ROLE_OUTPUTS[meta["role"]]
+    if fmt == "tflite":
+        lite = runtime.LiteModel(out)
+        assert set(lite.input_specs) == set(meta["inputs"]) and set(lite.output_names) == set(meta["outputs"])
+    else:
+        sig = tf.saved_model.load(str(out)).signatures["serving_default"]
+        assert set(sig.structured_outputs) == set(meta["outputs"])
+        assert set(sig.structured_input_signature[1]) == set(meta["inputs"])
+    assert _leftovers(tmp_path) == []
+
+
+def test_generator_signature_names_dtypes_and_ranges(tmp_path):
+    out = tmp_path / "cgan.tflite"
+    meta = export(kerazoo.build("cgan"), format="tflite", out=out)
+    assert meta["inputs"] == {
+        "noise": {"dtype": "float32", "shape": [None, 100]},
+        "labels": {"dtype": "int32", "shape": [None]},
+    }
+    assert meta["outputs"]["images_uint8"]["dtype"] == "uint8" and meta["num_classes"] == 10
+    gen = runtime.load(out)
+    assert isinstance(gen, runtime.Generator) and gen.conditional and gen.latent_dim == 100
+    out_ = gen.generate(np.zeros((3, 100), np.float32), np.array([0, 1, 2], np.int32))
+    assert out_["images"].min() >= -1 and out_["images"].max() <= 1 and out_["images_uint8"].dtype == np.uint8
+
+
+def test_quantized_generator_sizes_and_tolerances(tmp_path):
+    gan = kerazoo.build("dcgan")
+    sizes = {}
+    for q in ("float32", "float16", "dynamic", "int8"):
+        meta = export(gan, format="tflite", quantize=q, out=tmp_path / f"g_{q}.tflite")
+        sizes[q] = meta["size_bytes"]
+        if q in ("dynamic", "int8"):
+            assert meta["verification"]["mean_abs_diff_pm1"] <= 0.1
+        else:
+            assert meta["verification"]["max_abs_diff"] <= (1e-4 if q == "float32" else 1e-2)
+    assert sizes["int8"] <= 0.3 * sizes["float32"] and sizes["float16"] <= 0.55 * sizes["float32"]
+
+
+def test_fixed_batch_drops_shape_ops_and_the_runtime_chunks_any_count(tmp_path):
+    gan = kerazoo.build("dcgan")
+    export(gan, format="tflite", out=tmp_path / "dynamic.tflite")
+    export(gan, format="tflite", out=tmp_path / "fixed.tflite", batch_size=4)
+    dynamic, fixed = (
+        runtime.Generator(tmp_path / "dynamic.tflite"),
+        runtime.Generator(tmp_path / "fixed.tflite"),
+    )
+    assert fixed.batch_size == 4 and dynamic.batch_size is None
+    assert {"SHAPE", "PACK", "STRIDED_SLICE"} <= set(dynamic.ops())
+    assert not {"SHAPE", "PACK", "STRIDED_SLICE"} & set(fixed.ops())
+    noise = np.random.default_rng(0).standard_normal((7, 100)).astype(np.float32)  # 7 = 4 + 3 (padded)
+    np.testing.assert_allclose(fixed.generate(noise)["images"], dynamic.generate(noise)["images"], atol=1e-5)
+    expected = gan.generator(noise, training=False).numpy()
+    np.testing.assert_allclose(fixed.generate(noise)["images"], expected, atol=1e-4)
+
+
+@pytest.fixture(scope="module")
+def cnn_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("cnn") / "run"
+    kerazoo.train("cnn", out=run, verbose=0)  # the recipe: about 97% on the digits test split
+    return run
+
+
+@pytest.mark.parametrize("quantize", ["dynamic", "int8"])
+def test_quantized_classifier_keeps_its_accuracy_on_the_test_split(cnn_run, quantize, tmp_path):
+    meta = export(cnn_run, format="tflite", quantize=quantize, out=tmp_path / "cnn.tflite")
+    v = meta["verification"]
+    assert v["rows"] == 360  # the whole digits test split
+    assert v["keras_accuracy"] > 0.9, "the fixture model should have learned something"
+    assert v["top1_agreement"] >= 0.99 and v["accuracy_drop_points"] <= 0.5
+    probs = runtime.LiteModel(tmp_path / "cnn.tflite")(images=np.zeros((2, 28, 28, 1), np.float32))
+    np.testing.assert_allclose(probs["probabilities"].sum(axis=1), 1.0, atol=1 / 128)  # int8 softmax steps
+
+
+def test_failed_verification_writes_nothing(tmp_path):
+    # Untrained logits are nearly tied, so int8 flips many argmaxes: below 99% agreement.
+    out = tmp_path / "cnn_int8.tflite"
+    with pytest.raises(ExportError, match="Verification failed.*Nothing was written"):
+        export(kerazoo.build("cnn"), format="tflite", quantize="int8", out=out)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_run_writes_both_formats_and_a_tflite_grid_like_the_keras_one(tmp_path):
+    run = tmp_path / "run"
+    kerazoo.train("dcgan", epochs=1, out=run, verbose=0, hparams={"width": 8})
+    results = export_run(run)
+    assert set(results) == set(FORMATS)
+    assert (run / "export" / "generator.tflite").is_file() and (
+        run / "export" / "generator_saved_model"
+    ).is_dir()
+    from PIL import Image
+
+    keras_grid, tflite_grid = Image.open(run / "samples.png"), Image.open(run / "samples_tflite.png")
+    assert tflite_grid.size[0] > 100 and keras_grid.size[0] > 100
+
+
+def test_cli_export_and_sample(tmp_path, capsys):
+    run = tmp_path / "run"
+    kerazoo.train("cgan", epochs=1, out=run, verbose=0, hparams={"width": 8})
+    assert main(["export", str(run)]) == 0
+    artifact = run / "export" / "generator.tflite"
+    assert artifact.is_file() and "exported" in capsys.readouterr().out
+    grid = tmp_path / "threes.png"
+    assert (
+        main(["sample", str(artifact), "--n", "16", "--label", "3", "--seed", "1", "--out", str(grid)]) == 0
+    )
+    assert grid.is_file()
+    assert main(["sample", str(artifact), "--out", str(tmp_path / "all.png")]) == 0
+    from PIL import Image
+
+    width, height = Image.open(tmp_path / "all.png").size
+    assert width > height  # 64 samples, one column per class: 10 wide, 7 high
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--format", "onnx"], "invalid choice"),
+        (["--quantize", "int4"], "invalid choice"),
+        (["--format", "saved_model", "--quantize", "int8"], "TFLite only"),
+        (["--batch-size", "0"], "--batch-size must be a positive integer"),
+    ],
+)
+def test_cli_export_bad_arguments_exit_2_and_write_nothing(argv, message, tmp_path, capsys):
+    src = tmp_path / "m.keras"
+    kerazoo.build("neuron").save(src)
+    out = tmp_path / "out.tflite"
+    assert _exit_code(["export", str(src), "--out", str(out), *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not out.exists() and _leftovers(tmp_path) == []
+
+
+def test_export_bad_sources_each_give_one_clear_error(tmp_path, capsys):
+    empty = tmp_path / "empty_run"
+    empty.mkdir()
+    corrupt = tmp_path / "corrupt.keras"
+    corrupt.write_bytes(b"not a zip file")
+    cases = {
+        str(empty): "not a run directory",
+        str(corrupt): "Could not load",
+        str(tmp_path / "missing"): "No run directory or model file",
+    }
+    for source, message in cases.items():
+        assert _exit_code(["export", source, "--out", str(tmp_path / "x.tflite")]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "x.tflite").exists() and _leftovers(tmp_path) == []
+
+
+def test_existing_output_is_refused_unless_overwrite(tmp_path, capsys):
+    src = tmp_path / "m.keras"
+    kerazoo.build("neuron").save(src)
+    out = tmp_path / "m.tflite"
+    out.write_bytes(b"keep me")
+    assert _exit_code(["export", str(src), "--out", str(out)]) == 2
+    assert "already exists" in capsys.readouterr().err and out.read_bytes() == b"keep me"
+    assert _exit_code(["export", str(src), "--out", str(out), "--overwrite"]) == 0
+    assert runtime.LiteModel(out).input_specs
+
+
+def test_sample_bad_arguments(tmp_path, capsys):
+    cgan, dcgan = tmp_path / "cgan.tflite", tmp_path / "dcgan.tflite"
+    export(kerazoo.build("cgan", width=8), format="tflite", out=cgan)
+    export(kerazoo.build("dcgan", width=8), format="tflite", out=dcgan)
+    export(kerazoo.build("dcgan", width=8), format="saved_model", out=tmp_path / "sm")
+    cases = [
+        ([str(cgan), "--label", "10"], "--label must be a class id in 0..9"),
+        ([str(cgan), "--label", "-1"], "--label must be a class id in 0..9"),
+        ([str(dcgan), "--label", "3"], "unconditional"),
+        ([str(dcgan), "--n", "0"], "--n must be a positive integer"),
+        ([str(tmp_path / "sm")], "is a directory"),
+        ([str(tmp_path / "nope.tflite")], "No artifact"),
+        ([str(tmp_path / "cgan.tflite.json")], "not a valid .tflite file"),
+    ]
+    for argv, message in cases:
+        out = tmp_path / "grid.png"
+        assert _exit_code(["sample", *argv, "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, (argv, err)
+        assert not out.exists() and _leftovers(tmp_path) == []
+    runtime.metadata_path(cgan).unlink()  # a conditional generator without its metadata
+    assert _exit_code(["sample", str(cgan), "--out", str(tmp_path / "grid.png")]) == 2
+    assert "no metadata file" in capsys.readouterr().err

@@ -1,0 +1,91 @@
+"""`kerazoo sample` in a virtual environment that has no TensorFlow: only NumPy, Pillow,
+ai-edge-litert (with their own dependencies) and the kerazoo source.
+
+The environment is a real venv; its packages are linked from this one's site-packages (no network
+needed), chosen by walking the three distributions' declared requirements."""
+
+import importlib.metadata as md
+import re
+import subprocess
+import venv
+from pathlib import Path
+
+import kerazoo
+from kerazoo.export import export
+
+ROOTS = ("numpy", "pillow", "ai-edge-litert")
+
+
+def _closure(roots):
+    """The installed distributions `roots` need, following their (non-extra) requirements."""
+    seen, todo = {}, list(roots)
+    while todo:
+        name = todo.pop()
+        try:
+            dist = md.distribution(name)
+        except md.PackageNotFoundError:
+            continue  # an optional or platform-specific requirement that is not installed
+        key = dist.metadata["Name"].lower()
+        if key in seen:
+            continue
+        seen[key] = dist
+        for req in dist.requires or ():
+            if "extra ==" not in req:
+                todo.append(re.match(r"[A-Za-z0-9_.\-]+", req).group(0))
+    return seen
+
+
+def _light_venv(root: Path) -> Path:
+    venv.EnvBuilder(with_pip=False).create(root)
+    python = root / "bin" / "python"
+    site = Path(
+        subprocess.check_output(
+            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True
+        ).strip()
+    )
+    dists = _closure(ROOTS)
+    assert "tensorflow" not in dists and {"numpy", "pillow", "ai-edge-litert"} <= set(dists)
+    for dist in dists.values():
+        tops = {Path(str(f)).parts[0] for f in dist.files or () if not str(f).startswith("..")}
+        for top in tops:
+            source = Path(dist.locate_file(top))
+            if source.exists() and not (site / top).exists():
+                (site / top).symlink_to(source)
+    (site / "kerazoo").symlink_to(Path(kerazoo.__file__).parent)
+    return python
+
+
+def test_sampler_runs_where_tensorflow_is_not_installed(tmp_path):
+    artifact = tmp_path / "cgan.tflite"
+    export(kerazoo.build("cgan", width=8), format="tflite", out=artifact)
+    python = _light_venv(tmp_path / "venv")
+
+    probe = subprocess.run([python, "-c", "import tensorflow"], capture_output=True, text=True)
+    assert probe.returncode != 0 and "No module named 'tensorflow'" in probe.stderr
+
+    out = tmp_path / "grid.png"
+    script = (
+        "import sys\n"
+        "from kerazoo.cli import main\n"
+        f"code = main(['sample', {str(artifact)!r}, '--n', '20', '--label', '7', '--out', {str(out)!r}])\n"
+        "assert code == 0, code\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')], 'TF was imported'\n"
+        "from kerazoo import runtime\n"
+        f"images = runtime.load({str(artifact)!r}).sample(5, label=2, seed=0)\n"
+        "assert images.shape == (5, 28, 28, 1) and images.dtype.name == 'uint8'\n"
+    )
+    result = subprocess.run([python, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert out.is_file() and out.stat().st_size > 0
+    # Bad input in the light environment still gives one line and exit 2.
+    bad = subprocess.run(
+        [
+            python,
+            "-c",
+            f"from kerazoo.cli import main; raise SystemExit(main(['sample', {str(artifact)!r}, '--label', '12']))",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert bad.returncode == 2 and "--label must be a class id in 0..9" in bad.stderr
