@@ -14,6 +14,7 @@ __all__ = [
     "plot_decision_boundary",
     "image_grid",
     "save_image_grid",
+    "to_uint8",
     "plot_latent_space",
 ]
 
@@ -55,29 +56,34 @@ def plot_history(history: dict, path, title: str = "", panels=None) -> None:
 
 def image_grid(images, rows: int, value_range=(0.0, 1.0)):
     """`(N, H, W, C)` images -> one `(rows * H, cols * W, C)` uint8 mosaic (missing cells blank)."""
-    images = np.asarray(images, dtype=np.float32)
-    low, high = value_range
-    images = np.clip((images - low) / (high - low), 0.0, 1.0)
+    images = to_uint8(images, value_range)
     n, h, w, c = images.shape
     rows = max(1, min(rows, n))
     cols = int(np.ceil(n / rows))
-    grid = np.zeros((rows * h, cols * w, c), dtype=np.float32)
+    grid = np.zeros((rows * h, cols * w, c), dtype=np.uint8)
     for i, image in enumerate(images[: rows * cols]):
         r, q = divmod(i, cols)
         grid[r * h : (r + 1) * h, q * w : (q + 1) * w] = image
-    return (grid * 255).round().astype(np.uint8)
+    return grid
+
+
+def to_uint8(images, value_range=(0.0, 1.0)) -> np.ndarray:
+    """Float images in `value_range` -> uint8 0..255 (clipped)."""
+    low, high = value_range
+    images = np.clip((np.asarray(images, dtype=np.float32) - low) / (high - low), 0.0, 1.0)
+    return (images * 255).round().astype(np.uint8)
 
 
 def save_image_grid(images, path, rows: int, value_range=(0.0, 1.0)) -> None:
-    """Write `image_grid(images, rows)` as a PNG (grey for one channel), each pixel enlarged so the
-    grid is at least about 400 pixels wide."""
-    grid = image_grid(images, rows, value_range)
-    scale = max(1, -(-400 // grid.shape[1]))  # ceil
-    grid = grid.repeat(scale, axis=0).repeat(scale, axis=1)
-    if grid.shape[-1] == 1:
-        plt.imsave(path, grid[..., 0], cmap="gray", vmin=0, vmax=255)
-    else:
-        plt.imsave(path, grid)
+    """Write the images as a PNG mosaic of `rows` rows, with thin black gaps between them and each
+    pixel enlarged so the grid is at least about 400 pixels wide (the same picture
+    `kerazoo.runtime.save_grid` draws from an exported generator)."""
+    from kerazoo.runtime import save_grid
+
+    images = to_uint8(images, value_range)
+    n, _, w, _ = images.shape
+    columns = int(np.ceil(n / max(1, min(rows, n))))
+    save_grid(images, path, columns=columns, scale=max(1, -(-400 // (columns * (w + 2)))))
 
 
 def plot_forecast(dates, actual, test_start: int, predicted, path, title: str = "") -> None:

@@ -62,7 +62,8 @@ class LiteModel:
 
     Args:
         path: the `.tflite` file.
-        num_threads: interpreter threads (default: LiteRT's choice).
+        num_threads: interpreter threads. Defaults to the machine's CPU count (LiteRT's own default
+            runs the XNNPACK kernels on one thread).
     """
 
     def __init__(self, path, num_threads: int | None = None):
@@ -77,7 +78,7 @@ class LiteModel:
         from ai_edge_litert.interpreter import Interpreter
 
         try:
-            self._interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
+            self._interpreter = Interpreter(model_path=str(path), num_threads=num_threads or os.cpu_count())
             signatures = self._interpreter.get_signature_list()
         except (ValueError, RuntimeError) as e:
             raise ArtifactError(f"'{path}' is not a valid .tflite file ({str(e).strip()[:200]}).") from None
@@ -234,9 +235,10 @@ def image_grid(images, columns: int | None = None, padding: int = 2, scale: int 
     return grid[..., 0] if c == 1 else grid
 
 
-def save_grid(images, path, columns: int | None = None, overwrite: bool = True) -> Path:
-    """Write `image_grid(images, columns)` as a PNG; written to a temporary sibling and renamed, so an
-    interrupted write leaves no partial file. Refuses an existing file unless `overwrite`."""
+def save_grid(images, path, columns: int | None = None, overwrite: bool = True, scale: int = 2) -> Path:
+    """Write `image_grid(images, columns, scale=scale)` as a PNG; written to a temporary sibling and
+    renamed, so an interrupted write leaves no partial file. Refuses an existing file unless
+    `overwrite`."""
     from PIL import Image
 
     path = Path(path)
@@ -244,7 +246,7 @@ def save_grid(images, path, columns: int | None = None, overwrite: bool = True) 
         raise ArtifactError(f"'{path}' already exists. Choose another --out or pass --overwrite.")
     if not path.parent.is_dir():
         raise ArtifactError(f"Folder '{path.parent}' does not exist. Create it or choose another --out.")
-    grid = image_grid(images, columns)
+    grid = image_grid(images, columns, scale=scale)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:

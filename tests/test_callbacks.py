@@ -30,8 +30,8 @@ def test_sample_grid_conditional_has_one_row_per_class(tmp_path):
     gan.fit(x, y, batch_size=32, epochs=2, verbose=0, callbacks=[callback])
     assert [p.name for p in callback.paths] == ["grid_epoch_002.png"]  # the last epoch is always written
     image = plt.imread(callback.paths[0])
-    rows, cols = 3, 4  # 3 classes x 4 samples of 8x8, enlarged by the same factor
-    assert image.shape[0] * cols == image.shape[1] * rows
+    rows, cols = 3, 4  # 3 classes x 4 samples of 8x8, 2-pixel gaps, enlarged by the same factor
+    assert image.shape[0] * (cols * 10 + 2) == image.shape[1] * (rows * 10 + 2)
 
 
 def test_sample_grid_rejects_bad_arguments():

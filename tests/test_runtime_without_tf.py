@@ -5,10 +5,14 @@ The environment is a real venv; its packages are linked from this one's site-pac
 needed), chosen by walking the three distributions' declared requirements."""
 
 import importlib.metadata as md
+import os
 import re
 import subprocess
+import sys
 import venv
 from pathlib import Path
+
+import pytest
 
 import kerazoo
 from kerazoo.export import export
@@ -55,10 +59,15 @@ def _light_venv(root: Path) -> Path:
     return python
 
 
-def test_sampler_runs_where_tensorflow_is_not_installed(tmp_path):
+@pytest.fixture(scope="module")
+def python(tmp_path_factory):
+    """The light venv's interpreter."""
+    return _light_venv(tmp_path_factory.mktemp("light") / "venv")
+
+
+def test_sampler_runs_where_tensorflow_is_not_installed(python, tmp_path):
     artifact = tmp_path / "cgan.tflite"
     export(kerazoo.build("cgan", width=8), format="tflite", out=artifact)
-    python = _light_venv(tmp_path / "venv")
 
     probe = subprocess.run([python, "-c", "import tensorflow"], capture_output=True, text=True)
     assert probe.returncode != 0 and "No module named 'tensorflow'" in probe.stderr
@@ -89,3 +98,27 @@ def test_sampler_runs_where_tensorflow_is_not_installed(tmp_path):
         cwd=tmp_path,
     )
     assert bad.returncode == 2 and "--label must be a class id in 0..9" in bad.stderr
+
+
+def test_export_scripts_export_here_and_deploy_there(python, tmp_path):
+    """export/export_generator.py (quick mode) writes the artifacts; export/deploy_generator.py
+    draws from one in the environment without TensorFlow."""
+    scripts = Path(__file__).resolve().parents[1] / "export"
+    env = {**os.environ, "KERAZOO_QUICK": "1", "KERAZOO_OUT": str(tmp_path), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    made = subprocess.run(
+        [sys.executable, scripts / "export_generator.py"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert made.returncode == 0, made.stderr[-3000:]
+    artifact = tmp_path / "export_generator" / "generator_int8.tflite"
+    assert artifact.is_file() and (tmp_path / "export_generator" / "tflite_grid.png").is_file()
+    env["KERAZOO_ARTIFACT"] = str(artifact)
+    deployed = subprocess.run(
+        [python, scripts / "deploy_generator.py"], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert deployed.returncode == 0, deployed.stderr[-3000:]
+    assert "done without TensorFlow" in deployed.stdout
+    assert (tmp_path / "deploy_generator" / "grid.png").is_file()
