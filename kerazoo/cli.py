@@ -7,6 +7,7 @@
     kerazoo export RUN_DIR_OR_MODEL [--format saved_model|tflite] [--quantize float32|float16|dynamic|int8]
                        [--batch-size N] [--out PATH] [--data-dir DIR] [--dataset D] [--overwrite]
     kerazoo sample ARTIFACT.tflite [--n 64] [--label K] [--seed S] [--columns C] [--out grid.png] [--overwrite]
+    kerazoo evaluate RUN_DIR [--data-dir DIR] [--n N] [--evaluator PATH] [--seed S]
 
 `kerazoo sample` imports no TensorFlow: it runs where only numpy, ai-edge-litert and Pillow are
 installed.
@@ -124,6 +125,17 @@ def _build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--dataset", help="verification/calibration dataset (default: the run's)")
     ex.add_argument("--overwrite", action="store_true", help="replace an existing artifact")
 
+    ev = sub.add_parser("evaluate", help="figures and pictures for a run directory, in RUN_DIR/eval/")
+    ev.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by 'kerazoo train'")
+    ev.add_argument("--data-dir", help="data folder (default: the run's)")
+    ev.add_argument(
+        "--n", type=int, default=10_000, help="samples to judge, generative runs (default: 10000)"
+    )
+    ev.add_argument(
+        "--evaluator", help="classifier run dir or .keras to judge samples (default: cached zoo cnn)"
+    )
+    ev.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
+
     sa = sub.add_parser("sample", help="draw a PNG grid from an exported .tflite generator (no TensorFlow)")
     sa.add_argument("artifact", metavar="ARTIFACT", help="an exported generator (.tflite)")
     sa.add_argument("--n", type=int, default=64, help="number of samples (default: 64)")
@@ -225,6 +237,31 @@ def _cmd_export(args) -> int:
     return 0
 
 
+def _cmd_evaluate(args) -> int:
+    from kerazoo.evaluation import evaluate
+
+    figures = evaluate(
+        args.run_dir, data_dir=args.data_dir, n=args.n, evaluator=args.evaluator, seed=args.seed
+    )
+    headline = figures.get("samples", figures)
+    keys = (
+        "fid",
+        "classifier_score",
+        "confident_share",
+        "classes_present",
+        "precision",
+        "recall",
+        "requested_accuracy",
+        "accuracy",
+        "test_rmse",
+        "test_reconstruction_mse",
+    )
+    shown = {k: headline[k] for k in keys if k in headline}
+    print(json.dumps(shown, indent=2))
+    print(f"wrote {os.path.join(args.run_dir, 'eval')}/ (metrics.json, report.md and pictures)")
+    return 0
+
+
 def _cmd_sample(args) -> int:
     from kerazoo import runtime
 
@@ -267,12 +304,13 @@ def main(argv=None) -> int:
         else:
             # Usage and data errors are raised before anything is trained or written.
             from kerazoo.data import DataError
+            from kerazoo.evaluation import EvaluationError
             from kerazoo.export import ExportError
             from kerazoo.runtime import ArtifactError
             from kerazoo.training import UsageError
 
-            errors = (UsageError, DataError, ExportError, ArtifactError)
-            command = _cmd_train if args.command == "train" else _cmd_export
+            errors = (UsageError, DataError, ExportError, ArtifactError, EvaluationError)
+            command = {"train": _cmd_train, "export": _cmd_export, "evaluate": _cmd_evaluate}[args.command]
         try:
             return command(args)
         except errors as e:

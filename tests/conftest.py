@@ -64,3 +64,13 @@ def monthly_csv(tmp_path):
         for i, v in enumerate(sales):
             f.write(f"{2010 + i // 12}-{i % 12 + 1:02d},{v:.3f},1\n")
     return path
+
+
+@pytest.fixture(scope="session")
+def digits_cnn_run(tmp_path_factory):
+    """The zoo's cnn trained with its recipe on the embedded digits (about 97% test accuracy)."""
+    import kerazoo
+
+    run = tmp_path_factory.mktemp("digits_cnn") / "run"
+    kerazoo.train("cnn", out=run, verbose=0)
+    return run

@@ -94,16 +94,9 @@ def test_fixed_batch_drops_shape_ops_and_the_runtime_chunks_any_count(tmp_path):
     np.testing.assert_allclose(fixed.generate(noise)["images"], expected, atol=1e-4)
 
 
-@pytest.fixture(scope="module")
-def cnn_run(tmp_path_factory):
-    run = tmp_path_factory.mktemp("cnn") / "run"
-    kerazoo.train("cnn", out=run, verbose=0)  # the recipe: about 97% on the digits test split
-    return run
-
-
 @pytest.mark.parametrize("quantize", ["dynamic", "int8"])
-def test_quantized_classifier_keeps_its_accuracy_on_the_test_split(cnn_run, quantize, tmp_path):
-    meta = export(cnn_run, format="tflite", quantize=quantize, out=tmp_path / "cnn.tflite")
+def test_quantized_classifier_keeps_its_accuracy_on_the_test_split(digits_cnn_run, quantize, tmp_path):
+    meta = export(digits_cnn_run, format="tflite", quantize=quantize, out=tmp_path / "cnn.tflite")
     v = meta["verification"]
     assert v["rows"] == 360  # the whole digits test split
     assert v["keras_accuracy"] > 0.9, "the fixture model should have learned something"

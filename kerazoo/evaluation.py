@@ -1,0 +1,341 @@
+"""`kerazoo evaluate`: figures and pictures for a run directory, in `RUN_DIR/eval/`.
+
+    kerazoo.evaluation.evaluate("runs/dcgan", n=10_000)
+
+Generative runs (GANs, the VAE) are judged by an evaluator classifier: the zoo's `cnn` trained on
+the real training split of the run's data set (trained once and cached under `$KERAZOO_CACHE`,
+default `~/.cache/kerazoo`, or given as `evaluator=`). Every figure comes with its real-against-real
+baseline (the test split against the training split) in the same file:
+
+- `fid`: Frechet distance in the evaluator's penultimate features, samples against the training
+  split (`kerazoo.quality.frechet_distance`);
+- `classifier_score`: Inception-Score style with the evaluator's softmax, over 10 splits, and over
+  splits of 32 samples (`classifier_score_b32`, as the TF-GAN MNIST tutorial scores);
+- `coverage`: class histogram, classes present, KL to uniform; `confident_share` (p >= 0.9);
+- `precision`/`recall` (k-NN manifolds in feature space, k = 3);
+- `memorisation`: nearest-training-image distances against those of real test images;
+- conditional models: `requested_accuracy`, the evaluator's agreement with the asked-for labels.
+
+Classifiers get accuracy, per-class precision and recall and the confusion matrix; the forecaster
+RMSE, MAE and MAPE against persistence and seasonal naive; autoencoders the test reconstruction
+error; logic and regression models their test loss.
+
+`eval/` is written to a temporary sibling and renamed into place (replacing an earlier `eval/`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from kerazoo import data as zdata
+from kerazoo import quality
+from kerazoo.export import ExportError, _split_arrays, load_servable
+from kerazoo.plots import _save, plt, save_image_grid
+
+__all__ = ["evaluate", "evaluator_for", "cache_dir", "EvaluationError"]
+
+
+class EvaluationError(ValueError):
+    """A run directory or evaluator that cannot be evaluated (the CLI exits 2 with this)."""
+
+
+def cache_dir() -> Path:
+    """Where trained evaluators are kept: `$KERAZOO_CACHE`, else `~/.cache/kerazoo`."""
+    return Path(os.environ.get("KERAZOO_CACHE") or Path.home() / ".cache" / "kerazoo")
+
+
+def _load_model(path: Path):
+    path = Path(path)
+    if path.is_dir():
+        path = path / "model.keras"
+    if not path.is_file():
+        raise EvaluationError(f"No model at '{path}'. Pass a run directory or a .keras file.")
+    try:
+        import kerazoo.gan  # noqa: F401 - registers the zoo's classes for loading
+        import kerazoo.models  # noqa: F401
+        import kerazoo.vae  # noqa: F401
+
+        return keras.saving.load_model(path)
+    except Exception as e:  # noqa: BLE001 - any unreadable file is the same user error
+        raise EvaluationError(
+            f"Could not load '{path}' ({type(e).__name__}: {str(e).strip()[:160]})."
+        ) from None
+
+
+def evaluator_for(dataset: str, data_dir=None, path=None, verbose: int = 0):
+    """`(classifier, test_accuracy or None, where)`: the given evaluator, or the zoo's `cnn` trained on
+    `dataset`'s training split with its recipe, cached per data set and data folder."""
+    if path is not None:
+        model = _load_model(path)
+        metrics = Path(path) / "metrics.json"
+        accuracy = json.loads(metrics.read_text()).get("test_accuracy") if metrics.is_file() else None
+        return model, accuracy, str(path)
+    local = zdata._resolve_data_dir(data_dir) if dataset != "digits" else None
+    folder = str(Path(local).resolve()) if local else ""
+    key = hashlib.sha1(f"{dataset}|{folder}".encode()).hexdigest()[:10]
+    run = cache_dir() / f"evaluator_cnn_{dataset}_{key}"
+    if not (run / "model.keras").is_file():
+        import kerazoo
+
+        print(f"Training the evaluator (the zoo's cnn on {dataset}) once; cached in {run}")
+        run.parent.mkdir(parents=True, exist_ok=True)
+        kerazoo.train("cnn", dataset=dataset, data_dir=data_dir, out=run, overwrite=True, verbose=verbose)
+    accuracy = json.loads((run / "metrics.json").read_text())["test_accuracy"]
+    return keras.saving.load_model(run / "model.keras"), accuracy, str(run)
+
+
+def _softmax(logits) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _judge(classifier):
+    """images in [0, 1] -> (features, probabilities)."""
+    from kerazoo.embeddings import feature_model
+
+    features = feature_model(classifier)
+    both = keras.Model(classifier.inputs, [features.outputs[0], classifier.outputs[0]])
+
+    def run(images):
+        f, logits = both.predict(np.asarray(images, np.float32), batch_size=500, verbose=0)
+        return np.asarray(f).reshape(len(f), -1), _softmax(np.asarray(logits, np.float64))
+
+    return run
+
+
+def _sample_figures(judge, images, labels_asked, train_x, train_f) -> dict:
+    features, probs = judge(images)
+    predicted = probs.argmax(axis=1)
+    score, spread = quality.classifier_score(probs, splits=10)
+    score32, spread32 = quality.classifier_score(probs, splits=max(1, len(probs) // 32))
+    size = min(len(features), len(train_f))
+    figures = {
+        "n": len(images),
+        "fid": quality.frechet_distance(features, train_f),
+        "classifier_score": score,
+        "classifier_score_std": spread,
+        "classifier_score_b32": score32,
+        "classifier_score_b32_std": spread32,
+        "confident_share": float(np.mean(probs.max(axis=1) >= 0.9)),
+        **quality.mode_coverage(predicted, probs.shape[1]),
+        **quality.precision_recall(train_f[:size], features[:size], k=3),
+    }
+    if labels_asked is not None:
+        figures["requested_accuracy"] = float(np.mean(predicted == labels_asked))
+    return figures
+
+
+def _generative(run_dir, model, config, report, data_dir, n, evaluator, seed) -> dict:
+    servable = load_servable(model, model_name=config.get("model"))
+    dataset = config.get("dataset", "digits")
+    data_dir = data_dir or config.get("data_dir")
+    classifier, accuracy, where = evaluator_for(dataset, data_dir, evaluator)
+    train_x, train_y = zdata.load_images(dataset, "train", data_dir)
+    test_x, test_y = zdata.load_images(dataset, "test", data_dir)
+    train_x, test_x = train_x.astype(np.float32) / 255.0, test_x.astype(np.float32) / 255.0
+    if tuple(classifier.input_shape[1:]) != train_x.shape[1:]:
+        raise EvaluationError(
+            f"The evaluator takes images of shape {classifier.input_shape[1:]} but '{dataset}' has "
+            f"{train_x.shape[1:]}. Pass an evaluator trained on this data set."
+        )
+    rng = np.random.default_rng(seed)
+    noise = rng.standard_normal((n, int(servable.model.inputs[0].shape[-1]))).astype(np.float32)
+    labels = None
+    inputs = noise
+    if "labels" in servable.input_names:
+        labels = (np.arange(n) % servable.num_classes).astype(np.int32)
+        inputs = [noise, labels]
+    low, high = servable.value_range
+    samples = servable.model.predict(inputs, batch_size=500, verbose=0)
+    samples = np.clip((samples - low) / (high - low), 0.0, 1.0).astype(np.float32)
+
+    judge = _judge(classifier)
+    train_f, _ = judge(train_x)
+    figures = {
+        "evaluator": {"path": where, "test_accuracy": accuracy, "dataset": dataset},
+        "samples": _sample_figures(judge, samples, labels, train_x, train_f),
+        "real_test_vs_train": _sample_figures(judge, test_x, None, train_x, train_f),
+    }
+    figures["samples"]["memorisation"] = quality.memorisation(samples, train_x, test_x)
+    _generative_pictures(run_dir, report, samples, labels, train_x, servable)
+    return figures
+
+
+def _generative_pictures(run_dir, report, samples, labels, train_x, servable):
+    from PIL import Image
+
+    if labels is not None:  # one row per class
+        classes = servable.num_classes
+        order = np.concatenate([np.flatnonzero(labels == c)[:10] for c in range(classes)])
+        save_image_grid(samples[order], report / "samples_by_class.png", rows=classes)
+    save_image_grid(samples[:64], report / "samples.png", rows=8)
+    # A few samples, each above its nearest training image (pixel distance).
+    shown = samples[:10]
+    flat_train = train_x.reshape(len(train_x), -1)
+    d2 = (
+        np.sum(shown.reshape(len(shown), -1) ** 2, 1)[:, None]
+        + np.sum(flat_train**2, 1)[None]
+        - 2 * shown.reshape(len(shown), -1) @ flat_train.T
+    )
+    nearest = train_x[np.argmin(d2, axis=1)]
+    save_image_grid(np.concatenate([shown, nearest]), report / "nearest_training.png", rows=2)
+    grids = sorted((run_dir / "grids").glob("grid_epoch_*.png"))
+    if grids:  # the epoch progression: first, middle and last grid side by side, and all as a GIF
+        from PIL import ImageDraw
+
+        frames = [Image.open(p).convert("L") for p in grids]
+        picks = sorted({0, len(frames) // 2, len(frames) - 1})
+        width = sum(frames[i].width for i in picks) + 20 * (len(picks) - 1)
+        strip = Image.new("L", (width, max(frames[i].height for i in picks) + 24), 255)
+        draw, left = ImageDraw.Draw(strip), 0
+        for i in picks:
+            strip.paste(frames[i], (left, 24))
+            draw.text(
+                (left + 4, 6), grids[i].stem.replace("grid_epoch_", "epoch ").replace(" 0", " "), fill=0
+            )
+            left += frames[i].width + 20
+        strip.save(report / "progression.png")
+        frames[0].save(
+            report / "progression.gif", save_all=True, append_images=frames[1:], duration=300, loop=0
+        )
+    if (run_dir / "training_curves.png").is_file():
+        shutil.copyfile(run_dir / "training_curves.png", report / "training_curves.png")
+
+
+def _classification(run_dir, model, config, report, data_dir) -> dict:
+    from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix, precision_recall_fscore_support
+
+    servable = load_servable(model, model_name=config.get("model"))
+    servable.config = config  # the run's data set, data folder and split
+    x, y = _split_arrays(servable, "test", data_dir, None)
+    predicted = model.predict(x, batch_size=500, verbose=0).argmax(axis=1)
+    classes = int(model.output_shape[-1])
+    precision, recall, _, support = precision_recall_fscore_support(
+        y, predicted, labels=range(classes), zero_division=0
+    )
+    matrix = confusion_matrix(y, predicted, labels=range(classes))
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    ConfusionMatrixDisplay(matrix).plot(ax=ax, colorbar=False, cmap="Blues")
+    ax.set_title(f"{servable.name} on {config.get('dataset')}: accuracy {np.mean(predicted == y):.2%}")
+    _save(fig, report / "confusion_matrix.png")
+    return {
+        "n": int(len(y)),
+        "accuracy": float(np.mean(predicted == y)),
+        "per_class": {
+            str(c): {"precision": float(precision[c]), "recall": float(recall[c]), "support": int(support[c])}
+            for c in range(classes)
+        },
+        "confusion_matrix": matrix.tolist(),
+    }
+
+
+def _forecasting(run_dir, model, config, report) -> dict:
+    from kerazoo.plots import plot_forecast
+    from kerazoo.training import _forecast_figures
+
+    series = zdata.load_series(config["dataset"], csv=config.get("csv"), column=config.get("column"))
+    lookback = config["hparams"]["lookback"]
+    x_test, _, targets, scaler = zdata.series_windows(series, "test", lookback=lookback)
+    values = series.values
+    predicted = scaler.invert(model.predict(x_test, verbose=0)[:, 0], values[targets - 1])
+    figures = _forecast_figures(values, targets, predicted)
+    plot_forecast(
+        series.dates,
+        values,
+        int(targets[0]),
+        predicted,
+        report / "forecast.png",
+        title=f"{config['model']} on {config['dataset']}: test RMSE {figures['test_rmse']:.3g}",
+    )
+    return figures
+
+
+def _reconstruction(run_dir, model, config, report, data_dir) -> dict:
+    dataset = config.get("dataset", "digits")
+    x, _ = zdata.load_images(dataset, "test", data_dir or config.get("data_dir"))
+    x = x.astype(np.float32) / 255.0
+    out = model.predict(x, batch_size=500, verbose=0)
+    save_image_grid(np.concatenate([x[:10], out[:10]]), report / "reconstructions.png", rows=2)
+    return {"n": int(len(x)), "test_reconstruction_mse": float(np.mean((out - x) ** 2))}
+
+
+def _other(run_dir, model, config) -> dict:
+    ds = zdata.make_dataset(config["dataset"], "test", 256, shuffle=False)
+    return {f"test_{k}": float(v) for k, v in model.evaluate(ds, verbose=0, return_dict=True).items()}
+
+
+def _markdown(figures, report: Path) -> str:
+    lines = [f"# Evaluation of `{figures['model']}` ({figures['task']})", ""]
+    for picture in sorted(report.glob("*.png")) + sorted(report.glob("*.gif")):
+        lines += [f"![{picture.stem}]({picture.name})", ""]
+    lines += [
+        "```json",
+        json.dumps({k: v for k, v in figures.items() if k != "confusion_matrix"}, indent=2),
+        "```",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def evaluate(run_dir, *, data_dir=None, n: int = 10_000, evaluator=None, seed: int = 0) -> dict:
+    """Evaluate a run directory; writes `RUN_DIR/eval/metrics.json`, pictures and `report.md`.
+
+    Args:
+        run_dir: a run directory written by `kerazoo train`.
+        data_dir: the data folder (default: the run's).
+        n: generated samples to judge (generative runs). Defaults to 10,000.
+        evaluator: a classifier run directory or `.keras` file to judge samples with (default: the
+            zoo's `cnn` trained on the run's data set, cached).
+        seed: seed of the noise.
+
+    Returns:
+        The figures written to `eval/metrics.json`.
+    """
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.json").is_file():
+        raise EvaluationError(
+            f"'{run_dir}' is not a run directory (no config.json). Pass a directory written by `kerazoo train`."
+        )
+    if isinstance(n, bool) or not isinstance(n, int) or n < 64:
+        raise EvaluationError(f"--n must be an integer >= 64. Received: n={n!r}")
+    config = json.loads((run_dir / "config.json").read_text())
+    model = _load_model(run_dir)
+    task = config.get("task")
+    tmp = Path(tempfile.mkdtemp(prefix=".eval.", suffix=".partial", dir=run_dir))
+    start = time.perf_counter()
+    try:
+        try:
+            if task == "generation" or (task == "reconstruction" and hasattr(model, "decoder")):
+                figures = _generative(run_dir, model, config, tmp, data_dir, n, evaluator, seed)
+                if task == "reconstruction":
+                    figures["reconstruction"] = _reconstruction(run_dir, model, config, tmp, data_dir)
+            elif task == "classification":
+                figures = _classification(run_dir, model, config, tmp, data_dir)
+            elif task == "forecasting":
+                figures = _forecasting(run_dir, model, config, tmp)
+            elif task == "reconstruction":
+                figures = _reconstruction(run_dir, model, config, tmp, data_dir)
+            else:
+                figures = _other(run_dir, model, config)
+        except ExportError as e:
+            raise EvaluationError(str(e)) from None
+        figures = {"model": config.get("model"), "task": task, **figures}
+        figures["eval_seconds"] = round(time.perf_counter() - start, 2)
+        (tmp / "metrics.json").write_text(json.dumps(figures, indent=2) + "\n")
+        (tmp / "report.md").write_text(_markdown(figures, tmp))
+        target = run_dir / "eval"
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return figures

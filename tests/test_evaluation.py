@@ -1,0 +1,169 @@
+"""Quality figures are correct by test, and `kerazoo evaluate` writes figures and pictures for each
+kind of run; bad input gives one clear error and leaves nothing behind."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+import kerazoo
+from kerazoo import quality
+from kerazoo.cli import main
+from kerazoo.data import load_images
+from kerazoo.embeddings import embed
+from kerazoo.evaluation import EvaluationError, evaluate
+
+
+def _exit_code(argv):
+    try:
+        return main(argv)
+    except SystemExit as e:
+        return e.code
+
+
+# --- the figures ------------------------------------------------------------------------------
+
+
+def test_frechet_distance_is_zero_on_itself_and_grows_with_noise():
+    rng = np.random.default_rng(0)
+    features = rng.standard_normal((2000, 16)) @ rng.standard_normal((16, 16))
+    assert quality.frechet_distance(features, features) == pytest.approx(0.0, abs=1e-6)
+    distances = [
+        quality.frechet_distance(features, features + sigma * rng.standard_normal(features.shape))
+        for sigma in (0.1, 0.3, 1.0, 3.0)
+    ]
+    assert distances == sorted(distances) and distances[0] > 0
+
+
+def test_frechet_distance_matches_the_closed_form_for_gaussians():
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((200_000, 2))
+    b = rng.standard_normal((200_000, 2)) * 2.0 + np.array([1.0, 0.0])
+    # mu diff^2 = 1; Tr(I + 4I - 2 * 2I) = 2 -> 3
+    assert quality.frechet_distance(a, b) == pytest.approx(3.0, rel=0.02)
+
+
+def test_frechet_distance_survives_dead_features():
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal((500, 8)), rng.standard_normal((500, 8))
+    a[:, 3] = b[:, 3] = 0.0  # a unit that never fires: singular covariances
+    assert np.isfinite(quality.frechet_distance(a, b))
+
+
+def test_classifier_score_bounds():
+    confident = np.eye(10)[np.arange(1000) % 10] * 0.97 + 0.003  # near one-hot, balanced
+    assert quality.classifier_score(confident)[0] == pytest.approx(10, rel=0.2)
+    assert quality.classifier_score(np.full((100, 10), 0.1))[0] == pytest.approx(1.0)
+    one_class = np.tile(np.eye(10)[3], (100, 1))
+    assert quality.classifier_score(one_class)[0] == pytest.approx(1.0, abs=1e-6)
+    with pytest.raises(ValueError, match="probabilities"):
+        quality.classifier_score(np.ones(10))
+
+
+def test_classifier_score_of_real_test_images_with_a_confident_evaluator(digits_cnn_run):
+    classifier = keras.saving.load_model(digits_cnn_run / "model.keras")
+    x, _ = load_images("digits", "test")
+    probs = keras.ops.convert_to_numpy(keras.ops.softmax(classifier.predict(x / 255.0, verbose=0)))
+    confident = probs[probs.max(axis=1) >= 0.9]  # the images the evaluator is confident about
+    assert len(confident) > 200
+    assert quality.classifier_score(confident)[0] > 8.0  # near the 10 classes
+    noise = np.random.default_rng(0).random((360, 28, 28, 1)).astype(np.float32)
+    noise_probs = keras.ops.convert_to_numpy(keras.ops.softmax(classifier.predict(noise, verbose=0)))
+    assert quality.classifier_score(noise_probs)[0] < quality.classifier_score(probs)[0]
+
+
+def test_coverage_and_recall_catch_a_collapsed_generator(digits_cnn_run):
+    classifier = keras.saving.load_model(digits_cnn_run / "model.keras")
+    train, train_y = load_images("digits", "train")
+    test, _ = load_images("digits", "test")
+    train, test = train / 255.0, test / 255.0
+    collapsed = np.repeat(train[:4], 90, axis=0)  # a generator that emits a handful of images
+    f_train, f_test, f_collapsed = (embed(classifier, x) for x in (train[:360], test, collapsed))
+    healthy = quality.precision_recall(f_train, f_test)
+    broken = quality.precision_recall(f_train, f_collapsed)
+    assert healthy["recall"] > 0.5 and broken["recall"] < 0.1
+    assert broken["precision"] > 0.9  # its few images are realistic: precision alone would not tell
+    predicted = classifier.predict(collapsed, verbose=0).argmax(axis=1)
+    coverage = quality.mode_coverage(predicted, 10)
+    assert coverage["classes_present"] <= 4 and coverage["kl_to_uniform"] > 0.8
+    assert quality.mode_coverage(train_y, 10)["classes_present"] == 10
+
+
+def test_memorisation_flags_a_generator_that_returns_training_images():
+    train, _ = load_images("digits", "train")
+    test, _ = load_images("digits", "test")
+    train, test = train / 255.0, test / 255.0
+    rng = np.random.default_rng(0)
+    copies = np.clip(train[:300] + rng.normal(0, 0.005, train[:300].shape), 0, 1)
+    assert quality.memorisation(copies, train, test)["memorises"]
+    honest = quality.memorisation(test[:300], train, test)
+    assert not honest["memorises"] and honest["near_copy_share"] <= 0.05
+
+
+# --- kerazoo evaluate ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_cgan_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("cgan") / "run"
+    kerazoo.train("cgan", epochs=2, out=run, verbose=0, hparams={"width": 8})
+    return run
+
+
+def test_evaluate_a_conditional_gan_run(tiny_cgan_run, digits_cnn_run, capsys):
+    code = main(["evaluate", str(tiny_cgan_run), "--n", "300", "--evaluator", str(digits_cnn_run)])
+    assert code == 0 and "fid" in capsys.readouterr().out
+    report = tiny_cgan_run / "eval"
+    figures = json.loads((report / "metrics.json").read_text())
+    for part in ("samples", "real_test_vs_train"):
+        for key in (
+            "fid",
+            "classifier_score",
+            "classifier_score_b32",
+            "classes_present",
+            "precision",
+            "recall",
+        ):
+            assert key in figures[part], (part, key)
+    assert figures["samples"]["n"] == 300 and 0 <= figures["samples"]["requested_accuracy"] <= 1
+    assert figures["real_test_vs_train"]["fid"] < figures["samples"]["fid"]  # 2 tiny epochs: far from real
+    assert "memorisation" in figures["samples"] and figures["evaluator"]["test_accuracy"] > 0.9
+    for picture in ("samples.png", "samples_by_class.png", "nearest_training.png", "progression.png"):
+        assert (report / picture).is_file(), picture
+    assert (report / "progression.gif").is_file() and "![samples]" in (report / "report.md").read_text()
+
+
+def test_evaluate_classifier_forecaster_and_autoencoder_runs(digits_cnn_run, tmp_path):
+    figures = evaluate(digits_cnn_run)
+    assert figures["accuracy"] > 0.9 and len(figures["confusion_matrix"]) == 10
+    assert sum(map(sum, figures["confusion_matrix"])) == figures["n"] == 360
+    assert (digits_cnn_run / "eval" / "confusion_matrix.png").is_file()
+
+    kerazoo.train("lstm_forecaster", epochs=2, out=tmp_path / "lstm", verbose=0)
+    figures = evaluate(tmp_path / "lstm")
+    assert {"test_rmse", "test_mae", "test_mape", "persistence_rmse", "seasonal_naive_rmse"} <= set(figures)
+    assert (tmp_path / "lstm" / "eval" / "forecast.png").is_file()
+
+    kerazoo.train("autoencoder", epochs=1, out=tmp_path / "ae", verbose=0)
+    assert evaluate(tmp_path / "ae")["test_reconstruction_mse"] > 0
+
+
+def test_evaluate_bad_input_one_line_and_nothing_left(tmp_path, tiny_cgan_run, capsys):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text(json.dumps({"model": "dcgan", "task": "generation"}))
+    (broken / "model.keras").write_bytes(b"garbage")
+    cases = [
+        ([str(tmp_path / "missing")], "not a run directory"),
+        ([str(broken)], "Could not load"),
+        ([str(tiny_cgan_run), "--n", "10"], "--n must be an integer >= 64"),
+        ([str(tiny_cgan_run), "--evaluator", str(tmp_path / "nope.keras")], "No model at"),
+    ]
+    for argv, message in cases:
+        assert _exit_code(["evaluate", *argv]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, (argv, err)
+    assert not (broken / "eval").exists() and not list(broken.glob(".eval.*"))
+    with pytest.raises(EvaluationError):
+        evaluate(tmp_path / "missing")
