@@ -12,7 +12,19 @@ import numpy as np
 
 from kerazoo.plots import save_image_grid
 
-__all__ = ["SampleGrid", "GANMonitor"]
+__all__ = ["SampleGrid", "GANMonitor", "require_tensorboard"]
+
+
+def require_tensorboard() -> None:
+    """Raise a one-line ImportError with the fix when the `tensorboard` package is missing (it is no
+    longer a TensorFlow dependency since 2.21)."""
+    import importlib.util
+
+    if importlib.util.find_spec("tensorboard") is None:
+        raise ImportError(
+            'TensorBoard logging needs the tensorboard package: pip install "kerazoo[tensorboard]" '
+            "(or pip install tensorboard)."
+        )
 
 
 def _fixed_inputs(gan, num_samples, seed):
@@ -34,6 +46,10 @@ class SampleGrid(keras.callbacks.Callback):
     recognisable digits, then sharp ones. For a conditional GAN each row is one class.
     Files: `{directory}/grid_epoch_{epoch:03d}.png` (epochs counted from 1).
 
+    With `log_dir`, each grid also goes to TensorBoard as an image (tag `samples`), beside the
+    scalars that Keras' own `keras.callbacks.TensorBoard(log_dir)` writes; this needs the
+    `tensorboard` package (`pip install "kerazoo[tensorboard]"`).
+
     Example:
         gan.fit(ds, epochs=20, callbacks=[kerazoo.callbacks.SampleGrid("runs/dcgan/grids")])
 
@@ -42,9 +58,10 @@ class SampleGrid(keras.callbacks.Callback):
         num_samples: samples per grid (rounded to full rows). Defaults to `64`.
         every: write every `every` epochs (the last epoch is always written). Defaults to `1`.
         seed: seed of the fixed noise. Defaults to `0`.
+        log_dir: a TensorBoard log directory for the grids (images under `log_dir/samples`), or None.
     """
 
-    def __init__(self, directory, num_samples=64, every=1, seed=0):
+    def __init__(self, directory, num_samples=64, every=1, seed=0, log_dir=None):
         super().__init__()
         if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
             raise ValueError(
@@ -60,12 +77,24 @@ class SampleGrid(keras.callbacks.Callback):
         self._seed = seed
         self._inputs = None
         self.paths = []
+        self._log_dir = None if log_dir is None else Path(log_dir)
+        self._writer = None
+        if log_dir is not None:
+            require_tensorboard()
 
     def on_train_begin(self, logs=None):
         if not hasattr(self.model, "generator"):
             raise ValueError("SampleGrid needs a model with a `generator` (a kerazoo.GAN).")
         self._inputs, self._rows = _fixed_inputs(self.model, self._num_samples, self._seed)
         self.directory.mkdir(parents=True, exist_ok=True)
+        if self._log_dir is not None:
+            import tensorflow as tf
+
+            self._writer = tf.summary.create_file_writer(str(self._log_dir / "samples"))
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
 
     def on_epoch_end(self, epoch, logs=None):
         last = self.params.get("epochs") == epoch + 1
@@ -78,6 +107,15 @@ class SampleGrid(keras.callbacks.Callback):
         images = np.asarray(self.model.generator(self._inputs, training=False))
         path = self.directory / f"grid_epoch_{epoch + 1:03d}.png"
         save_image_grid(images, path, rows=self._rows, value_range=(-1.0, 1.0))
+        if self._writer is not None:
+            import tensorflow as tf
+
+            from kerazoo.plots import image_grid
+
+            grid = image_grid(images, rows=self._rows, value_range=(-1.0, 1.0))
+            with self._writer.as_default():
+                tf.summary.image("samples", grid[None], step=epoch + 1)
+            self._writer.flush()
         return path
 
 

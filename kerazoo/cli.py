@@ -3,7 +3,8 @@
     kerazoo list
     kerazoo train NAME [--dataset D] [--data-dir DIR] [--epochs N] [--batch-size N] [--seed S]
                        [--out DIR] [--set key=value ...] [--csv PATH --column NAME] [--split-seed K]
-                       [--strategy default|mirrored] [--export saved_model,tflite] [--overwrite] [--quiet]
+                       [--strategy default|mirrored] [--export saved_model,tflite] [--tensorboard DIR]
+                       [--overwrite] [--quiet]
     kerazoo export RUN_DIR_OR_MODEL [--format saved_model|tflite] [--quantize float32|float16|dynamic|int8]
                        [--batch-size N] [--out PATH] [--data-dir DIR] [--dataset D] [--overwrite]
     kerazoo sample ARTIFACT.tflite [--n 64] [--label K] [--seed S] [--columns C] [--out grid.png] [--overwrite]
@@ -107,6 +108,11 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="FORMATS",
         help="after training, export to RUN_DIR/export/ in these formats (saved_model,tflite)",
     )
+    tr.add_argument(
+        "--tensorboard",
+        metavar="LOG_DIR",
+        help='TensorBoard logs (scalars; GANs add sample grids); needs pip install "kerazoo[tensorboard]"',
+    )
     tr.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -194,6 +200,7 @@ def _cmd_train(args) -> int:
         split_seed=args.split_seed,
         strategy=args.strategy,
         verbose=0 if args.quiet else "auto",
+        tensorboard=args.tensorboard,
     )
     shown = {k: v for k, v in result.items() if isinstance(v, (int, float, str))}
     print(json.dumps(shown, indent=2))

@@ -39,9 +39,9 @@ import numpy as np
 from kerazoo import data as zdata
 from kerazoo import quality
 from kerazoo.export import ExportError, _split_arrays, load_servable
-from kerazoo.plots import _save, plt, save_image_grid
+from kerazoo.plots import _save, save_image_grid, subplots
 
-__all__ = ["evaluate", "evaluator_for", "cache_dir", "EvaluationError"]
+__all__ = ["evaluate", "evaluate_generator", "evaluator_for", "cache_dir", "EvaluationError"]
 
 
 class EvaluationError(ValueError):
@@ -135,13 +135,38 @@ def _sample_figures(judge, images, labels_asked, train_x, train_f) -> dict:
     return figures
 
 
-def _generative(run_dir, model, config, report, data_dir, n, evaluator, seed) -> dict:
-    servable = load_servable(model, model_name=config.get("model"))
-    dataset = config.get("dataset", "digits")
-    data_dir = data_dir or config.get("data_dir")
+def evaluate_generator(
+    model,
+    *,
+    dataset: str = "digits",
+    data_dir=None,
+    n: int = 10_000,
+    evaluator=None,
+    seed: int = 0,
+    report=None,
+) -> dict:
+    """The generative figures for a GAN, a VAE or a bare generator, against `dataset`.
+
+    Example:
+        figures = evaluate_generator(gan, n=2000)        # after gan.fit(...) on the digits
+        figures["samples"]["fid"], figures["real_test_vs_train"]["fid"]
+
+    Args:
+        model: a `kerazoo.GAN`, a `kerazoo.VAE`, or a generator (inputs named `noise`).
+        dataset, data_dir: the real data the samples are compared with (its train and test splits).
+        n: samples to draw. Defaults to 10,000.
+        evaluator: a classifier run directory or `.keras` file; default: the zoo's `cnn` trained on
+            `dataset` (cached, see `evaluator_for`).
+        seed: the noise seed.
+        report: a folder for the pictures (`samples.png`, `nearest_training.png`, ...), or None.
+
+    Returns:
+        `{"evaluator": ..., "samples": figures, "real_test_vs_train": baseline figures}`.
+    """
+    servable = load_servable(model, model_name=getattr(model, "name", None))
     classifier, accuracy, where = evaluator_for(dataset, data_dir, evaluator)
-    train_x, train_y = zdata.load_images(dataset, "train", data_dir)
-    test_x, test_y = zdata.load_images(dataset, "test", data_dir)
+    train_x, _ = zdata.load_images(dataset, "train", data_dir)
+    test_x, _ = zdata.load_images(dataset, "test", data_dir)
     train_x, test_x = train_x.astype(np.float32) / 255.0, test_x.astype(np.float32) / 255.0
     if tuple(classifier.input_shape[1:]) != train_x.shape[1:]:
         raise EvaluationError(
@@ -167,13 +192,26 @@ def _generative(run_dir, model, config, report, data_dir, n, evaluator, seed) ->
         "real_test_vs_train": _sample_figures(judge, test_x, None, train_x, train_f),
     }
     figures["samples"]["memorisation"] = quality.memorisation(samples, train_x, test_x)
-    _generative_pictures(run_dir, report, samples, labels, train_x, servable)
+    if report is not None:
+        _generative_pictures(Path(report), samples, labels, train_x, servable)
     return figures
 
 
-def _generative_pictures(run_dir, report, samples, labels, train_x, servable):
-    from PIL import Image
+def _generative(run_dir, model, config, report, data_dir, n, evaluator, seed) -> dict:
+    figures = evaluate_generator(
+        model,
+        dataset=config.get("dataset", "digits"),
+        data_dir=data_dir or config.get("data_dir"),
+        n=n,
+        evaluator=evaluator,
+        seed=seed,
+        report=report,
+    )
+    _progression_pictures(run_dir, report)
+    return figures
 
+
+def _generative_pictures(report, samples, labels, train_x, servable):
     if labels is not None:  # one row per class
         classes = servable.num_classes
         order = np.concatenate([np.flatnonzero(labels == c)[:10] for c in range(classes)])
@@ -189,10 +227,15 @@ def _generative_pictures(run_dir, report, samples, labels, train_x, servable):
     )
     nearest = train_x[np.argmin(d2, axis=1)]
     save_image_grid(np.concatenate([shown, nearest]), report / "nearest_training.png", rows=2)
-    grids = sorted((run_dir / "grids").glob("grid_epoch_*.png"))
-    if grids:  # the epoch progression: first, middle and last grid side by side, and all as a GIF
-        from PIL import ImageDraw
 
+
+def _progression_pictures(run_dir, report):
+    """The run's epoch progression: first, middle and last grid side by side, and all as a GIF; and
+    its loss and D(x), D(G(z)) curves."""
+    from PIL import Image, ImageDraw
+
+    grids = sorted((run_dir / "grids").glob("grid_epoch_*.png"))
+    if grids:
         frames = [Image.open(p).convert("L") for p in grids]
         picks = sorted({0, len(frames) // 2, len(frames) - 1})
         width = sum(frames[i].width for i in picks) + 20 * (len(picks) - 1)
@@ -200,9 +243,7 @@ def _generative_pictures(run_dir, report, samples, labels, train_x, servable):
         draw, left = ImageDraw.Draw(strip), 0
         for i in picks:
             strip.paste(frames[i], (left, 24))
-            draw.text(
-                (left + 4, 6), grids[i].stem.replace("grid_epoch_", "epoch ").replace(" 0", " "), fill=0
-            )
+            draw.text((left + 4, 6), f"epoch {int(grids[i].stem.rsplit('_', 1)[-1])}", fill=0)
             left += frames[i].width + 20
         strip.save(report / "progression.png")
         frames[0].save(
@@ -224,7 +265,7 @@ def _classification(run_dir, model, config, report, data_dir) -> dict:
         y, predicted, labels=range(classes), zero_division=0
     )
     matrix = confusion_matrix(y, predicted, labels=range(classes))
-    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    fig, ax = subplots(figsize=(6.5, 5.5))
     ConfusionMatrixDisplay(matrix).plot(ax=ax, colorbar=False, cmap="Blues")
     ax.set_title(f"{servable.name} on {config.get('dataset')}: accuracy {np.mean(predicted == y):.2%}")
     _save(fig, report / "confusion_matrix.png")

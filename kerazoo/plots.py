@@ -1,12 +1,14 @@
-"""Pictures of a run: training curves and forecasts. Written with matplotlib's Agg backend."""
+"""Pictures of a run: training curves and forecasts.
+
+Figures are `matplotlib.figure.Figure` objects written straight to PNG, without pyplot: importing
+kerazoo never changes the user's matplotlib backend (inline plots in notebooks keep working) and
+needs no display.
+"""
 
 from __future__ import annotations
 
-import matplotlib
 import numpy as np
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure
 
 __all__ = [
     "plot_history",
@@ -19,11 +21,17 @@ __all__ = [
 ]
 
 
+def subplots(*args, **kwargs):
+    """`(fig, axes)` like `plt.subplots`, on a pyplot-free Figure (nothing to close)."""
+    figsize = kwargs.pop("figsize", None)
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(*args, **kwargs)
+
+
 def _save(fig, path) -> None:
-    """Lay out, write as PNG and close a figure."""
+    """Lay out and write a figure as PNG."""
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def plot_history(history: dict, path, title: str = "", panels=None) -> None:
@@ -38,7 +46,7 @@ def plot_history(history: dict, path, title: str = "", panels=None) -> None:
     panels = [group for group in panels if group]
     if not panels:
         return
-    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False)
+    fig, axes = subplots(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False)
     for ax, group in zip(axes[0], panels):
         for key in group:
             epochs = range(1, len(history[key]) + 1)
@@ -88,7 +96,7 @@ def save_image_grid(images, path, rows: int, value_range=(0.0, 1.0)) -> None:
 
 def plot_forecast(dates, actual, test_start: int, predicted, path, title: str = "") -> None:
     """The whole series, with the one-step-ahead forecast over the test horizon."""
-    fig, ax = plt.subplots(figsize=(10, 4))
+    fig, ax = subplots(figsize=(10, 4))
     t = range(len(actual))
     ax.plot(t, actual, label="actual", color="black", lw=1.2)
     ax.plot(
@@ -114,7 +122,7 @@ def plot_decision_boundary(model, inputs, targets, path, title: str = "") -> Non
     grid = np.linspace(-0.25, 1.25, 151, dtype="float32")
     xx, yy = np.meshgrid(grid, grid)
     zz = model(np.stack([xx.ravel(), yy.ravel()], axis=1), training=False).numpy().reshape(xx.shape)
-    fig, ax = plt.subplots(figsize=(4.6, 4))
+    fig, ax = subplots(figsize=(4.6, 4))
     mesh = ax.pcolormesh(
         xx, yy, zz, cmap="RdBu_r", shading="auto", vmin=min(0, zz.min()), vmax=max(1, zz.max())
     )
@@ -134,7 +142,7 @@ def plot_decision_boundary(model, inputs, targets, path, title: str = "") -> Non
 def plot_latent_space(means, labels, decoder, path, title: str = "", span: float = 3.0, n: int = 15) -> None:
     """A 2-D latent space: the test set's latent means coloured by class, beside a grid of images
     decoded across the plane (from -span to span on both axes)."""
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 5))
+    fig, (ax1, ax2) = subplots(1, 2, figsize=(11, 5))
     points = ax1.scatter(means[:, 0], means[:, 1], c=labels, cmap="tab10", s=4)
     fig.colorbar(points, ax=ax1, label="class")
     ax1.set_xlabel("z[0]")

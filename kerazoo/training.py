@@ -321,7 +321,12 @@ def _plan_generation(plan_args, entry, hparams, recipe):
 
     def callbacks(run_dir):
         return [
-            SampleGrid(run_dir / "grids", num_samples=100 if conditional else 64, seed=seed),
+            SampleGrid(
+                run_dir / "grids",
+                num_samples=100 if conditional else 64,
+                seed=seed,
+                log_dir=plan_args["tensorboard"],
+            ),
             GANMonitor(reference.numpy(), warmup=min(5, max(0, plan_epochs - 1)), seed=seed),
         ]
 
@@ -438,7 +443,20 @@ _PLANNERS = {
 
 
 def _plan(
-    name, *, dataset, data_dir, epochs, batch_size, seed, out, hparams, csv, column, overwrite, split_seed
+    name,
+    *,
+    dataset,
+    data_dir,
+    epochs,
+    batch_size,
+    seed,
+    out,
+    hparams,
+    csv,
+    column,
+    overwrite,
+    split_seed,
+    tensorboard=None,
 ):
     entry = get_entry(name)
     hparams = dict(hparams or {})
@@ -477,6 +495,7 @@ def _plan(
         column=column,
         split_seed=split_seed,
         epochs=epochs,
+        tensorboard=tensorboard,
     )
     task = _PLANNERS[entry.task](plan_args, entry, hparams, recipe)
     config = {
@@ -533,6 +552,7 @@ def train(
     strategy: str | None = None,
     verbose="auto",
     callbacks=(),
+    tensorboard=None,
 ) -> dict:
     """Train zoo model `name` with its recipe and write a run directory.
 
@@ -554,6 +574,8 @@ def train(
             optimizers are built inside the strategy's scope.
         verbose: passed to `fit` (`"auto"` shows the Keras progress bar).
         callbacks: extra Keras callbacks for `fit`.
+        tensorboard: a TensorBoard log directory: Keras' `TensorBoard` callback writes the scalars
+            there, and GANs add their sample grids as images. Needs `pip install "kerazoo[tensorboard]"`.
 
     Returns:
         The final figures written to `metrics.json`, with `run_dir` added.
@@ -562,6 +584,14 @@ def train(
         UsageError: bad arguments (unknown model, unknown or invalid hparam, ...).
         kerazoo.data.DataError: missing or bad data. In both cases nothing is written.
     """
+    if tensorboard is not None:
+        from kerazoo.callbacks import require_tensorboard
+
+        try:
+            require_tensorboard()
+        except ImportError as e:
+            raise UsageError(str(e)) from None
+        callbacks = [*callbacks, keras.callbacks.TensorBoard(str(tensorboard))]
     # Build the model and its optimizers inside the strategy's scope (they must live there).
     with _strategy(strategy).scope():
         try:
@@ -578,6 +608,7 @@ def train(
                 column=column,
                 overwrite=overwrite,
                 split_seed=split_seed,
+                tensorboard=tensorboard,
             )
         except (UsageError, zdata.DataError):
             raise

@@ -104,3 +104,36 @@ def test_monitor_is_quiet_on_real_looking_diverse_samples():
     assert monitor.events == []
     assert logs["sample_realism"] < 1.0 and logs["sample_diversity"] > 0.5
     assert logs["d_too_strong"] == logs["g_too_strong"] == logs["mode_collapse"] == 0.0
+
+
+def test_tensorboard_gets_scalars_and_sample_images(tmp_path):
+    from tensorboard.backend.event_processing.event_multiplexer import EventMultiplexer
+
+    import kerazoo
+
+    logs = tmp_path / "tb"
+    kerazoo.train("dcgan", epochs=2, out=tmp_path / "run", verbose=0, hparams={"width": 8}, tensorboard=logs)
+    mux = EventMultiplexer().AddRunsFromDirectory(str(logs))
+    mux.Reload()
+    runs = mux.Runs()
+    scalars = {tag for run in runs.values() for tag in run.get("tensors", []) + run.get("scalars", [])}
+    assert {"epoch_d_loss", "epoch_g_loss", "epoch_d_real", "epoch_d_fake"} <= scalars
+    images = mux.Tensors("samples", "samples")
+    assert [event.step for event in images] == [1, 2]
+
+
+def test_tensorboard_missing_is_one_clear_error(tmp_path, monkeypatch):
+    import importlib.util
+
+    import kerazoo
+    from kerazoo.training import UsageError
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "tensorboard" else real_find_spec(name, *a),
+    )
+    with pytest.raises(UsageError, match=r'pip install "kerazoo\[tensorboard\]"'):
+        kerazoo.train("dcgan", epochs=1, out=tmp_path / "run", verbose=0, tensorboard=tmp_path / "tb")
+    assert not (tmp_path / "run").exists()
