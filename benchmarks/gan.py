@@ -7,7 +7,10 @@ accuracy), classifies 10,000 samples of each generator. Reported per GAN: the sh
 confidence >= 0.9, the class histogram (all ten digits present, each between 5% and 15%), for `cgan`
 the share classified as the digit that was asked for (1,000 per digit), and training throughput
 (real images per second through the training step). Each GAN is trained by `kerazoo.train` with its
-recipe and the given number of epochs. The evaluator is cached in `--workdir` and reused.
+recipe and the given number of epochs. The evaluator is cached in `--workdir` and reused. The
+same samples also get `kerazoo evaluate`'s figures (classifier FID, classifier score over 10 splits
+and over batches of 32, precision/recall, memorisation) with the real test-vs-train baseline.
+`KERAZOO_BENCH_SAMPLES` changes the sample count (default 10,000) for a quick dry run.
 Results go to `benchmarks/results/gan.json`, a Markdown table to stdout.
 """
 
@@ -26,9 +29,10 @@ import numpy as np  # noqa: E402
 from _evaluator import evaluator, score  # noqa: E402
 
 import kerazoo  # noqa: E402
+from kerazoo.evaluation import evaluate_generator  # noqa: E402
 from kerazoo.training import library_versions  # noqa: E402
 
-SAMPLES = 10_000
+SAMPLES = int(os.environ.get("KERAZOO_BENCH_SAMPLES", 10_000))
 
 
 def bench(name, workdir, data_dir, epochs, classifier, seed=0) -> dict:
@@ -46,6 +50,18 @@ def bench(name, workdir, data_dir, epochs, classifier, seed=0) -> dict:
     else:
         images = generator.predict(noise, batch_size=500, verbose=0)
     figures = score(classifier, images, requested, value_range=(-1.0, 1.0))
+    # The evaluate figures (kerazoo.evaluation): classifier FID, classifier score, precision/recall,
+    # memorisation, with the same evaluator; the real test-vs-train baseline goes to the top level.
+    judged = evaluate_generator(
+        keras.saving.load_model(run / "model.keras"),
+        dataset="mnist",
+        data_dir=data_dir,
+        n=SAMPLES,
+        evaluator=workdir / "evaluator_cnn",
+        seed=seed + 1,
+    )
+    figures["quality"] = _quality(judged["samples"])
+    figures["real_test_vs_train"] = _quality(judged["real_test_vs_train"])
     figures.update(
         epochs=epochs,
         train_seconds=metrics["train_seconds"],
@@ -53,6 +69,15 @@ def bench(name, workdir, data_dir, epochs, classifier, seed=0) -> dict:
         run_dir=str(run),
     )
     return figures
+
+
+def _quality(figures) -> dict:
+    keys = ("fid", "classifier_score", "classifier_score_b32", "precision", "recall", "kl_to_uniform", "n")
+    out = {k: figures[k] for k in keys}
+    if "memorisation" in figures:
+        out["memorises"] = figures["memorisation"]["memorises"]
+        out["near_copy_share"] = figures["memorisation"]["near_copy_share"]
+    return out
 
 
 def markdown(results) -> str:
@@ -67,6 +92,21 @@ def markdown(results) -> str:
             f"{r['confident_share']:.1%} | {r['digits_present']} | {r['min_class_share']:.1%}-"
             f"{r['max_class_share']:.1%} | {asked} |"
         )
+    lines += [
+        "",
+        "| model | classifier FID | classifier score (10 splits) | score (batches of 32) | precision | recall | memorises |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, r in results["gans"].items():
+        for label, q in (
+            (f"`{name}`", r.get("quality")),
+            ("real test vs train", r.get("real_test_vs_train")),
+        ):
+            if q:
+                lines.append(
+                    f"| {label} | {q['fid']:.2f} | {q['classifier_score']:.2f} | {q['classifier_score_b32']:.2f} | "
+                    f"{q['precision']:.3f} | {q['recall']:.3f} | {q.get('memorises', '-')} |"
+                )
     return "\n".join(lines)
 
 
