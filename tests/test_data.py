@@ -193,8 +193,9 @@ def test_offline_tfds_fails_fast_with_a_clear_message(tmp_path, monkeypatch):
 def test_network_probe_gives_up_at_its_timeout(monkeypatch):
     import socket
 
-    def hang(*args, **kwargs):
+    def hang(*args, **kwargs):  # a connection attempt that hangs, then times out
         time.sleep(30)
+        raise TimeoutError("timed out")
 
     monkeypatch.setattr(socket, "create_connection", hang)
     start = time.monotonic()
