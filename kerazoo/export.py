@@ -31,6 +31,11 @@ outputs' range. Figures and thresholds go into the metadata JSON beside the arti
 
 The artifact and its metadata are built in a temporary sibling folder and renamed into place, so
 an interrupted or failed export leaves nothing at `out`.
+
+How: Keras' own `keras.export.ExportArchive` (what `model.export(format="tf_saved_model")` uses)
+writes the SavedModel with the named endpoint; the TFLite file is converted from that SavedModel by
+`tf.lite.TFLiteConverter`, because `model.export(format="litert")` takes no quantization options
+and would drop the post-processing outputs (`images_uint8`, `class_ids`).
 """
 
 from __future__ import annotations

@@ -217,3 +217,41 @@ def test_sample_bad_arguments(tmp_path, capsys):
     runtime.metadata_path(cgan).unlink()  # a conditional generator without its metadata
     assert _exit_code(["sample", str(cgan), "--out", str(tmp_path / "grid.png")]) == 2
     assert "no metadata file" in capsys.readouterr().err
+
+
+def test_train_with_export_for_a_classifier_and_bad_export_formats(tmp_path, capsys):
+    run = tmp_path / "cnn"
+    argv = ["train", "cnn", "--epochs", "1", "--set", "filters=4,8", "--set", "dense_units=8", "--quiet"]
+    assert _exit_code([*argv, "--out", str(run), "--export", "tflite"]) == 0
+    meta = json.loads((run / "export" / "model.tflite.json").read_text())
+    assert meta["role"] == "classifier" and set(meta["outputs"]) == {"probabilities", "class_ids"}
+    assert not (run / "samples_tflite.png").exists()  # only generators get a sample grid
+    capsys.readouterr()
+    assert _exit_code([*argv, "--out", str(tmp_path / "other"), "--export", "onnx"]) == 2
+    assert "--export takes formats from saved_model, tflite" in capsys.readouterr().err
+    assert not (tmp_path / "other").exists()
+
+
+def test_saved_model_cli_shows_the_named_signature(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path / "sm"
+    export(kerazoo.build("cgan", width=8), format="saved_model", out=out)
+    cli = shutil.which("saved_model_cli") or str(Path(sys.executable).parent / "saved_model_cli")
+    shown = subprocess.run(
+        [cli, "show", "--dir", str(out), "--tag_set", "serve", "--signature_def", "serving_default"],
+        capture_output=True,
+        text=True,
+    )
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    for text in (
+        "inputs['noise']",
+        "inputs['labels']",
+        "DT_INT32",
+        "outputs['images']",
+        "outputs['images_uint8']",
+    ):
+        assert text in shown.stdout, text

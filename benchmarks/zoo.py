@@ -1,0 +1,190 @@
+"""The zoo's results table: every model on full MNIST (or its own data), with its published anchor.
+
+    python benchmarks/zoo.py --data-dir ../shared/data --run    # every benchmark, then the table
+    python benchmarks/zoo.py                                   # the table from benchmarks/results/
+
+`--run` runs the component benchmarks in turn, each with the recipe's defaults on this machine
+(classic.py, gan.py with the epochs in GAN_EPOCHS, autoencoders.py, export.py); it takes hours on
+2 CPU cores. Without `--run` the table is rebuilt from the JSON those scripts wrote, so every figure
+in it traces back to a script in this folder. Rows whose benchmark has not been run say so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+GAN_EPOCHS = {"dcgan": 10, "cgan": 4, "gan": 30, "wgan_gp": 1}  # MNIST epochs behind the table
+
+
+def _load(name):
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _recipe_epochs(name):
+    from kerazoo import get_entry
+
+    return get_entry(name).recipe["epochs"]
+
+
+def _minutes(seconds):
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
+def rows() -> list[tuple]:
+    """(model, data, figure, anchor, comparable?, epochs, train time)."""
+    classic, gans, aes = _load("classic"), _load("gan").get("gans", {}), _load("autoencoders")
+    out = []
+    for key, r in classic.get("toys", {}).items():
+        name, data = key.split(":")
+        if "w" in r:
+            figure, anchor = f"w = {r['w']:.5f}", "the exact w = 2 of y = 2x"
+        else:
+            figure, anchor = f"{r['test_accuracy']:.0%} of the truth table", "the truth table"
+        out.append((name, data, figure, anchor, "yes", r["epochs"], _minutes(r["train_seconds"])))
+    if "cnn" in classic:
+        r = classic["cnn"]
+        out.append(
+            (
+                "cnn",
+                "MNIST",
+                f"{r['test_accuracy']:.2%} test accuracy",
+                "keras.io mnist_convnet 99.22%; classic Keras mnist_cnn 99.25% (12 epochs)",
+                "yes: same data and split; smaller net with augmentation",
+                r["epochs"],
+                _minutes(r["train_seconds"]),
+            )
+        )
+    if "mlp" in classic:
+        r = classic["mlp"]
+        out.append(
+            (
+                "mlp",
+                "MNIST",
+                f"{r['test_accuracy']:.2%} test accuracy",
+                "Keras mnist_mlp 98.40% (512-512)",
+                "yes: same data; 128-64 net is smaller",
+                r["epochs"],
+                _minutes(r["train_seconds"]),
+            )
+        )
+    if "tabular_mlp" in classic:
+        r = classic["tabular_mlp"]
+        out.append(
+            (
+                "tabular_mlp",
+                "breast_cancer, 10 splits",
+                f"{r['mean_test_accuracy']:.2%} mean test accuracy",
+                f"logistic regression {r['logistic_regression_mean_test_accuracy']:.2%} on the same splits",
+                "yes: same splits",
+                _recipe_epochs("tabular_mlp"),
+                _minutes(r["train_seconds_total"]) + " for 10",
+            )
+        )
+    for series, r in classic.get("lstm_forecaster", {}).items():
+        out.append(
+            (
+                "lstm_forecaster",
+                series,
+                f"RMSE {r['test_rmse']:.1f}",
+                f"persistence {r['persistence_rmse']:.1f}, seasonal naive {r['seasonal_naive_rmse']:.1f}",
+                "yes: same 48 test months",
+                r["epochs"],
+                _minutes(r["train_seconds"]),
+            )
+        )
+    for name in ("gan", "dcgan", "cgan", "wgan_gp"):
+        r = gans.get(name)
+        if not r:
+            out.append((name, "MNIST", "not measured yet", "", "", "", ""))
+            continue
+        figure = f"{r['confident_share']:.1%} confidently classified, {r['digits_present']} digits"
+        if "requested_accuracy" in r:
+            figure += f", {r['requested_accuracy']:.1%} the digit asked for"
+        anchor, comparable = "", ""
+        if "quality" in r:
+            q, real = r["quality"], r["real_test_vs_train"]
+            figure += (
+                f"; classifier FID {q['fid']:.2f} (real {real['fid']:.2f}), score {q['classifier_score_b32']:.2f} "
+                f"in batches of 32 (real {real['classifier_score_b32']:.2f})"
+            )
+            anchor = "TF-GAN MNIST tutorial: classifier score 7.44, real data 8.38 (batches of 32)"
+            comparable = (
+                "partly: the zoo's CNN as classifier, not TF-GAN's; compare each with its real-data figure"
+            )
+        out.append((name, "MNIST", figure, anchor, comparable, r["epochs"], _minutes(r["train_seconds"])))
+    models = aes.get("models", {})
+    for name in ("autoencoder", "conv_autoencoder", "denoising_autoencoder"):
+        r = models.get(name)
+        figure = f"test MSE {r['test_reconstruction_loss']:.4f}" if r else "not measured yet"
+        out.append(
+            (
+                name,
+                "MNIST",
+                figure,
+                "",
+                "",
+                r["epochs"] if r else "",
+                _minutes(r["train_seconds"]) if r else "",
+            )
+        )
+    r = models.get("vae")
+    if r:
+        prior = aes.get("vae_prior_samples", {})
+        figure = f"test loss {r['test_loss']:.2f} nats per image"
+        if prior:
+            figure += f"; {prior['confident_share']:.1%} of prior samples confidently classified"
+        out.append(
+            (
+                "vae",
+                "MNIST",
+                figure,
+                "keras.io VAE 146.95 (30 epochs)",
+                "yes: same loss definition, latent_dim 2",
+                r["epochs"],
+                _minutes(r["train_seconds"]),
+            )
+        )
+    else:
+        out.append(("vae", "MNIST", "not measured yet", "keras.io VAE 146.95 (30 epochs)", "", "", ""))
+    return out
+
+
+def markdown() -> str:
+    lines = [
+        "| model | data | figure | published anchor | comparable? | epochs | train time |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows()]
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", help="a folder with mnist.npz (needed with --run)")
+    parser.add_argument("--run", action="store_true", help="run every benchmark first (hours on 2 cores)")
+    args = parser.parse_args()
+    if args.run:
+        if not args.data_dir:
+            parser.error("--run needs --data-dir (a folder with mnist.npz, e.g. ../shared/data)")
+        python, data = sys.executable, ["--data-dir", args.data_dir]
+        commands = [[python, str(HERE / "classic.py"), *data]]
+        commands += [
+            [python, str(HERE / "gan.py"), *data, "--epochs", str(epochs), "--only", name]
+            for name, epochs in GAN_EPOCHS.items()
+        ]
+        commands += [[python, str(HERE / "autoencoders.py"), *data], [python, str(HERE / "export.py"), *data]]
+        for command in commands:
+            print("+", " ".join(command), flush=True)
+            subprocess.run(command, check=True)
+    print(markdown())
+
+
+if __name__ == "__main__":
+    main()
