@@ -228,8 +228,6 @@ def _cmd_export(args) -> int:
     from kerazoo.export import default_out, export
 
     out = args.out or default_out(args.source, args.format, args.quantize)
-    if args.out is None and os.path.isdir(args.source):
-        os.makedirs(os.path.dirname(out), exist_ok=True)
     meta = export(
         args.source,
         format=args.format,
@@ -239,6 +237,7 @@ def _cmd_export(args) -> int:
         overwrite=args.overwrite,
         data_dir=args.data_dir,
         dataset=args.dataset,
+        make_parents=args.out is None,  # RUN_DIR/export/, created once the source is known to be good
     )
     print(f"exported {out} ({_verified(meta)})")
     return 0

@@ -448,7 +448,7 @@ def _versions() -> dict:
     return {"kerazoo": kerazoo.__version__, "tensorflow": tf.__version__, "keras": keras.__version__}
 
 
-def _check_args(format, quantize, batch_size, out, overwrite):
+def _check_args(format, quantize, batch_size, out, overwrite, make_parents=False):
     if format not in FORMATS:
         raise ExportError(f"Unknown format {format!r}. Supported formats are: {', '.join(FORMATS)}.")
     if quantize not in QUANTIZATIONS:
@@ -465,7 +465,7 @@ def _check_args(format, quantize, batch_size, out, overwrite):
     meta = runtime.metadata_path(out)
     if (out.exists() or meta.exists()) and not overwrite:
         raise ExportError(f"'{out}' already exists. Choose another --out or pass --overwrite.")
-    if not out.parent.is_dir():
+    if not out.parent.is_dir() and not make_parents:
         raise ExportError(f"Folder '{out.parent}' does not exist. Create it or choose another --out.")
     return out, meta
 
@@ -481,6 +481,7 @@ def export(
     data_dir=None,
     dataset: str | None = None,
     model_name: str | None = None,
+    make_parents: bool = False,
 ) -> dict:
     """Export a zoo model to SavedModel or TFLite, verify it, and write its metadata beside it.
 
@@ -498,6 +499,7 @@ def export(
         data_dir, dataset: where the verification (and int8 calibration) data comes from; default
             to the run's own, else the model's default data set.
         model_name: the zoo name, when `source` is a bare model whose name is not one.
+        make_parents: create `out`'s folder if missing (removed again if the export fails).
 
     Returns:
         The metadata written beside the artifact (with its `verification` figures).
@@ -506,10 +508,28 @@ def export(
         ExportError: bad arguments or source, or failed verification (nothing is written then).
         kerazoo.data.DataError: the verification data cannot be loaded (nothing is written).
     """
-    out, meta_path = _check_args(format, quantize, batch_size, out, overwrite)
+    out, meta_path = _check_args(format, quantize, batch_size, out, overwrite, make_parents)
     servable = source if isinstance(source, Servable) else load_servable(source, model_name)
     quantized = quantize in ("dynamic", "int8")
     inputs, labels = _verification_inputs(servable, quantized, data_dir, dataset)
+    created = None
+    if not out.parent.is_dir():
+        created = out.parent
+        out.parent.mkdir(parents=True)
+    try:
+        return _export(
+            servable, format, out, meta_path, quantize, batch_size, inputs, labels, data_dir, dataset
+        )
+    except BaseException:
+        if created is not None and not any(created.iterdir()):
+            created.rmdir()
+        raise
+
+
+def _export(
+    servable, format, out, meta_path, quantize, batch_size, inputs, labels, data_dir, dataset
+) -> dict:
+    """Write, verify and move into place (see `export`)."""
     expected = {
         k: np.asarray(v)
         for k, v in servable.serve(*(tf.constant(inputs[n]) for n in servable.input_names)).items()
@@ -573,6 +593,13 @@ def export(
     return metadata
 
 
+def _is_vae_run(run_dir: Path) -> bool:
+    try:
+        return json.loads((run_dir / "config.json").read_text()).get("model") == "vae"
+    except (OSError, ValueError):
+        return False
+
+
 def default_out(source, format: str = "tflite", quantize: str = "float32") -> Path:
     """Where `kerazoo export` writes when `--out` is not given: `RUN_DIR/export/` for a run
     (`generator.tflite`, `model_int8.tflite`, `generator_saved_model`, ...), else beside the file."""
@@ -582,10 +609,8 @@ def default_out(source, format: str = "tflite", quantize: str = "float32") -> Pa
         folder = source / "export"
         if (source / "generator.keras").is_file():
             stem = "generator"
-        elif (source / "decoder.keras").is_file() and json.loads((source / "config.json").read_text()).get(
-            "model"
-        ) == "vae":
-            stem = "decoder"
+        elif (source / "decoder.keras").is_file() and (source / "encoder.keras").is_file():
+            stem = "decoder" if _is_vae_run(source) else "model"
     else:
         folder, stem = source.parent, source.stem
     suffix = "" if quantize == "float32" else f"_{quantize}"
@@ -609,11 +634,10 @@ def export_run(run_dir, formats=FORMATS, *, overwrite: bool = False, seed: int |
     run_dir = Path(run_dir)
     servable = load_servable(run_dir)
     seed = servable.config.get("seed", 0) if seed is None else seed
-    (run_dir / "export").mkdir(exist_ok=True)
     results = {}
     for format in formats:
         out = default_out(run_dir, format)
-        results[format] = export(servable, format=format, out=out, overwrite=overwrite)
+        results[format] = export(servable, format=format, out=out, overwrite=overwrite, make_parents=True)
         results[format]["path"] = str(out)
     if "tflite" in results and servable.role == "generator":
         generator = runtime.Generator(results["tflite"]["path"])

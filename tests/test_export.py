@@ -181,6 +181,17 @@ def test_export_bad_sources_each_give_one_clear_error(tmp_path, capsys):
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "x.tflite").exists() and _leftovers(tmp_path) == []
+    # Without --out the default folder (RUN_DIR/export/) is not created for a bad source.
+    assert _exit_code(["export", str(empty)]) == 2
+    assert list(empty.iterdir()) == []
+
+
+def test_failed_default_export_removes_the_folder_it_made(tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    kerazoo.train("neuron", epochs=1, out=run, verbose=0)
+    monkeypatch.setitem(TOLERANCES, "float32", {"max_abs_diff": -1.0})
+    assert _exit_code(["export", str(run)]) == 2
+    assert not (run / "export").exists()
 
 
 def test_existing_output_is_refused_unless_overwrite(tmp_path, capsys):
