@@ -281,24 +281,11 @@ def _classification(run_dir, model, config, report, data_dir) -> dict:
 
 
 def _forecasting(run_dir, model, config, report) -> dict:
-    from kerazoo.plots import plot_forecast
-    from kerazoo.training import _forecast_figures
+    from kerazoo.training import forecast_report
 
     series = zdata.load_series(config["dataset"], csv=config.get("csv"), column=config.get("column"))
-    lookback = config["hparams"]["lookback"]
-    x_test, _, targets, scaler = zdata.series_windows(series, "test", lookback=lookback)
-    values = series.values
-    predicted = scaler.invert(model.predict(x_test, verbose=0)[:, 0], values[targets - 1])
-    figures = _forecast_figures(values, targets, predicted)
-    plot_forecast(
-        series.dates,
-        values,
-        int(targets[0]),
-        predicted,
-        report / "forecast.png",
-        title=f"{config['model']} on {config['dataset']}: test RMSE {figures['test_rmse']:.3g}",
-    )
-    return figures
+    title = f"{config['model']} on {config['dataset']}"
+    return forecast_report(model, series, config["hparams"]["lookback"], report, title)
 
 
 def _reconstruction(run_dir, model, config, report, data_dir) -> dict:

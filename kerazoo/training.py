@@ -254,31 +254,15 @@ def _plan_forecasting(plan_args, entry, hparams, recipe):
     ds_name, batch_size, seed = plan_args["dataset"], plan_args["batch_size"], plan_args["seed"]
     lookback = hparams.get("lookback", entry.hparams["lookback"])
     series = zdata.load_series(ds_name, csv=plan_args["csv"], column=plan_args["column"])
-    x_test, _, targets, scaler = zdata.series_windows(series, "test", lookback=lookback)
+    zdata.series_windows(series, "test", lookback=lookback)  # a too-short series fails before training
     kwargs = dict(lookback=lookback, csv=plan_args["csv"], column=plan_args["column"], seed=seed)
     train_ds = zdata.make_dataset(ds_name, "train", batch_size, **kwargs)
     test_ds = zdata.make_dataset(ds_name, "test", batch_size, **kwargs)
     model = entry.builder(**hparams)
 
     def finish(model, run_dir):
-        values = series.values
-        predicted = scaler.invert(model.predict(x_test, verbose=0)[:, 0], values[targets - 1])
-        actual = values[targets]
         figures = {"test_loss": float(model.evaluate(test_ds, verbose=0))}
-        figures.update(_forecast_figures(values, targets, predicted))
-        with open(run_dir / "predictions.csv", "w", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(["date", "actual", "predicted"])
-            for t, a, p in zip(targets, actual, predicted):
-                writer.writerow([series.dates[t], f"{a:.6g}", f"{p:.6g}"])
-        plot_forecast(
-            series.dates,
-            values,
-            int(targets[0]),
-            predicted,
-            run_dir / "forecast.png",
-            title=f"{entry.name} on {ds_name}: test RMSE {figures['test_rmse']:.3g}",
-        )
+        figures.update(forecast_report(model, series, lookback, run_dir, f"{entry.name} on {ds_name}"))
         return figures
 
     return _Task(train_ds, test_ds, model, _standard_compile(recipe, "mse"), finish)
@@ -411,6 +395,29 @@ def _plan_reconstruction(plan_args, entry, hparams, recipe):
         return figures
 
     return _Task(train_ds, test_ds, model, compile_model, finish)
+
+
+def forecast_report(model, series, lookback: int, folder: Path, title: str) -> dict:
+    """One-step forecasts over the test horizon: the figures of `_forecast_figures`, plus
+    `predictions.csv` (date, actual, predicted) and `forecast.png` in `folder`."""
+    x_test, _, targets, scaler = zdata.series_windows(series, "test", lookback=lookback)
+    values = series.values
+    predicted = scaler.invert(model.predict(x_test, verbose=0)[:, 0], values[targets - 1])
+    figures = _forecast_figures(values, targets, predicted)
+    with open(folder / "predictions.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["date", "actual", "predicted"])
+        for t, a, p in zip(targets, values[targets], predicted):
+            writer.writerow([series.dates[t], f"{a:.6g}", f"{p:.6g}"])
+    plot_forecast(
+        series.dates,
+        values,
+        int(targets[0]),
+        predicted,
+        folder / "forecast.png",
+        title=f"{title}: test RMSE {figures['test_rmse']:.3g}",
+    )
+    return figures
 
 
 def _forecast_figures(values, targets, predicted) -> dict:
