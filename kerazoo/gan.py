@@ -121,7 +121,7 @@ class GAN(keras.Model):
 
     One training step: sample noise, update the discriminator on a real and a generated batch
     (`d_steps` times, with the gradient penalty for `wasserstein_gp`), then update the generator
-    through the discriminator, whose weights stay fixed in that update.
+    through the discriminator (`g_steps` times), whose weights stay fixed in that update.
 
     Args:
         generator: Functional model, noise `(batch, latent_dim)` (and labels `(batch,)` int32 when
@@ -188,6 +188,7 @@ class GAN(keras.Model):
         loss="non_saturating",
         d_steps=1,
         gp_weight=10.0,
+        g_steps=1,
         **kwargs,
     ):
         """Set the two optimizers and the adversarial loss.
@@ -199,13 +200,18 @@ class GAN(keras.Model):
                 `hinge`, or a `GANLoss`.
             d_steps: discriminator (critic) updates per generator update. Defaults to `1`.
             gp_weight: weight of the gradient penalty (`wasserstein_gp` only). Defaults to `10.0`.
+            g_steps: generator updates per training step (each on fresh noise), after the
+                discriminator's. Defaults to `1`.
         """
         self.gan_loss = get_loss(loss)
         if isinstance(d_steps, bool) or not isinstance(d_steps, int) or d_steps < 1:
             raise ValueError(f"`d_steps` must be a positive integer. Received: d_steps={d_steps!r}")
         if isinstance(gp_weight, bool) or not isinstance(gp_weight, (int, float)) or gp_weight < 0:
             raise ValueError(f"`gp_weight` must be a number >= 0. Received: gp_weight={gp_weight!r}")
+        if isinstance(g_steps, bool) or not isinstance(g_steps, int) or g_steps < 1:
+            raise ValueError(f"`g_steps` must be a positive integer. Received: g_steps={g_steps!r}")
         self.d_steps = d_steps
+        self.g_steps = g_steps
         self.gp_weight = float(gp_weight)
         self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
         self.g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
@@ -220,6 +226,7 @@ class GAN(keras.Model):
             "loss": self.gan_loss.name,
             "d_steps": self.d_steps,
             "gp_weight": self.gp_weight,
+            "g_steps": self.g_steps,
         }
 
     def compile_from_config(self, config):
@@ -286,15 +293,16 @@ class GAN(keras.Model):
             grads = tape.gradient(scaled, self.discriminator.trainable_weights)
             self.d_optimizer.apply(grads, self.discriminator.trainable_weights)
 
-        # Update the generator through the discriminator; only the generator's weights change.
-        noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
-        with tf.GradientTape() as tape:
-            fake = self.generator(self._with_labels(noise, labels), training=True)
-            fake_logits = self.discriminator(self._with_labels(fake, labels), training=True)
-            g_loss = loss.generator_loss(fake_logits)
-            scaled = scale_for_replicas(g_loss)
-        grads = tape.gradient(scaled, self.generator.trainable_weights)
-        self.g_optimizer.apply(grads, self.generator.trainable_weights)
+        # Update the generator through the discriminator (g_steps times); only G's weights change.
+        for _ in range(self.g_steps):
+            noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+            with tf.GradientTape() as tape:
+                fake = self.generator(self._with_labels(noise, labels), training=True)
+                fake_logits = self.discriminator(self._with_labels(fake, labels), training=True)
+                g_loss = loss.generator_loss(fake_logits)
+                scaled = scale_for_replicas(g_loss)
+            grads = tape.gradient(scaled, self.generator.trainable_weights)
+            self.g_optimizer.apply(grads, self.generator.trainable_weights)
 
         # Track the losses and what D says of real and generated images.
         return self._track(d_loss, g_loss, real_logits, fake_logits)

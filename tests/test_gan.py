@@ -86,6 +86,23 @@ def test_every_loss_learns_a_mixture_of_two_gaussians(loss):
     assert near_a_mode(gan.generator(gan.sample_noise(500)).numpy()) > 0.5, loss
 
 
+@pytest.mark.parametrize("d_steps, g_steps", [(1, 1), (3, 1), (1, 2)])
+def test_steps_per_network_count_optimizer_updates(d_steps, g_steps):
+    gan = tiny_gan()
+    gan.compile(d_steps=d_steps, g_steps=g_steps)
+    gan.fit(tiny_images()[0], batch_size=32, epochs=1, verbose=0)  # two training steps
+    assert int(gan.d_optimizer.iterations.numpy()) == 2 * d_steps
+    assert int(gan.g_optimizer.iterations.numpy()) == 2 * g_steps
+    assert gan.get_compile_config()["g_steps"] == g_steps
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
+def test_bad_step_counts_are_one_clear_error(bad):
+    for key in ("d_steps", "g_steps"):
+        with pytest.raises(ValueError, match=f"`{key}` must be a positive integer. Received: {key}="):
+            tiny_gan().compile(**{key: bad})
+
+
 def test_gradient_penalty_matches_hand_computation():
     # D(x) = sum(w * x): its gradient is w everywhere, so GP = (||w|| - 1)^2.
     inputs = keras.Input(shape=(2, 2, 1))
