@@ -10,7 +10,10 @@ the share classified as the digit that was asked for (1,000 per digit), and trai
 recipe and the given number of epochs. The evaluator is cached in `--workdir` and reused. The
 same samples also get `kerazoo evaluate`'s figures (classifier FID, classifier score over 10 splits
 and over batches of 32, precision/recall, memorisation) with the real test-vs-train baseline.
-`KERAZOO_BENCH_SAMPLES` changes the sample count (default 10,000) for a quick dry run.
+The confident share and class shares are also recorded after every epoch (`by_epoch`), so one run
+shows how the figures grow with training. `--set KEY=VALUE` overrides a recipe default for a
+comparison (for example `--set g_steps=2`); such a run is stored as `NAME,KEY=VALUE`, beside the
+recipe's own. `KERAZOO_BENCH_SAMPLES` changes the sample count (default 10,000) for a quick dry run.
 Results go to `benchmarks/results/gan.json`, a Markdown table to stdout.
 """
 
@@ -29,27 +32,56 @@ import numpy as np  # noqa: E402
 from _evaluator import evaluator, score  # noqa: E402
 
 import kerazoo  # noqa: E402
+from kerazoo._registry import get_entry  # noqa: E402
 from kerazoo.evaluation import evaluate_generator  # noqa: E402
 from kerazoo.training import library_versions  # noqa: E402
 
 SAMPLES = int(os.environ.get("KERAZOO_BENCH_SAMPLES", 10_000))
 
 
-def bench(name, workdir, data_dir, epochs, classifier, seed=0) -> dict:
-    run = workdir / f"{name}-e{epochs}"
-    metrics = kerazoo.train(
-        name, dataset="mnist", data_dir=data_dir, epochs=epochs, out=run, overwrite=True, verbose=2, seed=seed
-    )
-    generator = keras.saving.load_model(run / "generator.keras")
-    rng = np.random.default_rng(seed + 1)
-    noise = rng.standard_normal((SAMPLES, generator.inputs[0].shape[-1])).astype(np.float32)
-    requested = None
+def _samples(generator, seed):
+    """SAMPLES images from fixed noise (and, for cgan, SAMPLES / 10 of each digit), with the labels."""
+    noise = np.random.default_rng(seed + 1).standard_normal((SAMPLES, generator.inputs[0].shape[-1]))
+    noise = noise.astype(np.float32)
     if len(generator.inputs) == 2:
         requested = np.repeat(np.arange(10, dtype=np.int32), SAMPLES // 10)
-        images = generator.predict([noise, requested], batch_size=500, verbose=0)
-    else:
-        images = generator.predict(noise, batch_size=500, verbose=0)
-    figures = score(classifier, images, requested, value_range=(-1.0, 1.0))
+        return generator.predict([noise, requested], batch_size=500, verbose=0), requested
+    return generator.predict(noise, batch_size=500, verbose=0), None
+
+
+class EpochScore(keras.callbacks.Callback):
+    """The evaluator's figures for the generator after every epoch (the last one is the result)."""
+
+    def __init__(self, classifier, seed):
+        super().__init__()
+        self.classifier, self.seed, self.by_epoch = classifier, seed, []
+
+    def on_epoch_end(self, epoch, logs=None):
+        figures = score(self.classifier, *_samples(self.model.generator, self.seed), value_range=(-1.0, 1.0))
+        figures.pop("class_share")
+        self.by_epoch.append(figures)
+        print(f"epoch {epoch + 1}: {figures}", flush=True)
+
+
+def bench(name, workdir, data_dir, epochs, classifier, seed=0, overrides=None) -> dict:
+    recipe = get_entry(name).recipe
+    recipe.update(overrides or {})  # this process only: e.g. --set g_steps=2
+    label = name + "".join(f",{k}={v}" for k, v in (overrides or {}).items())
+    run = workdir / f"{label.replace(',', '-').replace('=', '')}-e{epochs}"
+    per_epoch = EpochScore(classifier, seed)
+    metrics = kerazoo.train(
+        name,
+        dataset="mnist",
+        data_dir=data_dir,
+        epochs=epochs,
+        out=run,
+        overwrite=True,
+        verbose=2,
+        seed=seed,
+        callbacks=[per_epoch],
+    )
+    generator = keras.saving.load_model(run / "generator.keras")
+    figures = score(classifier, *_samples(generator, seed), value_range=(-1.0, 1.0))
     # The evaluate figures (kerazoo.evaluation): classifier FID, classifier score, precision/recall,
     # memorisation, with the same evaluator; the real test-vs-train baseline goes to the top level.
     judged = evaluate_generator(
@@ -63,12 +95,14 @@ def bench(name, workdir, data_dir, epochs, classifier, seed=0) -> dict:
     figures["quality"] = _quality(judged["samples"])
     figures["real_test_vs_train"] = _quality(judged["real_test_vs_train"])
     figures.update(
+        recipe=dict(recipe),
+        by_epoch=per_epoch.by_epoch,
         epochs=epochs,
         train_seconds=metrics["train_seconds"],
         images_per_second=metrics["images_per_second"],
         run_dir=str(run),
     )
-    return figures
+    return label, figures
 
 
 def _quality(figures) -> dict:
@@ -110,12 +144,29 @@ def markdown(results) -> str:
     return "\n".join(lines)
 
 
+def _override(item, parser):
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        parser.error(f"--set takes KEY=VALUE. Received: {item!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=os.environ.get("KERAZOO_DATA_DIR"), required=False)
     parser.add_argument("--epochs", type=int, default=5, help="MNIST epochs for each GAN (default: 5)")
     parser.add_argument("--only", default="gan,dcgan,cgan,wgan_gp")
     parser.add_argument("--workdir", default="runs/benchmarks")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a recipe default (e.g. g_steps=2; JSON values); results go under NAME,KEY=VALUE",
+    )
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "gan.json"))
     args = parser.parse_args()
     if not args.data_dir:
@@ -129,9 +180,12 @@ def main():
     classifier, accuracy = evaluator(workdir, args.data_dir)
     results["evaluator_test_accuracy"] = accuracy
     print(f"evaluator: cnn, MNIST test accuracy {accuracy:.4f}", flush=True)
+    overrides = dict(_override(item, parser) for item in args.set)
     for name in args.only.split(","):
-        results["gans"][name] = bench(name, workdir, args.data_dir, args.epochs, classifier)
-        print(name, results["gans"][name], flush=True)
+        label, results["gans"][label] = bench(
+            name, workdir, args.data_dir, args.epochs, classifier, 0, overrides
+        )
+        print(label, results["gans"][label], flush=True)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(results, indent=2) + "\n")  # after each model: partial runs keep results
     results["total_seconds"] = time.perf_counter() - start

@@ -301,6 +301,7 @@ def _plan_generation(plan_args, entry, hparams, recipe):
             loss=recipe["loss"],
             d_steps=recipe.get("d_steps", 1),
             gp_weight=recipe.get("gp_weight", 10.0),
+            g_steps=recipe.get("g_steps", 1),
         )
 
     def callbacks(run_dir):
