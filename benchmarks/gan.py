@@ -37,6 +37,7 @@ from kerazoo.evaluation import evaluate_generator  # noqa: E402
 from kerazoo.training import library_versions  # noqa: E402
 
 SAMPLES = int(os.environ.get("KERAZOO_BENCH_SAMPLES", 10_000))
+GANS = ("gan", "dcgan", "cgan", "wgan_gp")
 
 
 def _samples(generator, seed):
@@ -158,7 +159,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=os.environ.get("KERAZOO_DATA_DIR"), required=False)
     parser.add_argument("--epochs", type=int, default=5, help="MNIST epochs for each GAN (default: 5)")
-    parser.add_argument("--only", default="gan,dcgan,cgan,wgan_gp")
+    parser.add_argument("--only", default=",".join(GANS))
     parser.add_argument("--workdir", default="runs/benchmarks")
     parser.add_argument(
         "--set",
@@ -171,6 +172,14 @@ def main():
     args = parser.parse_args()
     if not args.data_dir:
         parser.error("pass --data-dir (a folder with mnist.npz, e.g. ../shared/data)")
+    overrides = dict(_override(item, parser) for item in args.set)
+    for name in args.only.split(","):
+        if name not in GANS:
+            parser.error(f"--only {name}: not a GAN of the zoo. Expected some of {', '.join(GANS)}")
+        recipe = sorted(get_entry(name).recipe)
+        unknown = sorted(set(overrides) - set(recipe))
+        if unknown:
+            parser.error(f"--set {unknown[0]}: not in {name}'s recipe. Expected one of {recipe}")
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     out = Path(args.out)
@@ -180,7 +189,6 @@ def main():
     classifier, accuracy = evaluator(workdir, args.data_dir)
     results["evaluator_test_accuracy"] = accuracy
     print(f"evaluator: cnn, MNIST test accuracy {accuracy:.4f}", flush=True)
-    overrides = dict(_override(item, parser) for item in args.set)
     for name in args.only.split(","):
         label, results["gans"][label] = bench(
             name, workdir, args.data_dir, args.epochs, classifier, 0, overrides

@@ -204,12 +204,11 @@ class GAN(keras.Model):
                 discriminator's. Defaults to `1`.
         """
         self.gan_loss = get_loss(loss)
-        if isinstance(d_steps, bool) or not isinstance(d_steps, int) or d_steps < 1:
-            raise ValueError(f"`d_steps` must be a positive integer. Received: d_steps={d_steps!r}")
+        for key, steps in (("d_steps", d_steps), ("g_steps", g_steps)):
+            if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+                raise ValueError(f"`{key}` must be a positive integer. Received: {key}={steps!r}")
         if isinstance(gp_weight, bool) or not isinstance(gp_weight, (int, float)) or gp_weight < 0:
             raise ValueError(f"`gp_weight` must be a number >= 0. Received: gp_weight={gp_weight!r}")
-        if isinstance(g_steps, bool) or not isinstance(g_steps, int) or g_steps < 1:
-            raise ValueError(f"`g_steps` must be a positive integer. Received: g_steps={g_steps!r}")
         self.d_steps = d_steps
         self.g_steps = g_steps
         self.gp_weight = float(gp_weight)

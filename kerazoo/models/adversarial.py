@@ -33,6 +33,7 @@ def _cfg(input_spec=_image, **recipe):
         batch_size=64,
         loss="non_saturating",
         d_steps=1,
+        g_steps=1,
         d_optimizer=_DCGAN_ADAM,
         g_optimizer=_DCGAN_ADAM,
     )
