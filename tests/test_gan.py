@@ -96,6 +96,17 @@ def test_steps_per_network_count_optimizer_updates(d_steps, g_steps):
     assert gan.get_compile_config()["g_steps"] == g_steps
 
 
+@pytest.mark.parametrize("name", ["dcgan", "wgan_gp"])
+def test_recipe_step_counts_reach_the_trained_model(name, tmp_path):
+    recipe = kerazoo.get_entry(name).recipe
+    kerazoo.train(name, epochs=1, out=tmp_path / "run", verbose=0, hparams={"width": 8})
+    gan = keras.saving.load_model(tmp_path / "run" / "model.keras")
+    config = gan.get_compile_config()
+    assert (config["d_steps"], config["g_steps"]) == (recipe["d_steps"], recipe["g_steps"])
+    d_updates, g_updates = int(gan.d_optimizer.iterations.numpy()), int(gan.g_optimizer.iterations.numpy())
+    assert d_updates > 0 and g_updates * recipe["d_steps"] == d_updates * recipe["g_steps"]
+
+
 @pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
 def test_bad_step_counts_are_one_clear_error(bad):
     for key in ("d_steps", "g_steps"):
