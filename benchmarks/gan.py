@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -67,8 +68,10 @@ class EpochScore(keras.callbacks.Callback):
 def bench(name, workdir, data_dir, epochs, classifier, seed=0, overrides=None) -> dict:
     recipe = get_entry(name).recipe
     recipe.update(overrides or {})  # this process only: e.g. --set g_steps=2
-    label = name + "".join(f",{k}={v}" for k, v in (overrides or {}).items())
-    run = workdir / f"{label.replace(',', '-').replace('=', '')}-e{epochs}"
+    label = name + "".join(
+        f",{k}={json.dumps(v, separators=(',', ':'))}" for k, v in (overrides or {}).items()
+    )
+    run = workdir / f"{re.sub(r'[^A-Za-z0-9_.]+', '-', label.replace('=', '')).strip('-')}-e{epochs}"
     per_epoch = EpochScore(classifier, seed)
     metrics = kerazoo.train(
         name,

@@ -195,7 +195,9 @@ class GAN(keras.Model):
 
         Args:
             d_optimizer, g_optimizer: optimizers; default to `Adam(2e-4, beta_1=0.5)` each (the DCGAN
-                paper's). Build them inside a distribution strategy's scope when using one.
+                paper's). Build them inside a distribution strategy's scope when using one. An
+                optimizer with `use_ema=True` keeps a moving average of its network's weights, which
+                `fit` swaps into that network at its end (as Keras does for `model.optimizer`).
             loss: one of `minimax`, `non_saturating` (default), `least_squares`, `wasserstein_gp`,
                 `hinge`, or a `GANLoss`.
             d_steps: discriminator (critic) updates per generator update. Defaults to `1`.
@@ -238,6 +240,18 @@ class GAN(keras.Model):
         # Build the optimizers' variables now, so a saved optimizer state can be loaded into them.
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
+
+    def fit(self, *args, **kwargs):
+        history = super().fit(*args, **kwargs)
+        # Keras swaps an optimizer's moving averages (`use_ema=True`) into the weights at the end of
+        # `fit`, but only for `model.optimizer`; the GAN's two optimizers get the same here.
+        for optimizer, network in (
+            (self.d_optimizer, self.discriminator),
+            (self.g_optimizer, self.generator),
+        ):
+            if optimizer.use_ema and optimizer.built:
+                optimizer.finalize_variable_values(network.trainable_weights)
+        return history
 
     def call(self, inputs, training=False):
         return self.generator(inputs, training=training)

@@ -246,6 +246,35 @@ def test_keras_round_trip_and_training_continues_with_optimizer_state(tmp_path):
     assert int(loaded.d_optimizer.iterations.numpy()) == 2 * iterations
 
 
+def test_fit_ends_with_each_optimizers_moving_average_like_keras(tmp_path):
+    # ema_momentum=1.0 freezes the average at the weights of the first update: after fit, each network
+    # holds those, not its last raw weights (Keras does this only for `model.optimizer`).
+    first, last = {}, {}
+
+    class Snapshot(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            for net in ("generator", "discriminator"):
+                weights = [w.numpy().copy() for w in getattr(self.model, net).trainable_weights]
+                first.setdefault(net, weights)
+                last[net] = weights
+
+    gan = tiny_gan()
+    gan.compile(
+        d_optimizer=keras.optimizers.Adam(1e-2, use_ema=True, ema_momentum=1.0),
+        g_optimizer=keras.optimizers.Adam(1e-2, use_ema=True, ema_momentum=1.0),
+    )
+    gan.fit(tiny_images()[0], batch_size=16, epochs=1, verbose=0, callbacks=[Snapshot()])  # 4 steps
+    for net in ("generator", "discriminator"):
+        final = [w.numpy() for w in getattr(gan, net).trainable_weights]
+        assert max(np.abs(a - b).max() for a, b in zip(final, last[net])) > 1e-3, net
+        for a, b in zip(final, first[net]):
+            np.testing.assert_allclose(a, b, err_msg=net)
+    gan.save(tmp_path / "gan.keras")
+    loaded = keras.saving.load_model(tmp_path / "gan.keras")
+    assert loaded.g_optimizer.use_ema and loaded.g_optimizer.ema_momentum == 1.0
+    loaded.fit(tiny_images()[0], batch_size=16, epochs=1, verbose=0)  # continues with the averages
+
+
 def test_generator_saves_and_loads_alone(tmp_path):
     gan = tiny_gan(conditional=True)
     gan.generator.save(tmp_path / "generator.keras")
