@@ -14,12 +14,23 @@ import importlib
 
 __version__ = "0.1.0"
 
-__all__ = ["build", "list_models", "get_entry", "make_dataset", "DataError", "train", "GAN", "__version__"]
+__all__ = [
+    "build",
+    "list_models",
+    "get_entry",
+    "load_model",
+    "make_dataset",
+    "DataError",
+    "train",
+    "GAN",
+    "__version__",
+]
 
 _LAZY = {
     "build": "kerazoo._registry",
     "list_models": "kerazoo._registry",
     "get_entry": "kerazoo._registry",
+    "load_model": "kerazoo._registry",
     "make_dataset": "kerazoo.data",
     "DataError": "kerazoo.data",
     "train": "kerazoo.training",

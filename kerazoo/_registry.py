@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["ModelEntry", "register_model", "build", "list_models", "get_entry"]
+__all__ = ["ModelEntry", "register_model", "build", "list_models", "get_entry", "load_model"]
 
 TASKS = ("logic", "regression", "classification", "forecasting", "generation", "reconstruction")
 
@@ -84,6 +84,33 @@ def register_model(fn: Callable[..., Any]) -> Callable[..., Any]:
 def _ensure_loaded() -> None:
     # Importing the model modules runs their decorators.
     import kerazoo.models  # noqa: F401
+
+
+def load_model(path):
+    """A `.keras` file saved by kerazoo (a run's `model.keras`, `generator.keras`, ...) as a Keras model.
+
+    `keras.saving.load_model` finds kerazoo's own classes (`GAN`, `VAE`, its layers) only once their
+    modules are imported; this imports them first. Missing or unreadable files: one ValueError.
+    """
+    import zipfile
+    from pathlib import Path
+
+    import keras
+
+    _ensure_loaded()
+    path = Path(path)
+    if path.suffix != ".keras" or not path.is_file():
+        raise ValueError(
+            f"No .keras file at {path}. Pass a saved model, e.g. runs/dcgan/model.keras or "
+            "runs/dcgan/generator.keras"
+        )
+    try:
+        return keras.saving.load_model(path)
+    except (zipfile.BadZipFile, OSError, KeyError, TypeError, ValueError) as err:
+        raise ValueError(
+            f"{path} is not a readable Keras model ({type(err).__name__}: {str(err)[:200]}). "
+            "Save it again with model.save(), or retrain."
+        ) from None
 
 
 def get_entry(name: str) -> ModelEntry:

@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 import pytest
 
 import kerazoo
@@ -53,3 +57,31 @@ def test_register_model_refuses_duplicate_name():
 
 def test_build_accepts_the_builders_own_name_hparam():
     assert kerazoo.build("neuron", name="and_gate").name == "and_gate"
+
+
+def test_load_model_finds_the_zoos_classes_in_a_fresh_interpreter(tmp_path):
+    # keras.saving.load_model alone cannot find GAN or VAE until their modules are imported.
+    kerazoo.build("dcgan", width=8).save(tmp_path / "gan.keras")
+    kerazoo.build("vae").save(tmp_path / "vae.keras")
+    code = "import sys, kerazoo\nprint(*(type(kerazoo.load_model(p)).__name__ for p in sys.argv[1:]))\n"
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "gan.keras"), str(tmp_path / "vae.keras")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["GAN", "VAE"]
+
+
+def test_load_model_bad_paths_are_one_clear_error(tmp_path):
+    (tmp_path / "broken.keras").write_bytes(b"not a zip file")
+    (tmp_path / "weights.h5").write_bytes(b"")
+    for path, message in (
+        (tmp_path / "missing.keras", "No .keras file at"),
+        (tmp_path / "weights.h5", "No .keras file at"),
+        (tmp_path / "broken.keras", "is not a readable Keras model"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            kerazoo.load_model(path)
