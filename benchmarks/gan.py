@@ -12,7 +12,7 @@ same samples also get `kerazoo evaluate`'s figures (classifier FID, classifier s
 and over batches of 32, precision/recall, memorisation) with the real test-vs-train baseline.
 The confident share and class shares are also recorded after every epoch (`by_epoch`), so one run
 shows how the figures grow with training. `--set KEY=VALUE` overrides a recipe default for a
-comparison (for example `--set g_steps=2`); such a run is stored as `NAME,KEY=VALUE`, beside the
+comparison (for example `--set g_steps=1`); such a run is stored as `NAME,KEY=VALUE`, beside the
 recipe's own. `KERAZOO_BENCH_SAMPLES` changes the sample count (default 10,000) for a quick dry run.
 Results go to `benchmarks/results/gan.json`, a Markdown table to stdout.
 """
@@ -67,7 +67,7 @@ class EpochScore(keras.callbacks.Callback):
 
 def bench(name, workdir, data_dir, epochs, classifier, seed=0, overrides=None) -> dict:
     recipe = get_entry(name).recipe
-    recipe.update(overrides or {})  # this process only: e.g. --set g_steps=2
+    recipe.update(overrides or {})  # this process only: e.g. --set g_steps=1
     label = name + "".join(
         f",{k}={json.dumps(v, separators=(',', ':'))}" for k, v in (overrides or {}).items()
     )
@@ -169,7 +169,7 @@ def main():
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a recipe default (e.g. g_steps=2; JSON values); results go under NAME,KEY=VALUE",
+        help="override a recipe default (e.g. g_steps=1; JSON values); results go under NAME,KEY=VALUE",
     )
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "gan.json"))
     args = parser.parse_args()
