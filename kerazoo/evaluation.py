@@ -38,6 +38,7 @@ import numpy as np
 
 from kerazoo import data as zdata
 from kerazoo import quality
+from kerazoo._registry import load_model
 from kerazoo.export import ExportError, _split_arrays, load_servable
 from kerazoo.plots import _save, save_image_grid, subplots
 
@@ -60,15 +61,9 @@ def _load_model(path: Path):
     if not path.is_file():
         raise EvaluationError(f"No model at '{path}'. Pass a run directory or a .keras file.")
     try:
-        import kerazoo.gan  # noqa: F401 - registers the zoo's classes for loading
-        import kerazoo.models  # noqa: F401
-        import kerazoo.vae  # noqa: F401
-
-        return keras.saving.load_model(path)
-    except Exception as e:  # noqa: BLE001 - any unreadable file is the same user error
-        raise EvaluationError(
-            f"Could not load '{path}' ({type(e).__name__}: {str(e).strip()[:160]})."
-        ) from None
+        return load_model(path)
+    except ValueError as e:
+        raise EvaluationError(str(e)) from None
 
 
 def evaluator_for(dataset: str, data_dir=None, path=None, verbose: int = 0):

@@ -56,7 +56,7 @@ import tensorflow as tf
 
 from kerazoo import data as zdata
 from kerazoo import runtime
-from kerazoo._registry import get_entry, list_models
+from kerazoo._registry import get_entry, list_models, load_model
 
 __all__ = ["export", "ExportError", "FORMATS", "QUANTIZATIONS", "TOLERANCES", "load_servable"]
 
@@ -120,16 +120,9 @@ class Servable:
 
 def _load_keras(path: Path):
     try:
-        import kerazoo.gan  # noqa: F401 - registers GAN, VAE and the custom layers for loading
-        import kerazoo.models  # noqa: F401
-        import kerazoo.vae  # noqa: F401
-
-        return keras.saving.load_model(path)
-    except Exception as e:  # noqa: BLE001 - any failure to read the file is the same user error
-        raise ExportError(
-            f"Could not load '{path}' as a Keras model ({type(e).__name__}: {str(e).strip()[:160]}). "
-            "Pass a run directory or an intact .keras file."
-        ) from None
+        return load_model(path)
+    except ValueError as e:
+        raise ExportError(str(e)) from None
 
 
 def _image_range(model) -> tuple:

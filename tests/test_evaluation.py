@@ -156,7 +156,7 @@ def test_evaluate_bad_input_one_line_and_nothing_left(tmp_path, tiny_cgan_run, c
     (broken / "model.keras").write_bytes(b"garbage")
     cases = [
         ([str(tmp_path / "missing")], "not a run directory"),
-        ([str(broken)], "Could not load"),
+        ([str(broken)], "is not a readable Keras model"),
         ([str(tiny_cgan_run), "--n", "10"], "--n must be an integer >= 64"),
         ([str(tiny_cgan_run), "--evaluator", str(tmp_path / "nope.keras")], "No model at"),
     ]

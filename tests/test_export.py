@@ -173,7 +173,7 @@ def test_export_bad_sources_each_give_one_clear_error(tmp_path, capsys):
     corrupt.write_bytes(b"not a zip file")
     cases = {
         str(empty): "not a run directory",
-        str(corrupt): "Could not load",
+        str(corrupt): "is not a readable Keras model",
         str(tmp_path / "missing"): "No run directory or model file",
     }
     for source, message in cases.items():
