@@ -10,7 +10,8 @@ What differs between GAN types is the adversarial loss, a named choice passed to
 | `wasserstein_gp` | `D(G(z)) - D(x) + gp_weight * GP` | `-D(G(z))` (Gulrajani et al. 2017) | critic scores |
 | `hinge` | `relu(1 - D(x)) + relu(1 + D(G(z)))` | `-D(G(z))` | raw scores |
 
-The discriminator returns logits (or critic scores); the sigmoid lives in the loss.
+The discriminator returns logits (or critic scores); the sigmoid lives in the loss. Any loss can add
+the R1 penalty on real images (`compile(r1_gamma=...)`, Mescheder et al. 2018).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-__all__ = ["GAN", "GANLoss", "LOSSES", "get_loss", "gradient_penalty"]
+__all__ = ["GAN", "GANLoss", "LOSSES", "get_loss", "gradient_penalty", "r1_penalty"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,20 +86,34 @@ def get_loss(name) -> GANLoss:
     return LOSSES[name]
 
 
+def _input_gradient_sq_norms(discriminator, images, labels=None):
+    """D's logits at `images` and, per image, the squared L2 norm of the gradient of D's output
+    with respect to that image (the summed logits are differentiated, as StyleGAN does)."""
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        logits = discriminator(images if labels is None else [images, labels], training=True)
+    grads = tape.gradient(logits, images)  # of the summed logits
+    return logits, ops.sum(ops.square(grads), axis=list(range(1, len(images.shape))))
+
+
 def gradient_penalty(discriminator, real, fake, labels=None, alpha=None):
     """WGAN-GP's penalty: mean over the batch of `(||grad_x D(x_hat)||_2 - 1)^2`, where `x_hat` is a
     random point on the line between a real and a generated image (`alpha` in [0, 1], per image)."""
     batch = ops.shape(real)[0]
     if alpha is None:
         alpha = tf.random.uniform([batch] + [1] * (len(real.shape) - 1), 0.0, 1.0)
-    interpolated = real + alpha * (fake - real)
-    with tf.GradientTape() as tape:
-        tape.watch(interpolated)
-        inputs = interpolated if labels is None else [interpolated, labels]
-        scores = discriminator(inputs, training=True)
-    grads = tape.gradient(scores, interpolated)
-    norms = ops.sqrt(ops.sum(ops.square(grads), axis=list(range(1, len(real.shape)))) + 1e-12)
-    return ops.mean(ops.square(norms - 1.0))
+    _, sq_norms = _input_gradient_sq_norms(discriminator, real + alpha * (fake - real), labels)
+    return ops.mean(ops.square(ops.sqrt(sq_norms + 1e-12) - 1.0))
+
+
+def r1_penalty(discriminator, real, labels=None):
+    """R1 (Mescheder et al. 2018): mean over the batch of `||grad_x D(x)||_2^2` at real images.
+
+    Returns `(penalty, logits)`: D's logits for `real` come from the same forward pass, so the
+    training step does not run D on the real batch twice.
+    """
+    logits, sq_norms = _input_gradient_sq_norms(discriminator, real, labels)
+    return ops.mean(sq_norms), logits
 
 
 def scale_for_replicas(loss):
@@ -189,6 +204,7 @@ class GAN(keras.Model):
         d_steps=1,
         gp_weight=10.0,
         g_steps=1,
+        r1_gamma=0.0,
         **kwargs,
     ):
         """Set the two optimizers and the adversarial loss.
@@ -204,16 +220,21 @@ class GAN(keras.Model):
             gp_weight: weight of the gradient penalty (`wasserstein_gp` only). Defaults to `10.0`.
             g_steps: generator updates per training step (each on fresh noise), after the
                 discriminator's. Defaults to `1`.
+            r1_gamma: weight of the R1 penalty, `r1_gamma / 2 * E ||grad_x D(x)||^2` on real images,
+                added to the discriminator's loss (any loss; Mescheder et al. 2018). Defaults to
+                `0.0` (off).
         """
         self.gan_loss = get_loss(loss)
         for key, steps in (("d_steps", d_steps), ("g_steps", g_steps)):
             if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
                 raise ValueError(f"`{key}` must be a positive integer. Received: {key}={steps!r}")
-        if isinstance(gp_weight, bool) or not isinstance(gp_weight, (int, float)) or gp_weight < 0:
-            raise ValueError(f"`gp_weight` must be a number >= 0. Received: gp_weight={gp_weight!r}")
+        for key, weight in (("gp_weight", gp_weight), ("r1_gamma", r1_gamma)):
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
+                raise ValueError(f"`{key}` must be a number >= 0. Received: {key}={weight!r}")
         self.d_steps = d_steps
         self.g_steps = g_steps
         self.gp_weight = float(gp_weight)
+        self.r1_gamma = float(r1_gamma)
         self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
         self.g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
         super().compile(**kwargs)
@@ -228,6 +249,7 @@ class GAN(keras.Model):
             "d_steps": self.d_steps,
             "gp_weight": self.gp_weight,
             "g_steps": self.g_steps,
+            "r1_gamma": self.r1_gamma,
         }
 
     def compile_from_config(self, config):
@@ -292,9 +314,14 @@ class GAN(keras.Model):
             noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
             fake = self.generator(self._with_labels(noise, labels), training=True)
             with tf.GradientTape() as tape:
-                real_logits = self.discriminator(self._with_labels(real, labels), training=True)
+                if self.r1_gamma:
+                    r1, real_logits = r1_penalty(self.discriminator, real, labels)
+                else:
+                    real_logits = self.discriminator(self._with_labels(real, labels), training=True)
                 fake_logits = self.discriminator(self._with_labels(fake, labels), training=True)
                 d_loss = loss.discriminator_loss(real_logits, fake_logits)
+                if self.r1_gamma:
+                    d_loss = d_loss + 0.5 * self.r1_gamma * r1
                 if loss.gradient_penalty:
                     alpha = keras.random.uniform(
                         (batch,) + (1,) * len(self.image_shape), seed=self.seed_generator

@@ -302,6 +302,7 @@ def _plan_generation(plan_args, entry, hparams, recipe):
             d_steps=recipe.get("d_steps", 1),
             gp_weight=recipe.get("gp_weight", 10.0),
             g_steps=recipe.get("g_steps", 1),
+            r1_gamma=recipe.get("r1_gamma", 0.0),
         )
 
     def callbacks(run_dir):

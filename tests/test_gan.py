@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 import kerazoo
-from kerazoo.gan import GAN, LOSSES, gradient_penalty
+from kerazoo.gan import GAN, LOSSES, gradient_penalty, r1_penalty
 from kerazoo.models.adversarial import mlp_discriminator, mlp_generator
 
 TINY = (8, 8, 1)
@@ -62,8 +62,10 @@ def _mlp(inputs, outputs, name):
     return keras.Model(x, keras.layers.Dense(outputs)(h), name=name)
 
 
-@pytest.mark.parametrize("loss", sorted(LOSSES))
-def test_every_loss_learns_a_mixture_of_two_gaussians(loss):
+@pytest.mark.parametrize(
+    "loss, r1_gamma", [(name, 0.0) for name in sorted(LOSSES)] + [("non_saturating", 1.0)]
+)
+def test_every_loss_learns_a_mixture_of_two_gaussians(loss, r1_gamma):
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     centers = np.array([[-2.0, 0.0], [2.0, 0.0]], np.float32)
@@ -79,6 +81,7 @@ def test_every_loss_learns_a_mixture_of_two_gaussians(loss):
         g_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5),
         loss=loss,
         d_steps=3 if loss == "wasserstein_gp" else 1,
+        r1_gamma=r1_gamma,
     )
     assert near_a_mode(gan.generator(gan.sample_noise(500)).numpy()) < 0.05
     history = gan.fit(x, batch_size=64, epochs=40, verbose=0).history
@@ -136,6 +139,40 @@ def test_gradient_penalty_interpolates_between_real_and_fake():
     fake = tf.zeros((2, 3))
     expected = np.mean([(5.0 - 1.0) ** 2, (2.0 - 1.0) ** 2])
     assert float(gradient_penalty(d, real, fake, alpha=tf.zeros((2, 1)))) == pytest.approx(expected, rel=1e-5)
+
+
+def test_r1_penalty_matches_hand_computation():
+    # D(x) = sum(x^2) / 2 has gradient x: R1 is the mean squared norm of the real images.
+    inputs = keras.Input(shape=(3,))
+    d = keras.Model(
+        inputs, keras.layers.Lambda(lambda x: 0.5 * tf.reduce_sum(x * x, axis=1, keepdims=True))(inputs)
+    )
+    real = tf.constant([[3.0, 4.0, 0.0], [0.0, 0.0, 2.0]])
+    penalty, logits = r1_penalty(d, real)
+    assert float(penalty) == pytest.approx((25.0 + 4.0) / 2, rel=1e-5)
+    np.testing.assert_allclose(logits.numpy(), [[12.5], [2.0]], rtol=1e-6)
+
+
+def test_r1_gamma_adds_half_gamma_times_r1_to_the_discriminator_loss():
+    real = tiny_images(32)[0]
+    d_loss = {}
+    for gamma in (0.0, 4.0):
+        keras.utils.set_random_seed(0)
+        gan = tiny_gan(seed=0)
+        gan.compile(r1_gamma=gamma)
+        if not gamma:
+            r1 = float(r1_penalty(gan.discriminator, tf.constant(real))[0])
+        d_loss[gamma] = float(gan.train_on_batch(real, return_dict=True)["d_loss"])
+    assert r1 > 0
+    assert d_loss[4.0] - d_loss[0.0] == pytest.approx(0.5 * 4.0 * r1, rel=1e-4)
+    assert gan.get_compile_config()["r1_gamma"] == 4.0
+
+
+@pytest.mark.parametrize("key", ["gp_weight", "r1_gamma"])
+@pytest.mark.parametrize("bad", [-1.0, True, "10"])
+def test_bad_penalty_weights_are_one_clear_error(key, bad):
+    with pytest.raises(ValueError, match=f"`{key}` must be a number >= 0. Received: {key}="):
+        tiny_gan().compile(**{key: bad})
 
 
 def test_noise_is_reproducible_from_the_seed():

@@ -34,6 +34,7 @@ def _cfg(input_spec=_image, **recipe):
         loss="non_saturating",
         d_steps=1,
         g_steps=1,
+        r1_gamma=0.0,
         d_optimizer=_DCGAN_ADAM,
         g_optimizer=_DCGAN_ADAM,
     )
