@@ -105,7 +105,8 @@ def test_recipe_step_counts_reach_the_trained_model(name, tmp_path):
     kerazoo.train(name, epochs=1, out=tmp_path / "run", verbose=0, hparams={"width": 8})
     gan = keras.saving.load_model(tmp_path / "run" / "model.keras")
     config = gan.get_compile_config()
-    assert (config["d_steps"], config["g_steps"]) == (recipe["d_steps"], recipe["g_steps"])
+    for key in ("d_steps", "g_steps", "r1_gamma"):
+        assert config[key] == recipe[key], key
     d_updates, g_updates = int(gan.d_optimizer.iterations.numpy()), int(gan.g_optimizer.iterations.numpy())
     assert d_updates > 0 and g_updates * recipe["d_steps"] == d_updates * recipe["g_steps"]
 

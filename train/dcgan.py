@@ -56,7 +56,9 @@ gan.discriminator.summary()
 
 Adam(2e-4, beta_1=0.5) for both networks and the non-saturating loss, as in the DCGAN paper, and
 two generator updates per discriminator update (`g_steps=2`): with one, the discriminator gets ahead
-and the samples stop improving sooner (README, GAN benchmark).
+and the samples stop improving sooner. The R1 penalty (`r1_gamma=0.1`) adds `0.05 * ||grad_x D(x)||^2`
+at real images to the discriminator's loss, which keeps D smooth around the data; on MNIST it lifts
+the share of confidently recognised samples at every epoch (README, GAN benchmark).
 """
 
 gan.compile(
@@ -64,6 +66,7 @@ gan.compile(
     g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
     loss="non_saturating",
     g_steps=2,
+    r1_gamma=0.1,
 )
 callbacks = [
     SampleGrid(out_dir / "grids"),  # one PNG per epoch from the same noise
