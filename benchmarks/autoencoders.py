@@ -99,7 +99,7 @@ def main():
     results = {"machine": {"cpus": os.cpu_count()}, "versions": library_versions(), "models": {}}
     trained = {}
     for name in MODELS:
-        epochs = args.epochs or kerazoo.get_entry(name).recipe["epochs"]
+        epochs = args.epochs or kerazoo.get_entry(name).recipe.epochs
         metrics, trained[name] = train(name, workdir, args.data_dir, epochs)
         results["models"][name] = {
             k: v for k, v in metrics.items() if k.startswith("test_") or k in ("epochs", "train_seconds")

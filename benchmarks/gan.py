@@ -11,8 +11,8 @@ recipe and the given number of epochs. The evaluator is cached in `--workdir` an
 same samples also get `kerazoo evaluate`'s figures (classifier FID, classifier score over 10 splits
 and over batches of 32, precision/recall, memorisation) with the real test-vs-train baseline.
 The confident share and class shares are also recorded after every epoch (`by_epoch`), so one run
-shows how the figures grow with training. `--set KEY=VALUE` overrides a recipe default for a
-comparison (for example `--set g_steps=1`); such a run is stored as `NAME,KEY=VALUE`, beside the
+shows how the figures grow with training. `--recipe KEY=VALUE` overrides a recipe default for a
+comparison (for example `--recipe g_steps=1`, passed to `kerazoo.train(recipe=...)`); such a run is stored as `NAME,KEY=VALUE`, beside the
 recipe's own. `KERAZOO_BENCH_SAMPLES` changes the sample count (default 10,000) for a quick dry run.
 Results go to `benchmarks/results/gan.json`, a Markdown table to stdout.
 """
@@ -34,6 +34,7 @@ from _evaluator import evaluator, score  # noqa: E402
 
 import kerazoo  # noqa: E402
 from kerazoo._registry import get_entry  # noqa: E402
+from kerazoo.cli import parse_set  # noqa: E402
 from kerazoo.evaluation import evaluate_generator  # noqa: E402
 from kerazoo.training import library_versions  # noqa: E402
 
@@ -66,8 +67,7 @@ class EpochScore(keras.callbacks.Callback):
 
 
 def bench(name, workdir, data_dir, epochs, classifier, seed=0, overrides=None) -> dict:
-    recipe = get_entry(name).recipe
-    recipe.update(overrides or {})  # this process only: e.g. --set g_steps=1
+    recipe = get_entry(name).recipe.replace(overrides)  # e.g. --recipe g_steps=1
     label = name + "".join(
         f",{k}={json.dumps(v, separators=(',', ':'))}" for k, v in (overrides or {}).items()
     )
@@ -82,6 +82,7 @@ def bench(name, workdir, data_dir, epochs, classifier, seed=0, overrides=None) -
         overwrite=True,
         verbose=2,
         seed=seed,
+        recipe=overrides,
         callbacks=[per_epoch],
     )
     generator = keras.saving.load_model(run / "generator.keras")
@@ -99,7 +100,7 @@ def bench(name, workdir, data_dir, epochs, classifier, seed=0, overrides=None) -
     figures["quality"] = _quality(judged["samples"])
     figures["real_test_vs_train"] = _quality(judged["real_test_vs_train"])
     figures.update(
-        recipe=dict(recipe),
+        recipe=recipe.to_dict(),
         by_epoch=per_epoch.by_epoch,
         epochs=epochs,
         train_seconds=metrics["train_seconds"],
@@ -148,16 +149,6 @@ def markdown(results) -> str:
     return "\n".join(lines)
 
 
-def _override(item, parser):
-    key, sep, value = item.partition("=")
-    if not sep or not key:
-        parser.error(f"--set takes KEY=VALUE. Received: {item!r}")
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=os.environ.get("KERAZOO_DATA_DIR"), required=False)
@@ -165,24 +156,27 @@ def main():
     parser.add_argument("--only", default=",".join(GANS))
     parser.add_argument("--workdir", default="runs/benchmarks")
     parser.add_argument(
-        "--set",
+        "--recipe",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a recipe default (e.g. g_steps=1; JSON values); results go under NAME,KEY=VALUE",
+        help="override a recipe key (e.g. g_steps=1, as `kerazoo train --recipe`); results go under NAME,KEY=VALUE",
     )
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "gan.json"))
     args = parser.parse_args()
     if not args.data_dir:
         parser.error("pass --data-dir (a folder with mnist.npz, e.g. ../shared/data)")
-    overrides = dict(_override(item, parser) for item in args.set)
+    try:
+        overrides = parse_set(args.recipe, "--recipe")
+    except ValueError as e:
+        parser.error(str(e))
     for name in args.only.split(","):
         if name not in GANS:
             parser.error(f"--only {name}: not a GAN of the zoo. Expected some of {', '.join(GANS)}")
-        recipe = sorted(get_entry(name).recipe)
-        unknown = sorted(set(overrides) - set(recipe))
-        if unknown:
-            parser.error(f"--set {unknown[0]}: not in {name}'s recipe. Expected one of {recipe}")
+        try:
+            get_entry(name).recipe.replace(overrides)
+        except ValueError as e:
+            parser.error(f"--recipe for {name}: {e}")
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     out = Path(args.out)

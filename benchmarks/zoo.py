@@ -30,7 +30,7 @@ def _load(name):
 def _recipe_epochs(name):
     from kerazoo import get_entry
 
-    return get_entry(name).recipe["epochs"]
+    return get_entry(name).recipe.epochs
 
 
 def _minutes(seconds):

@@ -1,8 +1,20 @@
 """The model registry: one decorator beside each builder, `build` and `list_models` for users.
 
 Each builder module keeps a `default_cfgs` dict keyed by the builder's own name. The decorator joins
-the two: the builder's keyword defaults are its hparams, the cfg says what the model is for (task,
-default dataset, input spec, normalization, and the training recipe's defaults).
+the two: the builder's keyword defaults are its hparams, the cfg says what the model is for:
+
+| cfg key | required | what |
+|---|---|---|
+| `task` | yes | a registered task (`kerazoo.tasks.list_tasks()`) |
+| `dataset` | yes | the default dataset (`kerazoo.make_dataset` name) |
+| `recipe` | no | what differs from the task's recipe defaults (`epochs`, `batch_size`, `learning_rate`, optimizers, ...) |
+| `data_kinds` | no | the dataset kinds the model trains on, if fewer than its task's |
+| `input_spec` | no | shape, dtype and range of the input, for documentation |
+| `normalization` | no | `"unit"` ([0, 1]) or `"symmetric"` ([-1, 1]) images |
+
+Models from outside the package register the same way, from a module loaded as a plugin
+(`kerazoo --plugin MODULE ...`, `KERAZOO_PLUGINS=mod1,mod2`, or the entry-point group
+`kerazoo.plugins`); see `kerazoo._plugins`.
 """
 
 from __future__ import annotations
@@ -15,11 +27,10 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["ModelEntry", "register_model", "build", "list_models", "get_entry", "load_model"]
-
-TASKS = ("logic", "regression", "classification", "forecasting", "generation", "reconstruction")
+__all__ = ["ModelEntry", "register_model", "build", "list_models", "get_entry", "load_model", "check_hparams"]
 
 _REGISTRY: dict[str, ModelEntry] = {}
+_CFG_KEYS = ("task", "dataset", "recipe", "data_kinds", "input_spec", "normalization")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,8 +43,18 @@ class ModelEntry:
     dataset: str
     input_spec: dict
     normalization: str | None
-    recipe: dict
+    recipe: Any  # the task's typed recipe (kerazoo.tasks.Recipe), with this model's defaults
     description: str
+    model_data_kinds: tuple | None = None
+
+    @property
+    def data_kinds(self) -> tuple:
+        """The dataset kinds the model trains on: its cfg's `data_kinds`, else its task's."""
+        if self.model_data_kinds is not None:
+            return self.model_data_kinds
+        from kerazoo.tasks import get_task
+
+        return get_task(self.task).data_kinds
 
     @property
     def hparams(self) -> dict:
@@ -48,9 +69,21 @@ class ModelEntry:
 def register_model(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Register `fn` under its own name, with the cfg of the same name in its module's `default_cfgs`.
 
+    Example (a module of your own, loaded with `kerazoo --plugin my_models train tiny_cnn`):
+
+        default_cfgs = {"tiny_cnn": dict(task="classification", dataset="digits")}
+
+        @kerazoo.register_model
+        def tiny_cnn(filters=8, input_shape=(28, 28, 1), num_classes=10, name="tiny_cnn"):
+            ...
+            return keras.Model(inputs, outputs, name=name)
+
     Raises:
-        ValueError: if the name is taken, or the module has no cfg for it.
+        ValueError: if the name is taken, the module has no cfg for it, or the cfg is invalid
+            (unknown key, unknown task, a recipe key the task does not have).
     """
+    from kerazoo.tasks import get_task
+
     name = fn.__name__
     if name in _REGISTRY:
         raise ValueError(f"An entry is already registered under the name '{name}'.")
@@ -59,22 +92,30 @@ def register_model(fn: Callable[..., Any]) -> Callable[..., Any]:
     if name not in cfgs:
         raise ValueError(f"{module.__name__}.default_cfgs has no entry for '{name}'.")
     cfg = dict(cfgs[name])
-    task = cfg.pop("task")
-    if task not in TASKS:
-        raise ValueError(f"Unknown task for '{name}'. Expected one of {TASKS}. Received: task={task!r}")
+    unknown = sorted(set(cfg) - set(_CFG_KEYS))
+    if unknown:
+        raise ValueError(f"Unknown keys in default_cfgs['{name}']: {unknown}. Valid keys: {list(_CFG_KEYS)}")
+    missing = [key for key in ("task", "dataset") if key not in cfg]
+    if missing:
+        raise ValueError(f"default_cfgs['{name}'] needs {missing}.")
+    task = get_task(cfg["task"])
+    try:
+        recipe = task.recipe_class.from_dict(cfg.get("recipe") or {})
+    except ValueError as e:
+        raise ValueError(f"default_cfgs['{name}']['recipe']: {e}") from None
+    kinds = cfg.get("data_kinds")
     doc = inspect.getdoc(fn) or ""
     _REGISTRY[name] = ModelEntry(
         name=name,
         builder=fn,
-        task=task,
-        dataset=cfg.pop("dataset"),
-        input_spec=cfg.pop("input_spec"),
-        normalization=cfg.pop("normalization", None),
-        recipe=cfg.pop("recipe", {}),
+        task=task.name,
+        dataset=cfg["dataset"],
+        input_spec=dict(cfg.get("input_spec") or {}),
+        normalization=cfg.get("normalization"),
+        recipe=recipe,
         description=doc.splitlines()[0] if doc else "",
+        model_data_kinds=tuple(kinds) if kinds is not None else None,
     )
-    if cfg:
-        raise ValueError(f"Unknown keys in default_cfgs['{name}']: {sorted(cfg)}")
     public = getattr(module, "__all__", None)
     if public is not None and name not in public:
         public.append(name)
@@ -82,8 +123,12 @@ def register_model(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _ensure_loaded() -> None:
-    # Importing the model modules runs their decorators.
+    # Importing the model modules runs their decorators; then the plugins named by the environment
+    # and by installed packages' entry points register theirs.
     import kerazoo.models  # noqa: F401
+    from kerazoo._plugins import load_plugins
+
+    load_plugins()
 
 
 def load_model(path):

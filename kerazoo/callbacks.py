@@ -1,4 +1,5 @@
-"""GAN callbacks for anyone's `fit`: `SampleGrid` and `GANMonitor`.
+"""Callbacks for anyone's `fit`: `SampleGrid` and `GANMonitor` for GANs, `WeightHistory` for small
+networks.
 
 Everything else (checkpoints, backup and restore, early stopping, CSV logs) is Keras' own.
 """
@@ -10,9 +11,11 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from kerazoo._checks import check_positive_int
 from kerazoo.plots import save_image_grid
+from kerazoo.quality import mean_pairwise_distance, nearest_distances
 
-__all__ = ["SampleGrid", "GANMonitor", "require_tensorboard"]
+__all__ = ["SampleGrid", "GANMonitor", "WeightHistory", "fixed_inputs", "require_tensorboard"]
 
 
 def require_tensorboard() -> None:
@@ -27,16 +30,22 @@ def require_tensorboard() -> None:
         )
 
 
-def _fixed_inputs(gan, num_samples, seed):
-    """Fixed noise (and, for a conditional GAN, labels 0..C-1, one row per class)."""
+def fixed_inputs(latent_dim: int, num_classes: int | None, num_samples: int, seed: int):
+    """`(inputs, rows)`: fixed noise for a sample grid, and its number of rows. For a conditional
+    generator (`num_classes` set) the inputs are `[noise, labels]`, labels 0..C-1, one row per class.
+    `SampleGrid`, `GANMonitor` and the exported generator's grid use the same draws."""
     rng = np.random.default_rng(seed)
-    if gan.conditional:
-        per_class = max(1, num_samples // gan.num_classes)
-        labels = np.repeat(np.arange(gan.num_classes, dtype=np.int32), per_class)
-        noise = rng.standard_normal((len(labels), gan.latent_dim)).astype(np.float32)
-        return [noise, labels], gan.num_classes
-    noise = rng.standard_normal((num_samples, gan.latent_dim)).astype(np.float32)
+    if num_classes:
+        per_class = max(1, num_samples // num_classes)
+        labels = np.repeat(np.arange(num_classes, dtype=np.int32), per_class)
+        noise = rng.standard_normal((len(labels), latent_dim)).astype(np.float32)
+        return [noise, labels], num_classes
+    noise = rng.standard_normal((num_samples, latent_dim)).astype(np.float32)
     return noise, int(np.sqrt(num_samples))
+
+
+def _gan_inputs(gan, num_samples, seed):
+    return fixed_inputs(gan.latent_dim, gan.num_classes if gan.conditional else None, num_samples, seed)
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -63,14 +72,8 @@ class SampleGrid(keras.callbacks.Callback):
 
     def __init__(self, directory, num_samples=64, every=1, seed=0, log_dir=None):
         super().__init__()
-        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
-            raise ValueError(
-                f"Invalid value for argument `num_samples`. Received: num_samples={num_samples!r}"
-            )
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(
-                f"Invalid value for argument `every`. Expected a positive integer. Received: every={every!r}"
-            )
+        check_positive_int("num_samples", num_samples, label="Invalid value for argument `num_samples`:")
+        check_positive_int("every", every, label="Invalid value for argument `every`:")
         self.directory = Path(directory)
         self._num_samples = num_samples
         self._every = every
@@ -85,7 +88,7 @@ class SampleGrid(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         if not hasattr(self.model, "generator"):
             raise ValueError("SampleGrid needs a model with a `generator` (a kerazoo.GAN).")
-        self._inputs, self._rows = _fixed_inputs(self.model, self._num_samples, self._seed)
+        self._inputs, self._rows = _gan_inputs(self.model, self._num_samples, self._seed)
         self.directory.mkdir(parents=True, exist_ok=True)
         if self._log_dir is not None:
             import tensorflow as tf
@@ -176,11 +179,10 @@ class GANMonitor(keras.callbacks.Callback):
                 "Invalid value for argument `reference_images`: expected (N, H, W, C) with N >= 2. "
                 f"Received shape {reference.shape}."
             )
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
-            raise ValueError(f"Invalid value for argument `patience`. Received: patience={patience!r}")
+        check_positive_int("patience", patience, label="Invalid value for argument `patience`:")
         self._reference = reference.reshape(len(reference), -1)
-        self._real_pairwise = _mean_pairwise(self._reference)
-        self._real_nn = _mean_nearest(self._reference, self._reference, exclude_self=True)
+        self._real_pairwise = mean_pairwise_distance(self._reference)
+        self._real_nn = float(nearest_distances(self._reference, self._reference, exclude_self=True).mean())
         self._num_samples = num_samples
         self._patience = patience
         self._d_fake_floor = d_fake_floor
@@ -196,14 +198,14 @@ class GANMonitor(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         if not hasattr(self.model, "generator"):
             raise ValueError("GANMonitor needs a model with a `generator` (a kerazoo.GAN).")
-        self._inputs, _ = _fixed_inputs(self.model, self._num_samples, self._seed)
+        self._inputs, _ = _gan_inputs(self.model, self._num_samples, self._seed)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
         samples = np.asarray(self.model.generator(self._inputs, training=False), dtype=np.float32)
         samples = samples.reshape(len(samples), -1)
-        diversity = _mean_pairwise(samples) / max(self._real_pairwise, 1e-12)
-        realism = _mean_nearest(samples, self._reference) / max(self._real_nn, 1e-12)
+        diversity = mean_pairwise_distance(samples) / max(self._real_pairwise, 1e-12)
+        realism = float(nearest_distances(samples, self._reference).mean()) / max(self._real_nn, 1e-12)
         logs["sample_diversity"] = float(diversity)
         logs["sample_realism"] = float(realism)
 
@@ -247,17 +249,28 @@ class GANMonitor(keras.callbacks.Callback):
             (self._active.add if present else self._active.discard)(mode)
 
 
-def _mean_pairwise(x):
-    """Mean Euclidean distance over all pairs of rows."""
-    sq = np.sum(x * x, axis=1)
-    d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * x @ x.T, 0.0)
-    n = len(x)
-    return float(np.sqrt(d2)[~np.eye(n, dtype=bool)].mean())
+class WeightHistory(keras.callbacks.Callback):
+    """Records a layer's weights at the end of every epoch into `logs` (so they land in History).
 
+    Example:
+        model.fit(ds, epochs=100, callbacks=[WeightHistory("linear_regression_weight")])
+        history.history["w"]  # w after each epoch
 
-def _mean_nearest(x, ref, exclude_self=False):
-    """Mean distance from each row of x to its nearest row of ref."""
-    d2 = np.maximum(np.sum(x * x, 1)[:, None] + np.sum(ref * ref, 1)[None, :] - 2 * x @ ref.T, 0.0)
-    if exclude_self:
-        np.fill_diagonal(d2, np.inf)
-    return float(np.sqrt(d2.min(axis=1)).mean())
+    Args:
+        layer_name: the Dense layer to watch.
+        names: log keys for its kernel (and bias), flattened. Defaults to `("w", "b")`.
+    """
+
+    def __init__(self, layer_name: str, names=("w", "b")):
+        super().__init__()
+        if not isinstance(layer_name, str) or not layer_name:
+            raise ValueError(f"`layer_name` must be a layer's name. Received: layer_name={layer_name!r}")
+        self._layer_name = layer_name
+        self._names = tuple(names)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            return
+        values = [float(v) for w in self.model.get_layer(self._layer_name).get_weights() for v in np.ravel(w)]
+        for key, value in zip(self._names, values):
+            logs[key] = value

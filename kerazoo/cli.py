@@ -1,8 +1,10 @@
 """The `kerazoo` command.
 
+    kerazoo [--plugin MODULE ...] COMMAND ...
     kerazoo list
     kerazoo train NAME [--dataset D] [--data-dir DIR] [--epochs N] [--batch-size N] [--seed S]
-                       [--out DIR] [--set key=value ...] [--csv PATH --column NAME] [--split-seed K]
+                       [--out DIR] [--set key=value ...] [--recipe key=value ...]
+                       [--csv PATH --column NAME] [--split-seed K]
                        [--strategy default|mirrored] [--export saved_model,tflite] [--tensorboard DIR]
                        [--overwrite] [--quiet]
     kerazoo export RUN_DIR_OR_MODEL [--format saved_model|tflite] [--quantize float32|float16|dynamic|int8]
@@ -11,7 +13,8 @@
     kerazoo evaluate RUN_DIR [--data-dir DIR] [--n N] [--evaluator PATH] [--seed S]
 
 `kerazoo sample` imports no TensorFlow: it runs where only numpy, ai-edge-litert and Pillow are
-installed.
+installed. `--plugin MODULE` (or `$KERAZOO_PLUGINS`, or an installed package's `kerazoo.plugins`
+entry point) imports a module that registers models or tasks of its own first.
 
 Exit status: 0 on success; 2, with one line on stderr, for bad arguments or bad data (nothing is
 written then).
@@ -24,7 +27,7 @@ import json
 import os
 import sys
 
-__all__ = ["main", "parse_set"]
+__all__ = ["main", "parse_set", "parse_value"]
 
 # Mirrors kerazoo.export.FORMATS / QUANTIZATIONS (not imported: that module imports TensorFlow).
 FORMATS = ("saved_model", "tflite")
@@ -38,31 +41,32 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-def _parse_value(text: str):
-    """A `--set` value: JSON if it parses (`3`, `0.5`, `true`, `[64, 32]`), a comma list of values
+def parse_value(text: str):
+    """A `--set` or `--recipe` value: JSON if it parses (`3`, `0.5`, `true`, `[64, 32]`), a comma list of values
     (`64,32` -> `[64, 32]`), else the string itself."""
     try:
         return json.loads(text)
     except ValueError:
         pass
     if "," in text:
-        return [_parse_value(part.strip()) for part in text.split(",") if part.strip()]
+        return [parse_value(part.strip()) for part in text.split(",") if part.strip()]
     lowered = text.lower()
     if lowered in ("true", "false", "none", "null"):
         return {"true": True, "false": False}.get(lowered)
     return text
 
 
-def parse_set(items) -> dict:
-    """`["hidden_units=256,128", "dropout=0.2"]` -> `{"hidden_units": [256, 128], "dropout": 0.2}`."""
-    hparams = {}
+def parse_set(items, option: str = "--set") -> dict:
+    """`["hidden_units=256,128", "dropout=0.2"]` -> `{"hidden_units": [256, 128], "dropout": 0.2}`;
+    the one parser of `--set` (hparams) and `--recipe` (recipe keys)."""
+    values = {}
     for item in items or ():
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise ValueError(f"--set takes key=value. Received: {item!r}")
-        hparams[key] = _parse_value(value.strip())
-    return hparams
+            raise ValueError(f"{option} takes key=value. Received: {item!r}")
+        values[key] = parse_value(value.strip())
+    return values
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -70,6 +74,13 @@ def _build_parser() -> argparse.ArgumentParser:
         prog="kerazoo", description="A Keras 3 model zoo: list, train, export and sample its models."
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import a module that registers models or tasks first (repeatable; also $KERAZOO_PLUGINS)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     sub.add_parser("list", help="print the zoo: name, task, parameters, default dataset")
@@ -88,6 +99,13 @@ def _build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KEY=VALUE",
         help="override a builder hparam, e.g. --set hidden_units=256,128 (repeatable)",
+    )
+    tr.add_argument(
+        "--recipe",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a recipe key, e.g. --recipe learning_rate=3e-4 --recipe optimizer.beta_1=0.8 (repeatable)",
     )
     tr.add_argument("--csv", help="CSV file for --dataset csv (first column a date)")
     tr.add_argument("--column", help="the CSV column to forecast")
@@ -177,6 +195,7 @@ def _cmd_train(args) -> int:
 
     try:
         hparams = parse_set(args.set)
+        recipe = parse_set(args.recipe, "--recipe")
     except ValueError as e:
         raise UsageError(str(e)) from None
     formats = [f.strip() for f in (args.export or "").split(",") if f.strip()]
@@ -194,6 +213,7 @@ def _cmd_train(args) -> int:
         seed=args.seed,
         out=args.out,
         hparams=hparams,
+        recipe=recipe,
         csv=args.csv,
         column=args.column,
         overwrite=args.overwrite,
@@ -225,19 +245,20 @@ def _verified(meta) -> str:
 
 
 def _cmd_export(args) -> int:
-    from kerazoo.export import default_out, export
+    from kerazoo.export import default_out, export, load_servable
 
-    out = args.out or default_out(args.source, args.format, args.quantize)
+    servable = load_servable(args.source)
+    out = args.out or default_out(servable, args.format, args.quantize)
     meta = export(
-        args.source,
+        servable,
         format=args.format,
         out=out,
+        make_parents=args.out is None,  # RUN_DIR/export/, created once the source is known to be good
         quantize=args.quantize,
         batch_size=args.batch_size,
         overwrite=args.overwrite,
         data_dir=args.data_dir,
         dataset=args.dataset,
-        make_parents=args.out is None,  # RUN_DIR/export/, created once the source is known to be good
     )
     print(f"exported {out} ({_verified(meta)})")
     return 0
@@ -245,25 +266,12 @@ def _cmd_export(args) -> int:
 
 def _cmd_evaluate(args) -> int:
     from kerazoo.evaluation import evaluate
+    from kerazoo.tasks import get_task
 
     figures = evaluate(
         args.run_dir, data_dir=args.data_dir, n=args.n, evaluator=args.evaluator, seed=args.seed
     )
-    headline = figures.get("samples", figures)
-    keys = (
-        "fid",
-        "classifier_score",
-        "confident_share",
-        "classes_present",
-        "precision",
-        "recall",
-        "requested_accuracy",
-        "accuracy",
-        "test_rmse",
-        "test_reconstruction_mse",
-    )
-    shown = {k: headline[k] for k in keys if k in headline}
-    print(json.dumps(shown, indent=2))
+    print(json.dumps(get_task(figures["task"]).headline(figures), indent=2))
     print(f"wrote {os.path.join(args.run_dir, 'eval')}/ (metrics.json, report.md and pictures)")
     return 0
 
@@ -301,6 +309,14 @@ def main(argv=None) -> int:
         return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
+        if args.command != "sample":  # TensorFlow-free: the runtime reads no registry
+            from kerazoo._plugins import PluginError, load_plugins
+
+            try:
+                load_plugins(args.plugin)
+            except PluginError as e:
+                print(f"kerazoo {args.command}: error: {e}", file=sys.stderr)
+                return 2
         if args.command == "list":
             return _cmd_list(args)
         if args.command == "sample":  # TensorFlow-free: only the runtime is imported

@@ -33,6 +33,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from kerazoo._checks import check_positive_int
+
 __all__ = [
     "DataError",
     "NORMALIZATIONS",
@@ -44,6 +46,7 @@ __all__ = [
     "MonthlySeries",
     "LogDiffScaler",
     "dataset_kind",
+    "resolve_data_dir",
     "to_unit",
     "to_symmetric",
 ]
@@ -106,7 +109,7 @@ def dataset_kind(name: str) -> str:
 # Images
 
 
-def _resolve_data_dir(data_dir) -> Path | None:
+def resolve_data_dir(data_dir) -> Path | None:
     data_dir = data_dir or os.environ.get(DATA_DIR_ENV) or None
     if data_dir is None:
         return None
@@ -278,7 +281,7 @@ def load_images(name: str, split: str = "train", data_dir=None):
     _check_split(split)
     if name == "digits":
         return _load_digits(split)
-    local_dir = _resolve_data_dir(data_dir)
+    local_dir = resolve_data_dir(data_dir)
     found = _find_local(name, local_dir) if local_dir is not None else None
     if found is not None:
         kind, path = found
@@ -505,8 +508,7 @@ def make_dataset(
         DataError: unknown dataset or split, missing or corrupt files, no network for TFDS.
     """
     _check_split(split)
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise DataError(f"`batch_size` must be a positive integer. Received: batch_size={batch_size!r}")
+    check_positive_int("batch_size", batch_size, error=DataError)
     if normalization is not None and normalization not in NORMALIZATIONS:
         raise DataError(
             f"Unknown normalization. Expected one of {sorted(NORMALIZATIONS)} or None. "

@@ -20,6 +20,8 @@ Classifiers get accuracy, per-class precision and recall and the confusion matri
 RMSE, MAE and MAPE against persistence and seasonal naive; autoencoders the test reconstruction
 error; logic and regression models their test loss.
 
+What is computed is the run's task's (`Task.evaluate`); this module holds the generative figures
+and pictures that the `generation` and `reconstruction` tasks share, and the generic driver.
 `eval/` is written to a temporary sibling and renamed into place (replacing an earlier `eval/`).
 """
 
@@ -29,7 +31,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -38,11 +39,21 @@ import numpy as np
 
 from kerazoo import data as zdata
 from kerazoo import quality
+from kerazoo._checks import check_int
+from kerazoo._io import atomic_write
 from kerazoo._registry import load_model
-from kerazoo.export import ExportError, _split_arrays, load_servable
-from kerazoo.plots import _save, save_image_grid, subplots
+from kerazoo.export import ExportError, load_servable
+from kerazoo.plots import save_image_grid
 
-__all__ = ["evaluate", "evaluate_generator", "evaluator_for", "cache_dir", "EvaluationError"]
+__all__ = [
+    "evaluate",
+    "evaluate_generator",
+    "evaluator_for",
+    "cache_dir",
+    "evaluate_run_samples",
+    "progression_pictures",
+    "EvaluationError",
+]
 
 
 class EvaluationError(ValueError):
@@ -74,18 +85,20 @@ def evaluator_for(dataset: str, data_dir=None, path=None, verbose: int = 0):
         metrics = Path(path) / "metrics.json"
         accuracy = json.loads(metrics.read_text()).get("test_accuracy") if metrics.is_file() else None
         return model, accuracy, str(path)
-    local = zdata._resolve_data_dir(data_dir) if dataset != "digits" else None
+    local = zdata.resolve_data_dir(data_dir) if dataset != "digits" else None
     folder = str(Path(local).resolve()) if local else ""
     key = hashlib.sha1(f"{dataset}|{folder}".encode()).hexdigest()[:10]
-    run = cache_dir() / f"evaluator_cnn_{dataset}_{key}"
+    from kerazoo.tasks.classification import EVALUATOR
+
+    run = cache_dir() / f"evaluator_{EVALUATOR}_{dataset}_{key}"
     if not (run / "model.keras").is_file():
         import kerazoo
 
-        print(f"Training the evaluator (the zoo's cnn on {dataset}) once; cached in {run}")
+        print(f"Training the evaluator (the zoo's {EVALUATOR} on {dataset}) once; cached in {run}")
         run.parent.mkdir(parents=True, exist_ok=True)
-        kerazoo.train("cnn", dataset=dataset, data_dir=data_dir, out=run, overwrite=True, verbose=verbose)
+        kerazoo.train(EVALUATOR, dataset=dataset, data_dir=data_dir, out=run, overwrite=True, verbose=verbose)
     accuracy = json.loads((run / "metrics.json").read_text())["test_accuracy"]
-    return keras.saving.load_model(run / "model.keras"), accuracy, str(run)
+    return load_model(run / "model.keras"), accuracy, str(run)
 
 
 def _softmax(logits) -> np.ndarray:
@@ -192,17 +205,19 @@ def evaluate_generator(
     return figures
 
 
-def _generative(run_dir, model, config, report, data_dir, n, evaluator, seed) -> dict:
+def evaluate_run_samples(model, config, run_dir, report, *, data_dir=None, n=10_000, evaluator=None, seed=0):
+    """`evaluate_generator` for a run (against its data set, pictures into `report`), plus the run's
+    epoch progression pictures: what the generative tasks' `evaluate` computes."""
     figures = evaluate_generator(
         model,
-        dataset=config.get("dataset", "digits"),
-        data_dir=data_dir or config.get("data_dir"),
+        dataset=config.dataset,
+        data_dir=data_dir or config.data_dir,
         n=n,
         evaluator=evaluator,
         seed=seed,
         report=report,
     )
-    _progression_pictures(run_dir, report)
+    progression_pictures(run_dir, report)
     return figures
 
 
@@ -214,17 +229,12 @@ def _generative_pictures(report, samples, labels, train_x, servable):
     save_image_grid(samples[:64], report / "samples.png", rows=8)
     # A few samples, each above its nearest training image (pixel distance).
     shown = samples[:10]
-    flat_train = train_x.reshape(len(train_x), -1)
-    d2 = (
-        np.sum(shown.reshape(len(shown), -1) ** 2, 1)[:, None]
-        + np.sum(flat_train**2, 1)[None]
-        - 2 * shown.reshape(len(shown), -1) @ flat_train.T
-    )
-    nearest = train_x[np.argmin(d2, axis=1)]
+    _, index = quality.nearest_distances(shown, train_x, return_index=True)
+    nearest = train_x[index]
     save_image_grid(np.concatenate([shown, nearest]), report / "nearest_training.png", rows=2)
 
 
-def _progression_pictures(run_dir, report):
+def progression_pictures(run_dir, report):
     """The run's epoch progression: first, middle and last grid side by side, and all as a GIF; and
     its loss and D(x), D(G(z)) curves."""
     from PIL import Image, ImageDraw
@@ -248,55 +258,6 @@ def _progression_pictures(run_dir, report):
         shutil.copyfile(run_dir / "training_curves.png", report / "training_curves.png")
 
 
-def _classification(run_dir, model, config, report, data_dir) -> dict:
-    from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix, precision_recall_fscore_support
-
-    servable = load_servable(model, model_name=config.get("model"))
-    servable.config = config  # the run's data set, data folder and split
-    x, y = _split_arrays(servable, "test", data_dir, None)
-    predicted = model.predict(x, batch_size=500, verbose=0).argmax(axis=1)
-    classes = int(model.output_shape[-1])
-    precision, recall, _, support = precision_recall_fscore_support(
-        y, predicted, labels=range(classes), zero_division=0
-    )
-    matrix = confusion_matrix(y, predicted, labels=range(classes))
-    fig, ax = subplots(figsize=(6.5, 5.5))
-    ConfusionMatrixDisplay(matrix).plot(ax=ax, colorbar=False, cmap="Blues")
-    ax.set_title(f"{servable.name} on {config.get('dataset')}: accuracy {np.mean(predicted == y):.2%}")
-    _save(fig, report / "confusion_matrix.png")
-    return {
-        "n": int(len(y)),
-        "accuracy": float(np.mean(predicted == y)),
-        "per_class": {
-            str(c): {"precision": float(precision[c]), "recall": float(recall[c]), "support": int(support[c])}
-            for c in range(classes)
-        },
-        "confusion_matrix": matrix.tolist(),
-    }
-
-
-def _forecasting(run_dir, model, config, report) -> dict:
-    from kerazoo.training import forecast_report
-
-    series = zdata.load_series(config["dataset"], csv=config.get("csv"), column=config.get("column"))
-    title = f"{config['model']} on {config['dataset']}"
-    return forecast_report(model, series, config["hparams"]["lookback"], report, title)
-
-
-def _reconstruction(run_dir, model, config, report, data_dir) -> dict:
-    dataset = config.get("dataset", "digits")
-    x, _ = zdata.load_images(dataset, "test", data_dir or config.get("data_dir"))
-    x = x.astype(np.float32) / 255.0
-    out = model.predict(x, batch_size=500, verbose=0)
-    save_image_grid(np.concatenate([x[:10], out[:10]]), report / "reconstructions.png", rows=2)
-    return {"n": int(len(x)), "test_reconstruction_mse": float(np.mean((out - x) ** 2))}
-
-
-def _other(run_dir, model, config) -> dict:
-    ds = zdata.make_dataset(config["dataset"], "test", 256, shuffle=False)
-    return {f"test_{k}": float(v) for k, v in model.evaluate(ds, verbose=0, return_dict=True).items()}
-
-
 def _markdown(figures, report: Path) -> str:
     lines = [f"# Evaluation of `{figures['model']}` ({figures['task']})", ""]
     for picture in sorted(report.glob("*.png")) + sorted(report.glob("*.gif")):
@@ -312,6 +273,8 @@ def _markdown(figures, report: Path) -> str:
 def evaluate(run_dir, *, data_dir=None, n: int = 10_000, evaluator=None, seed: int = 0) -> dict:
     """Evaluate a run directory; writes `RUN_DIR/eval/metrics.json`, pictures and `report.md`.
 
+    What is computed is the run's task's (`kerazoo.tasks.Task.evaluate`).
+
     Args:
         run_dir: a run directory written by `kerazoo train`.
         data_dir: the data folder (default: the run's).
@@ -323,42 +286,30 @@ def evaluate(run_dir, *, data_dir=None, n: int = 10_000, evaluator=None, seed: i
     Returns:
         The figures written to `eval/metrics.json`.
     """
+    from kerazoo.tasks import RunConfig, get_task
+
     run_dir = Path(run_dir)
-    if not (run_dir / "config.json").is_file():
-        raise EvaluationError(
-            f"'{run_dir}' is not a run directory (no config.json). Pass a directory written by `kerazoo train`."
-        )
-    if isinstance(n, bool) or not isinstance(n, int) or n < 64:
-        raise EvaluationError(f"--n must be an integer >= 64. Received: n={n!r}")
-    config = json.loads((run_dir / "config.json").read_text())
-    model = _load_model(run_dir)
-    task = config.get("task")
-    tmp = Path(tempfile.mkdtemp(prefix=".eval.", suffix=".partial", dir=run_dir))
-    start = time.perf_counter()
+    config = RunConfig.read(run_dir, error=EvaluationError)
+    check_int("n", n, 64, label="--n", error=EvaluationError)
     try:
+        task = get_task(config.task)
+    except ValueError as e:
+        raise EvaluationError(
+            f"{e} (from {run_dir / 'config.json'}; load its plugin with --plugin)"
+        ) from None
+    model = _load_model(run_dir)
+    start = time.perf_counter()
+    with atomic_write(run_dir / "eval") as tmp:
+        report = tmp / "eval"
+        report.mkdir()
         try:
-            if task == "generation" or (task == "reconstruction" and hasattr(model, "decoder")):
-                figures = _generative(run_dir, model, config, tmp, data_dir, n, evaluator, seed)
-                if task == "reconstruction":
-                    figures["reconstruction"] = _reconstruction(run_dir, model, config, tmp, data_dir)
-            elif task == "classification":
-                figures = _classification(run_dir, model, config, tmp, data_dir)
-            elif task == "forecasting":
-                figures = _forecasting(run_dir, model, config, tmp)
-            elif task == "reconstruction":
-                figures = _reconstruction(run_dir, model, config, tmp, data_dir)
-            else:
-                figures = _other(run_dir, model, config)
+            figures = task.evaluate(
+                model, config, run_dir, report, data_dir=data_dir, n=n, evaluator=evaluator, seed=seed
+            )
         except ExportError as e:
             raise EvaluationError(str(e)) from None
-        figures = {"model": config.get("model"), "task": task, **figures}
+        figures = {"model": config.model, "task": config.task, **figures}
         figures["eval_seconds"] = round(time.perf_counter() - start, 2)
-        (tmp / "metrics.json").write_text(json.dumps(figures, indent=2) + "\n")
-        (tmp / "report.md").write_text(_markdown(figures, tmp))
-        target = run_dir / "eval"
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        (report / "metrics.json").write_text(json.dumps(figures, indent=2) + "\n")
+        (report / "report.md").write_text(_markdown(figures, report))
     return figures

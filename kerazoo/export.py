@@ -3,8 +3,10 @@
     kerazoo.export.export("runs/dcgan", format="tflite", out="dcgan.tflite")
     kerazoo.export.export("runs/cnn", format="tflite", quantize="int8", out="cnn_int8.tflite")
 
-What gets exported: from a GAN its generator, from a VAE its decoder (that is what gets deployed);
-every other model exports itself. Each artifact has one serving signature, `serving_default`:
+What gets exported is the model's task's to say (`Task.servable`): from a GAN its generator, from a
+VAE its decoder (`model.deployable`, what gets deployed); every other model exports itself. A task's
+export role is a `Servable` subclass: its signature, post-processing, verification inputs and
+tolerances, and metadata. Each artifact has one serving signature, `serving_default`:
 
 | role | inputs | outputs |
 |---|---|---|
@@ -43,22 +45,34 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
-import os
 import shutil
-import tempfile
-import types
 import warnings
 from pathlib import Path
+from typing import Any, ClassVar
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from kerazoo import data as zdata
 from kerazoo import runtime
+from kerazoo._checks import check_positive_int
+from kerazoo._io import atomic_write
 from kerazoo._registry import get_entry, list_models, load_model
 
-__all__ = ["export", "ExportError", "FORMATS", "QUANTIZATIONS", "TOLERANCES", "load_servable"]
+__all__ = [
+    "export",
+    "export_run",
+    "default_out",
+    "ExportError",
+    "FORMATS",
+    "QUANTIZATIONS",
+    "TOLERANCES",
+    "load_servable",
+    "Servable",
+    "ImageServable",
+    "GeneratorServable",
+    "ClassifierServable",
+]
 
 FORMATS = ("saved_model", "tflite")
 QUANTIZATIONS = ("float32", "float16", "dynamic", "int8")
@@ -69,33 +83,33 @@ TOLERANCES = {
     "quantized_images": {"mean_abs_diff_pm1": 0.1},
     "quantized_other": {"mean_abs_diff_of_range": 0.05},
 }
-_MAIN_OUTPUT = {"generator": "images", "autoencoder": "images", "classifier": "probabilities"}
-_ROLE = {
-    "classification": "classifier",
-    "reconstruction": "autoencoder",
-    "forecasting": "regressor",
-    "regression": "regressor",
-    "logic": "regressor",
-}
 
 
 class ExportError(ValueError):
     """Bad arguments, an unusable source, or an artifact that failed verification."""
 
 
+# --- export roles ---------------------------------------------------------------------------------
+
+
 @dataclasses.dataclass
 class Servable:
-    """A Keras model ready to export, with what the metadata and the verification need."""
+    """A Keras model ready to export, and how: its signature, outputs, verification and metadata.
+
+    The base class is the plain role (`regressor`): named inputs -> `predictions`, verified on the
+    test split of the model's data. Tasks pick or subclass a role in `Task.servable`.
+    """
 
     model: keras.Model  # what is exported (the generator of a GAN, the decoder of a VAE)
     name: str  # the zoo model name
-    task: str
-    role: str  # generator | classifier | autoencoder | regressor
-    config: dict  # the run's config.json ({} for a bare model)
+    task: Any  # the kerazoo.tasks.Task the model belongs to
+    config: Any  # the run's RunConfig, or None for a bare model
     input_names: tuple
-    value_range: tuple | None = None  # images' range for generators and autoencoders
-    num_classes: int | None = None
     source: str = ""
+    stem: str = "model"  # the default artifact name: model.tflite, generator.tflite, ...
+
+    role: ClassVar[str] = "regressor"
+    main_output: ClassVar[str] = "predictions"
 
     def input_signature(self, batch_size=None):
         specs = []
@@ -108,14 +122,225 @@ class Servable:
     def serve(self, *args):
         """The exported computation: the model plus the named post-processing."""
         x = self.model(list(args) if len(args) > 1 else args[0], training=False)
-        x = tf.cast(x, tf.float32)
-        if self.role in ("generator", "autoencoder"):
-            low, high = self.value_range
-            scaled = tf.clip_by_value((x - low) * (255.0 / (high - low)), 0.0, 255.0)
-            return {"images": x, "images_uint8": tf.cast(tf.round(scaled), tf.uint8)}
-        if self.role == "classifier":
-            return {"probabilities": tf.nn.softmax(x, axis=-1), "class_ids": tf.argmax(x, -1, tf.int32)}
+        return self.outputs(tf.cast(x, tf.float32))
+
+    def outputs(self, x) -> dict:
         return {"predictions": x}
+
+    # Reference data.
+    def arrays(self, split: str, data_dir, dataset, limit=None):
+        """`(x, y or None)` from the model's data set (the run's, or the zoo default)."""
+        entry = get_entry(self.name)
+        x, y = self.task.split_arrays(
+            entry, self.config, split, data_dir=data_dir, dataset=dataset, limit=limit
+        )
+        expected = tuple(self.model.inputs[0].shape[1:])
+        if x.shape[1:] != expected:
+            raise ExportError(
+                f"Data set '{dataset or getattr(self.config, 'dataset', None) or entry.dataset}' has inputs "
+                f"of shape {x.shape[1:]} but the model takes {expected}. Pass the dataset (and --data-dir) "
+                "the model was trained on."
+            )
+        return x, y
+
+    def verification_inputs(self, quantized: bool, data_dir, dataset):
+        """Named inputs (and labels, where the role uses them) to compare the artifact with Keras on."""
+        x, y = self.arrays("test", data_dir, dataset, limit=256)
+        return {self.input_names[0]: x}, None
+
+    def representative(self, n: int, data_dir, dataset) -> dict:
+        """Named int8 calibration inputs: `n` training inputs."""
+        return {self.input_names[0]: self.arrays("train", data_dir, dataset, limit=n)[0]}
+
+    # Verification.
+    def check_quantized(self, figures: dict, expected: dict) -> tuple:
+        """`(tolerance, passed)` for a `dynamic` or `int8` artifact; `figures` may be extended."""
+        tolerance = TOLERANCES["quantized_other"]
+        spread = float(np.ptp(expected[self.main_output])) or 1.0
+        figures["mean_abs_diff_of_range"] = figures["mean_abs_diff"] / spread
+        return tolerance, figures["mean_abs_diff_of_range"] <= tolerance["mean_abs_diff_of_range"]
+
+    def compare(self, quantize: str, expected: dict, actual: dict, labels) -> dict:
+        """The verification figures and whether they pass."""
+        key = self.main_output
+        diff = np.abs(expected[key].astype(np.float64) - actual[key].astype(np.float64))
+        figures = {
+            "compared_output": key,
+            "rows": int(len(diff)),
+            "max_abs_diff": float(diff.max()),
+            "mean_abs_diff": float(diff.mean()),
+        }
+        self.extra_figures(figures, expected, actual, labels)
+        if quantize in ("float32", "float16"):
+            tolerance = TOLERANCES[quantize]
+            passed = figures["max_abs_diff"] <= tolerance["max_abs_diff"]
+        else:
+            tolerance, passed = self.check_quantized(figures, expected)
+        return {**figures, "tolerance": tolerance, "passed": bool(passed)}
+
+    def extra_figures(self, figures: dict, expected: dict, actual: dict, labels) -> None:
+        """Role-specific verification figures, added to `figures`."""
+
+    # Metadata.
+    def processing(self) -> dict:
+        """The pre- and post-processing the metadata describes."""
+        return {
+            "preprocessing": "inputs: float32 as in training",
+            "postprocessing": "predictions: the model's output",
+        }
+
+    def metadata(self) -> dict:
+        """Role facts for the metadata (what the TF-free runtime reads)."""
+        return {"num_classes": None, "latent_dim": None, "value_range": None}
+
+    def after_export(self, run_dir: Path, results: dict, seed: int) -> None:
+        """Anything the role adds to a run directory after `export_run` (e.g. a sample grid)."""
+
+
+@dataclasses.dataclass
+class ImageServable(Servable):
+    """Images in, images out (autoencoders): `images` float32 and `images_uint8`."""
+
+    value_range: tuple = (0.0, 1.0)
+
+    role: ClassVar[str] = "autoencoder"
+    main_output: ClassVar[str] = "images"
+
+    def outputs(self, x) -> dict:
+        low, high = self.value_range
+        scaled = tf.clip_by_value((x - low) * (255.0 / (high - low)), 0.0, 255.0)
+        return {"images": x, "images_uint8": tf.cast(tf.round(scaled), tf.uint8)}
+
+    def extra_figures(self, figures, expected, actual, labels):
+        figures["uint8_max_abs_diff"] = int(
+            np.abs(expected["images_uint8"].astype(int) - actual["images_uint8"].astype(int)).max()
+        )
+
+    def check_quantized(self, figures, expected):
+        tolerance = TOLERANCES["quantized_images"]
+        low, high = self.value_range
+        figures["mean_abs_diff_pm1"] = figures["mean_abs_diff"] * 2.0 / (high - low)
+        return tolerance, figures["mean_abs_diff_pm1"] <= tolerance["mean_abs_diff_pm1"]
+
+    def processing(self):
+        return {
+            "preprocessing": "images: float32 pixels divided by 255 ([0, 1])",
+            "postprocessing": "images: float32 in [0, 1]; images_uint8 = round(images * 255)",
+        }
+
+    def metadata(self):
+        return {**super().metadata(), "value_range": list(self.value_range)}
+
+
+@dataclasses.dataclass
+class GeneratorServable(ImageServable):
+    """A generator (GAN generator, VAE decoder): `noise` (and `labels`) -> images, verified on seeded
+    noise."""
+
+    num_classes: int | None = None
+
+    role: ClassVar[str] = "generator"
+
+    def noise_inputs(self, n: int, seed: int) -> dict:
+        rng = np.random.default_rng(seed)
+        latent_dim = int(self.model.inputs[0].shape[-1])
+        inputs = {"noise": rng.standard_normal((n, latent_dim)).astype(np.float32)}
+        if "labels" in self.input_names:
+            inputs["labels"] = (np.arange(n) % self.num_classes).astype(np.int32)
+        return inputs
+
+    def verification_inputs(self, quantized, data_dir, dataset):
+        return self.noise_inputs(256 if quantized else 64, seed=1234), None
+
+    def representative(self, n, data_dir, dataset):
+        return self.noise_inputs(n, seed=99)
+
+    def processing(self):
+        low, high = self.value_range
+        labels = f"; labels: int32 class ids in 0..{self.num_classes - 1}" if self.num_classes else ""
+        return {
+            "preprocessing": "noise: float32 draws from N(0, 1)" + labels,
+            "postprocessing": (
+                f"images: float32 in [{low:g}, {high:g}]; images_uint8 = round((images - {low:g}) * 255 / {high - low:g})"
+            ),
+        }
+
+    def metadata(self):
+        return {
+            **super().metadata(),
+            "num_classes": self.num_classes,
+            "latent_dim": int(self.model.inputs[0].shape[-1]),
+        }
+
+    def after_export(self, run_dir, results, seed):
+        """`RUN_DIR/samples_tflite.png`: the grid of `samples.png` (same noise, same layout) drawn from
+        the exported TFLite file by the TensorFlow-free runtime."""
+        if "tflite" not in results:
+            return
+        from kerazoo.callbacks import fixed_inputs
+
+        generator = runtime.Generator(results["tflite"]["path"])
+        inputs, rows = fixed_inputs(
+            generator.latent_dim, self.num_classes, 100 if self.num_classes else 64, seed
+        )
+        noise, labels = inputs if self.num_classes else (inputs, None)
+        images = generator.generate(noise, labels)["images_uint8"]
+        runtime.save_grid(images, run_dir / "samples_tflite.png", columns=len(images) // rows)
+
+
+@dataclasses.dataclass
+class ClassifierServable(Servable):
+    """A classifier: `images` or `features` -> `probabilities` and `class_ids`, verified on the test
+    split (quantized: top-1 agreement and accuracy drop on the whole split)."""
+
+    num_classes: int | None = None
+
+    role: ClassVar[str] = "classifier"
+    main_output: ClassVar[str] = "probabilities"
+
+    def outputs(self, x):
+        return {"probabilities": tf.nn.softmax(x, axis=-1), "class_ids": tf.argmax(x, -1, tf.int32)}
+
+    def verification_inputs(self, quantized, data_dir, dataset):
+        # Quantized classifiers are judged on the whole test split (accuracy drop); others on a slice.
+        x, y = self.arrays("test", data_dir, dataset, limit=None if quantized else 256)
+        return {self.input_names[0]: x}, y
+
+    def extra_figures(self, figures, expected, actual, labels):
+        figures["top1_agreement"] = float(np.mean(expected["class_ids"] == actual["class_ids"]))
+        if labels is not None:
+            figures["keras_accuracy"] = float(np.mean(expected["class_ids"] == labels))
+            figures["artifact_accuracy"] = float(np.mean(actual["class_ids"] == labels))
+            figures["accuracy_drop_points"] = 100 * (figures["keras_accuracy"] - figures["artifact_accuracy"])
+
+    def check_quantized(self, figures, expected):
+        tolerance = TOLERANCES["quantized_classifier"]
+        passed = (
+            figures["top1_agreement"] >= tolerance["top1_agreement"]
+            and figures.get("accuracy_drop_points", 0.0) <= tolerance["accuracy_drop_points"]
+        )
+        return tolerance, passed
+
+    def processing(self):
+        post = "probabilities = softmax(logits); class_ids = argmax"
+        if self.input_names[0] == "images":
+            return {"preprocessing": "images: float32 pixels divided by 255 ([0, 1])", "postprocessing": post}
+        return {
+            "preprocessing": "features: float32 raw values (the model standardizes them itself)",
+            "postprocessing": post,
+        }
+
+    def metadata(self):
+        return {**super().metadata(), "num_classes": self.num_classes}
+
+
+def image_range(model) -> tuple:
+    """[-1, 1] for a tanh output, else [0, 1] (sigmoid decoders, autoencoders)."""
+    activation = getattr(model.layers[-1], "activation", None)
+    return (-1.0, 1.0) if getattr(activation, "__name__", "") == "tanh" else (0.0, 1.0)
+
+
+# --- sources --------------------------------------------------------------------------------------
 
 
 def _load_keras(path: Path):
@@ -125,170 +350,49 @@ def _load_keras(path: Path):
         raise ExportError(str(e)) from None
 
 
-def _image_range(model) -> tuple:
-    """[-1, 1] for a tanh output, else [0, 1] (sigmoid decoders, autoencoders)."""
-    activation = getattr(model.layers[-1], "activation", None)
-    return (-1.0, 1.0) if getattr(activation, "__name__", "") == "tanh" else (0.0, 1.0)
-
-
 def load_servable(source, model_name: str | None = None) -> Servable:
-    """What `export` would export from `source`: a run directory, a `.keras` file, or a model."""
-    config = {}
+    """What `export` would export from `source`: a run directory, a `.keras` file, or a model.
+
+    The model's task decides (`Task.servable`): the run's task, else the task of its zoo name, else
+    the task that claims the bare model (a GAN, a VAE, a generator whose input is named `noise`).
+    """
+    from kerazoo.tasks import RunConfig, get_task, task_for_model
+
+    config = None
     if isinstance(source, keras.Model):
         model = source
     else:
         path = Path(source)
         if path.is_dir():
-            if not (path / "config.json").is_file() or not (path / "model.keras").is_file():
+            if not (path / "model.keras").is_file():
                 raise ExportError(
                     f"'{path}' is not a run directory (no config.json and model.keras). "
                     "Pass a run directory written by `kerazoo train`, or a .keras file."
                 )
-            try:
-                config = json.loads((path / "config.json").read_text())
-            except ValueError as e:
-                raise ExportError(f"'{path / 'config.json'}' is not valid JSON ({e}).") from None
+            config = RunConfig.read(path, error=ExportError)
             path = path / "model.keras"
         elif not path.is_file():
             raise ExportError(f"No run directory or model file at '{path}'.")
         elif path.suffix != ".keras":
             raise ExportError(f"'{path}' is not a .keras file. Pass a run directory or a .keras file.")
         model = _load_keras(path)
-    servable = _servable(model, model_name or config.get("model") or model.name, config)
-    servable.source = f"<in-memory {servable.name}>" if isinstance(source, keras.Model) else str(source)
-    return servable
-
-
-def _servable(model, name, config) -> Servable:
-    from kerazoo.gan import GAN
-    from kerazoo.vae import VAE
-
-    if isinstance(model, GAN):
-        g = model.generator
-        names = ("noise", "labels") if model.conditional else ("noise",)
-        return Servable(g, name, "generation", "generator", config, names, (-1.0, 1.0), model.num_classes)
-    if isinstance(model, VAE):
-        return Servable(model.decoder, name, "reconstruction", "generator", config, ("noise",), (0.0, 1.0))
-    if not isinstance(model, keras.Model) or not model.inputs:
+    if not isinstance(model, keras.Model):
         raise ExportError(f"Cannot export {type(model).__name__}: a zoo model, GAN or VAE is needed.")
-    input_names = tuple(t.name for t in model.inputs)
-    if input_names and input_names[0] == "noise":  # a generator or decoder saved on its own
-        num_classes = None
-        if "labels" in input_names:
-            embeddings = [layer for layer in model.layers if isinstance(layer, keras.layers.Embedding)]
-            num_classes = embeddings[0].input_dim if embeddings else None
-        return Servable(
-            model, name, "generation", "generator", config, input_names, _image_range(model), num_classes
-        )
-    if name not in list_models():
+    name = model_name or (config.model if config else None) or model.name
+    if config is not None:
+        task = get_task(config.task)
+    elif name in list_models():
+        task = get_task(get_entry(name).task)
+    else:
+        task = task_for_model(model)
+    if task is None:
         raise ExportError(
             f"Cannot tell what model '{name}' is: it is not a zoo model name. Pass model_name= "
             "(one of `kerazoo list`) or export from a run directory."
         )
-    task = get_entry(name).task
-    if task == "generation":
-        raise ExportError(f"'{name}' is a GAN: export the whole GAN or its generator (inputs named 'noise').")
-    role = _ROLE[task]
-    if role == "classifier":
-        names = ("images",) if len(model.inputs[0].shape) == 4 else ("features",)
-        return Servable(model, name, task, role, config, names, num_classes=int(model.output_shape[-1]))
-    if role == "autoencoder":
-        return Servable(model, name, task, role, config, ("images",), _image_range(model))
-    if task == "forecasting":
-        return Servable(_unrolled(model), name, task, role, config, ("windows",))
-    return Servable(model, name, task, role, config, ("inputs",))
-
-
-def _unrolled(model):
-    """A copy of `model` with its recurrent layers unrolled, same weights: a dynamic batch then
-    converts to plain TFLite ops (the rolled loop's TensorList ops need a static batch or the Flex
-    delegate, which ai-edge-litert does not ship). The window is short (`lookback` steps)."""
-
-    def clone(layer):
-        config = layer.get_config()
-        if isinstance(layer, keras.layers.RNN) or "unroll" in config:
-            config["unroll"] = True
-        return layer.__class__.from_config(config)
-
-    copy = keras.models.clone_model(model, clone_function=clone)
-    copy.set_weights(model.get_weights())
-    return copy
-
-
-# --- reference data -------------------------------------------------------------------------
-
-
-def _dataset_kwargs(servable: Servable, data_dir, dataset):
-    entry = get_entry(servable.name)
-    config = servable.config
-    dataset = dataset or config.get("dataset") or entry.dataset
-    kwargs = dict(shuffle=False)
-    kind = zdata.dataset_kind(dataset)
-    if kind == "image":
-        kwargs.update(normalization=entry.normalization or "unit", labels=servable.role == "classifier")
-        kwargs["data_dir"] = data_dir or config.get("data_dir")
-    elif kind == "tabular":
-        kwargs["split_seed"] = config.get("split_seed", 0)
-    elif kind == "series":
-        hparams = {**entry.hparams, **config.get("hparams", {})}
-        kwargs.update(lookback=hparams["lookback"], csv=config.get("csv"), column=config.get("column"))
-    return dataset, kwargs
-
-
-def _split_arrays(servable: Servable, split: str, data_dir, dataset, limit=None):
-    """`(x, y or None)` from the model's data set (the run's, or the zoo default)."""
-    name, kwargs = _dataset_kwargs(servable, data_dir, dataset)
-    ds = zdata.make_dataset(name, split, 512, **kwargs)
-    if limit:
-        ds = ds.unbatch().take(limit).batch(512)
-    xs, ys = [], []
-    for batch in ds:
-        x, y = batch if isinstance(batch, tuple) else (batch, None)
-        xs.append(np.asarray(x))
-        if y is not None and servable.role == "classifier":
-            ys.append(np.asarray(y))
-    x = np.concatenate(xs).astype(np.float32)
-    expected = tuple(servable.model.inputs[0].shape[1:])
-    if x.shape[1:] != expected:
-        raise ExportError(
-            f"Data set '{name}' has inputs of shape {x.shape[1:]} but the model takes {expected}. "
-            "Pass the dataset (and --data-dir) the model was trained on."
-        )
-    return x, (np.concatenate(ys) if ys else None)
-
-
-def _noise_inputs(servable: Servable, n: int, seed: int) -> dict:
-    rng = np.random.default_rng(seed)
-    latent_dim = int(servable.model.inputs[0].shape[-1])
-    inputs = {"noise": rng.standard_normal((n, latent_dim)).astype(np.float32)}
-    if "labels" in servable.input_names:
-        inputs["labels"] = (np.arange(n) % servable.num_classes).astype(np.int32)
-    return inputs
-
-
-def _verification_inputs(servable: Servable, quantized: bool, data_dir, dataset):
-    """Named inputs (and the classifier's labels) to compare the artifact with Keras on."""
-    if servable.role == "generator":
-        return _noise_inputs(servable, 256 if quantized else 64, seed=1234), None
-    # Quantized classifiers are judged on the whole test split (accuracy drop); others on a slice.
-    x, y = _split_arrays(servable, "test", data_dir, dataset, limit=None if quantized else 256)
-    return {servable.input_names[0]: x}, y
-
-
-def _representative(servable: Servable, batch_size, data_dir, dataset, n=200):
-    """The int8 calibration data: training inputs, or noise for generators."""
-    if servable.role == "generator":
-        samples = _noise_inputs(servable, n, seed=99)
-    else:
-        samples = {servable.input_names[0]: _split_arrays(servable, "train", data_dir, dataset, limit=n)[0]}
-    b = batch_size or 1
-    count = len(next(iter(samples.values())))
-
-    def generate():
-        for start in range(0, count - b + 1, b):
-            yield {k: v[start : start + b] for k, v in samples.items()}
-
-    return generate
+    servable = task.servable(model, name, config)
+    servable.source = f"<in-memory {servable.name}>" if isinstance(source, keras.Model) else str(source)
+    return servable
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -346,93 +450,17 @@ def _run_saved_model(path: Path, inputs: dict, batch_size) -> dict:
     return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
 
 
-def _compare(servable: Servable, quantize: str, expected: dict, actual: dict, labels) -> dict:
-    """The verification figures and whether they pass."""
-    key = _MAIN_OUTPUT.get(servable.role, "predictions")
-    diff = np.abs(expected[key].astype(np.float64) - actual[key].astype(np.float64))
-    figures = {
-        "compared_output": key,
-        "rows": int(len(diff)),
-        "max_abs_diff": float(diff.max()),
-        "mean_abs_diff": float(diff.mean()),
-    }
-    if "images_uint8" in expected:
-        figures["uint8_max_abs_diff"] = int(
-            np.abs(expected["images_uint8"].astype(int) - actual["images_uint8"].astype(int)).max()
-        )
-    if servable.role == "classifier":
-        figures["top1_agreement"] = float(np.mean(expected["class_ids"] == actual["class_ids"]))
-        if labels is not None:
-            figures["keras_accuracy"] = float(np.mean(expected["class_ids"] == labels))
-            figures["artifact_accuracy"] = float(np.mean(actual["class_ids"] == labels))
-            figures["accuracy_drop_points"] = 100 * (figures["keras_accuracy"] - figures["artifact_accuracy"])
-    if quantize in ("float32", "float16"):
-        tolerance = TOLERANCES[quantize]
-        passed = figures["max_abs_diff"] <= tolerance["max_abs_diff"]
-    elif servable.role == "classifier":
-        tolerance = TOLERANCES["quantized_classifier"]
-        passed = (
-            figures["top1_agreement"] >= tolerance["top1_agreement"]
-            and figures.get("accuracy_drop_points", 0.0) <= tolerance["accuracy_drop_points"]
-        )
-    elif servable.role in ("generator", "autoencoder"):
-        tolerance = TOLERANCES["quantized_images"]
-        low, high = servable.value_range
-        figures["mean_abs_diff_pm1"] = figures["mean_abs_diff"] * 2.0 / (high - low)
-        passed = figures["mean_abs_diff_pm1"] <= tolerance["mean_abs_diff_pm1"]
-    else:
-        tolerance = TOLERANCES["quantized_other"]
-        spread = float(np.ptp(expected[key])) or 1.0
-        figures["mean_abs_diff_of_range"] = figures["mean_abs_diff"] / spread
-        passed = figures["mean_abs_diff_of_range"] <= tolerance["mean_abs_diff_of_range"]
-    return {**figures, "tolerance": tolerance, "passed": bool(passed)}
+def _representative(servable: Servable, batch_size, data_dir, dataset, n=200):
+    """The int8 calibration data as a generator of named batches (the role's representative inputs)."""
+    samples = servable.representative(n, data_dir, dataset)
+    b = batch_size or 1
+    count = len(next(iter(samples.values())))
 
+    def generate():
+        for start in range(0, count - b + 1, b):
+            yield {k: v[start : start + b] for k, v in samples.items()}
 
-def _describe(servable: Servable, signature: list, outputs: dict) -> dict:
-    """Input/output spec and pre-/post-processing for the metadata."""
-    spec = {
-        "inputs": {s.name: {"dtype": s.dtype.name, "shape": list(s.shape)} for s in signature},
-        "outputs": {k: {"dtype": v.dtype.name, "shape": [None, *v.shape[1:]]} for k, v in outputs.items()},
-    }
-    role, config = servable.role, servable.config
-    if role == "generator":
-        spec["preprocessing"] = "noise: float32 draws from N(0, 1)" + (
-            f"; labels: int32 class ids in 0..{servable.num_classes - 1}" if servable.num_classes else ""
-        )
-        low, high = servable.value_range
-        spec["postprocessing"] = (
-            f"images: float32 in [{low:g}, {high:g}]; images_uint8 = round((images - {low:g}) * 255 / {high - low:g})"
-        )
-    elif role in ("classifier", "autoencoder") and servable.input_names[0] == "images":
-        spec["preprocessing"] = "images: float32 pixels divided by 255 ([0, 1])"
-        spec["postprocessing"] = (
-            "probabilities = softmax(logits); class_ids = argmax"
-            if role == "classifier"
-            else "images: float32 in [0, 1]; images_uint8 = round(images * 255)"
-        )
-    elif role == "classifier":
-        spec["preprocessing"] = "features: float32 raw values (the model standardizes them itself)"
-        spec["postprocessing"] = "probabilities = softmax(logits); class_ids = argmax"
-    elif servable.task == "forecasting":
-        spec["preprocessing"] = (
-            "windows: z[t] = (diff(log(values))[t] - mean) / std with mean and std of the training part "
-            "(kerazoo.data.LogDiffScaler), the last `lookback` steps, shape (N, lookback, 1)"
-        )
-        spec["postprocessing"] = "next value = last value * exp(prediction * std + mean)"
-        if config:
-            try:
-                series = zdata.load_series(
-                    config["dataset"], csv=config.get("csv"), column=config.get("column")
-                )
-                lookback = config["hparams"]["lookback"]
-                scaler = zdata.series_windows(series, "test", lookback=lookback)[3]
-                spec["scaler"] = {"mean": scaler.mean_, "std": scaler.std_}
-            except (zdata.DataError, KeyError, ValueError):
-                pass
-    else:
-        spec["preprocessing"] = "inputs: float32 as in training"
-        spec["postprocessing"] = "predictions: the model's output"
-    return spec
+    return generate
 
 
 def _versions() -> dict:
@@ -441,7 +469,7 @@ def _versions() -> dict:
     return {"kerazoo": kerazoo.__version__, "tensorflow": tf.__version__, "keras": keras.__version__}
 
 
-def _check_args(format, quantize, batch_size, out, overwrite, make_parents=False):
+def _check_options(format, quantize, batch_size):
     if format not in FORMATS:
         raise ExportError(f"Unknown format {format!r}. Supported formats are: {', '.join(FORMATS)}.")
     if quantize not in QUANTIZATIONS:
@@ -450,10 +478,11 @@ def _check_args(format, quantize, batch_size, out, overwrite, make_parents=False
         raise ExportError(
             f"Quantization applies to TFLite only: use --format tflite. Received: quantize={quantize!r}"
         )
-    if batch_size is not None and (
-        isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
-    ):
-        raise ExportError(f"--batch-size must be a positive integer. Received: batch_size={batch_size!r}")
+    if batch_size is not None:
+        check_positive_int("batch_size", batch_size, label="--batch-size", error=ExportError)
+
+
+def _check_out(out, overwrite, make_parents):
     out = Path(out)
     meta = runtime.metadata_path(out)
     if (out.exists() or meta.exists()) and not overwrite:
@@ -467,7 +496,7 @@ def export(
     source,
     *,
     format: str = "tflite",
-    out,
+    out=None,
     quantize: str = "float32",
     batch_size: int | None = None,
     overwrite: bool = False,
@@ -486,6 +515,8 @@ def export(
         source: a run directory, a `.keras` file, or a model (`kerazoo.build(...)`).
         format: `"saved_model"` or `"tflite"`. Defaults to `"tflite"`.
         out: the artifact's path (a folder for SavedModel). Its metadata goes to `out + ".json"`.
+            Defaults to `default_out(...)` (`RUN_DIR/export/generator.tflite`, ...), whose folder is
+            then created.
         quantize: TFLite only: `"float32"` (default), `"float16"`, `"dynamic"` or `"int8"`.
         batch_size: fix the batch dimension (static shapes for GPU delegates); None keeps it dynamic.
         overwrite: replace an existing artifact (refused otherwise).
@@ -501,10 +532,13 @@ def export(
         ExportError: bad arguments or source, or failed verification (nothing is written then).
         kerazoo.data.DataError: the verification data cannot be loaded (nothing is written).
     """
-    out, meta_path = _check_args(format, quantize, batch_size, out, overwrite, make_parents)
+    _check_options(format, quantize, batch_size)
     servable = source if isinstance(source, Servable) else load_servable(source, model_name)
+    if out is None:
+        out, make_parents = default_out(servable, format, quantize), True
+    out, meta_path = _check_out(out, overwrite, make_parents)
     quantized = quantize in ("dynamic", "int8")
-    inputs, labels = _verification_inputs(servable, quantized, data_dir, dataset)
+    inputs, labels = servable.verification_inputs(quantized, data_dir, dataset)
     created = None
     if not out.parent.is_dir():
         created = out.parent
@@ -527,9 +561,7 @@ def _export(
         k: np.asarray(v)
         for k, v in servable.serve(*(tf.constant(inputs[n]) for n in servable.input_names)).items()
     }
-
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
-    try:
+    with atomic_write(out, meta_path) as tmp:
         artifact = tmp / out.name
         saved_model = artifact if format == "saved_model" else tmp / "saved_model"
         _write_saved_model(servable, saved_model, batch_size)
@@ -543,22 +575,25 @@ def _export(
             lite = runtime.LiteModel(artifact)
             actual = lite(**inputs)
             size, ops = artifact.stat().st_size, lite.ops()
-        verification = _compare(servable, quantize, expected, actual, labels)
+        verification = servable.compare(quantize, expected, actual, labels)
+        signature = servable.input_signature(batch_size)
         metadata = {
             "artifact": out.name,
             "format": format,
             "quantize": quantize,
             "batch_size": batch_size,
             "model": servable.name,
-            "task": servable.task,
+            "task": servable.task.name,
             "role": servable.role,
-            "hparams": servable.config.get("hparams"),
+            "hparams": servable.config.hparams if servable.config else None,
             "source": servable.source,
             "signature": runtime.SIGNATURE,
-            **_describe(servable, servable.input_signature(batch_size), expected),
-            "num_classes": servable.num_classes,
-            "latent_dim": int(servable.model.inputs[0].shape[-1]) if servable.role == "generator" else None,
-            "value_range": list(servable.value_range) if servable.value_range else None,
+            "inputs": {s.name: {"dtype": s.dtype.name, "shape": list(s.shape)} for s in signature},
+            "outputs": {
+                k: {"dtype": v.dtype.name, "shape": [None, *v.shape[1:]]} for k, v in expected.items()
+            },
+            **servable.processing(),
+            **servable.metadata(),
             "size_bytes": int(size),
             "tflite_ops": ops,
             "verification": verification,
@@ -574,46 +609,25 @@ def _export(
                 "Nothing was written."
             )
         (tmp / meta_path.name).write_text(json.dumps(metadata, indent=2) + "\n")
-        for target in (out, meta_path):
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
-        os.replace(tmp / meta_path.name, meta_path)
-        os.replace(artifact, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return metadata
-
-
-def _is_vae_run(run_dir: Path) -> bool:
-    try:
-        return json.loads((run_dir / "config.json").read_text()).get("model") == "vae"
-    except (OSError, ValueError):
-        return False
 
 
 def default_out(source, format: str = "tflite", quantize: str = "float32") -> Path:
     """Where `kerazoo export` writes when `--out` is not given: `RUN_DIR/export/` for a run
-    (`generator.tflite`, `model_int8.tflite`, `generator_saved_model`, ...), else beside the file."""
-    source = Path(source)
-    stem = "model"
-    if source.is_dir():
-        folder = source / "export"
-        if (source / "generator.keras").is_file():
-            stem = "generator"
-        elif (source / "decoder.keras").is_file() and (source / "encoder.keras").is_file():
-            stem = "decoder" if _is_vae_run(source) else "model"
-    else:
-        folder, stem = source.parent, source.stem
+    (`generator.tflite`, `model_int8.tflite`, `decoder_saved_model`, ...), else beside the `.keras`
+    file. The name is the servable's `stem`: what the task deploys."""
+    servable = source if isinstance(source, Servable) else load_servable(source)
+    where = Path(servable.source)
+    folder = where / "export" if where.is_dir() else where.parent
+    stem = servable.stem if where.is_dir() else where.stem
     suffix = "" if quantize == "float32" else f"_{quantize}"
-    return folder / (f"{stem}{suffix}.tflite" if format == "tflite" else f"{stem}_saved_model")
+    return folder / (f"{stem}{suffix}.tflite" if format == "tflite" else f"{stem}{suffix}_saved_model")
 
 
 def export_run(run_dir, formats=FORMATS, *, overwrite: bool = False, seed: int | None = None) -> dict:
-    """Export a run directory into `RUN_DIR/export/` in each of `formats` (float32), and for a
-    generator write `RUN_DIR/samples_tflite.png`: the grid of `samples.png` (same noise, same layout)
-    drawn from the exported TFLite file by the TensorFlow-free runtime.
+    """Export a run directory into `RUN_DIR/export/` in each of `formats` (float32); the role may add
+    to the run (a generator writes `RUN_DIR/samples_tflite.png`, its last sample grid drawn from the
+    TFLite file by the TensorFlow-free runtime).
 
     Args:
         run_dir: a run directory written by `kerazoo.train`.
@@ -626,23 +640,11 @@ def export_run(run_dir, formats=FORMATS, *, overwrite: bool = False, seed: int |
     """
     run_dir = Path(run_dir)
     servable = load_servable(run_dir)
-    seed = servable.config.get("seed", 0) if seed is None else seed
+    seed = servable.config.seed if seed is None else seed
     results = {}
     for format in formats:
-        out = default_out(run_dir, format)
-        results[format] = export(servable, format=format, out=out, overwrite=overwrite, make_parents=True)
+        out = default_out(servable, format)
+        results[format] = {**export(servable, format=format, out=out, overwrite=overwrite, make_parents=True)}
         results[format]["path"] = str(out)
-    if "tflite" in results and servable.role == "generator":
-        generator = runtime.Generator(results["tflite"]["path"])
-        from kerazoo.callbacks import _fixed_inputs
-
-        conditional = "labels" in servable.input_names
-        spec = types.SimpleNamespace(
-            conditional=conditional, num_classes=servable.num_classes, latent_dim=generator.latent_dim
-        )
-        inputs, rows = _fixed_inputs(spec, 100 if conditional else 64, seed)
-        noise, labels = inputs if conditional else (inputs, None)
-        images = generator.generate(noise, labels)["images_uint8"]
-        columns = len(images) // rows
-        runtime.save_grid(images, run_dir / "samples_tflite.png", columns=columns)
+    servable.after_export(run_dir, results, seed)
     return results

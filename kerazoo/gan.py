@@ -18,12 +18,47 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 import keras
 import tensorflow as tf
 from keras import ops
 
-__all__ = ["GAN", "GANLoss", "LOSSES", "get_loss", "gradient_penalty", "r1_penalty"]
+from kerazoo._checks import check_number, check_positive_int
+
+__all__ = ["GAN", "GANLoss", "GANOptions", "LOSSES", "get_loss", "gradient_penalty", "r1_penalty"]
+
+_DCGAN_ADAM = {"class_name": "Adam", "config": {"beta_1": 0.5}}  # Radford et al. 2016, with lr 2e-4
+
+
+@dataclasses.dataclass(frozen=True)
+class GANOptions:
+    """What `GAN.compile` takes, with its defaults: the only place they are written. The generation
+    task's recipe (`kerazoo.tasks.generation.GANRecipe`) is these plus epochs and batch size.
+
+    Optimizers are Keras-serialized configs (`{"class_name": "Adam", "config": {...}}`, or a name);
+    `learning_rate` is both optimizers' unless a config sets its own.
+    """
+
+    loss: str = "non_saturating"
+    learning_rate: float = 2e-4
+    d_optimizer: Any = dataclasses.field(default_factory=lambda: dict(_DCGAN_ADAM))
+    g_optimizer: Any = dataclasses.field(default_factory=lambda: dict(_DCGAN_ADAM))
+    d_steps: int = 1
+    g_steps: int = 1
+    gp_weight: float = 10.0
+    r1_gamma: float = 0.0
+
+
+def _default_optimizer(key: str):
+    options = GANOptions()
+    config = getattr(options, key)
+    return keras.optimizers.get(
+        {
+            "class_name": config["class_name"],
+            "config": {"learning_rate": options.learning_rate, **config["config"]},
+        }
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -196,18 +231,24 @@ class GAN(keras.Model):
     def metrics(self):
         return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker, self.d_fake_tracker]
 
+    @property
+    def deployable(self):
+        """What gets deployed from a trained GAN: its generator."""
+        return self.generator
+
     def compile(
         self,
         d_optimizer=None,
         g_optimizer=None,
-        loss="non_saturating",
-        d_steps=1,
-        gp_weight=10.0,
-        g_steps=1,
-        r1_gamma=0.0,
+        loss=None,
+        d_steps=None,
+        gp_weight=None,
+        g_steps=None,
+        r1_gamma=None,
         **kwargs,
     ):
-        """Set the two optimizers and the adversarial loss.
+        """Set the two optimizers and the adversarial loss. Arguments left as None take `GANOptions`'
+        defaults.
 
         Args:
             d_optimizer, g_optimizer: optimizers; default to `Adam(2e-4, beta_1=0.5)` each (the DCGAN
@@ -224,19 +265,18 @@ class GAN(keras.Model):
                 added to the discriminator's loss (any loss; Mescheder et al. 2018). Defaults to
                 `0.0` (off).
         """
-        self.gan_loss = get_loss(loss)
-        for key, steps in (("d_steps", d_steps), ("g_steps", g_steps)):
-            if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-                raise ValueError(f"`{key}` must be a positive integer. Received: {key}={steps!r}")
-        for key, weight in (("gp_weight", gp_weight), ("r1_gamma", r1_gamma)):
-            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
-                raise ValueError(f"`{key}` must be a number >= 0. Received: {key}={weight!r}")
-        self.d_steps = d_steps
-        self.g_steps = g_steps
-        self.gp_weight = float(gp_weight)
-        self.r1_gamma = float(r1_gamma)
-        self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
-        self.g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+        defaults = GANOptions()
+
+        def given(value, key):
+            return getattr(defaults, key) if value is None else value
+
+        self.gan_loss = get_loss(given(loss, "loss"))
+        self.d_steps = check_positive_int("d_steps", given(d_steps, "d_steps"))
+        self.g_steps = check_positive_int("g_steps", given(g_steps, "g_steps"))
+        self.gp_weight = check_number("gp_weight", given(gp_weight, "gp_weight"))
+        self.r1_gamma = check_number("r1_gamma", given(r1_gamma, "r1_gamma"))
+        self.d_optimizer = d_optimizer or _default_optimizer("d_optimizer")
+        self.g_optimizer = g_optimizer or _default_optimizer("g_optimizer")
         super().compile(**kwargs)
 
     def get_compile_config(self):

@@ -16,6 +16,8 @@ __all__ = [
     "plot_decision_boundary",
     "image_grid",
     "save_image_grid",
+    "save_figure",
+    "subplots",
     "to_uint8",
     "plot_latent_space",
 ]
@@ -28,7 +30,7 @@ def subplots(*args, **kwargs):
     return fig, fig.subplots(*args, **kwargs)
 
 
-def _save(fig, path) -> None:
+def save_figure(fig, path) -> None:
     """Lay out and write a figure as PNG."""
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -59,20 +61,18 @@ def plot_history(history: dict, path, title: str = "", panels=None) -> None:
         ax.legend()
     if title:
         fig.suptitle(title)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
-def image_grid(images, rows: int, value_range=(0.0, 1.0)):
-    """`(N, H, W, C)` images -> one `(rows * H, cols * W, C)` uint8 mosaic (missing cells blank)."""
+def image_grid(images, rows: int, value_range=(0.0, 1.0), padding: int = 0) -> np.ndarray:
+    """Float `(N, H, W, C)` images in `value_range` -> one uint8 `(H', W', C)` mosaic of `rows` rows
+    (missing cells blank): `kerazoo.runtime.image_grid`, the one tiling function, at scale 1."""
+    from kerazoo.runtime import image_grid as tile
+
     images = to_uint8(images, value_range)
-    n, h, w, c = images.shape
-    rows = max(1, min(rows, n))
-    cols = int(np.ceil(n / rows))
-    grid = np.zeros((rows * h, cols * w, c), dtype=np.uint8)
-    for i, image in enumerate(images[: rows * cols]):
-        r, q = divmod(i, cols)
-        grid[r * h : (r + 1) * h, q * w : (q + 1) * w] = image
-    return grid
+    columns = int(np.ceil(len(images) / max(1, min(rows, len(images)))))
+    grid = tile(images, columns=columns, padding=padding, scale=1)
+    return grid if grid.ndim == 3 else grid[..., None]
 
 
 def to_uint8(images, value_range=(0.0, 1.0)) -> np.ndarray:
@@ -114,7 +114,7 @@ def plot_forecast(dates, actual, test_start: int, predicted, path, title: str = 
     ax.legend()
     if title:
         ax.set_title(title)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_decision_boundary(model, inputs, targets, path, title: str = "") -> None:
@@ -136,7 +136,7 @@ def plot_decision_boundary(model, inputs, targets, path, title: str = "") -> Non
     ax.set_ylabel("input 2")
     if title:
         ax.set_title(title)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_latent_space(means, labels, decoder, path, title: str = "", span: float = 3.0, n: int = 15) -> None:
@@ -154,4 +154,4 @@ def plot_latent_space(means, labels, decoder, path, title: str = "", span: float
     ax2.imshow(image_grid(images, rows=n)[..., 0], cmap="gray")
     ax2.set_title(f"decoded over [-{span:g}, {span:g}]^2")
     ax2.axis("off")
-    _save(fig, path)
+    save_figure(fig, path)

@@ -18,7 +18,15 @@ import warnings
 import numpy as np
 from scipy import linalg
 
-__all__ = ["frechet_distance", "classifier_score", "mode_coverage", "precision_recall", "memorisation"]
+__all__ = [
+    "frechet_distance",
+    "classifier_score",
+    "mode_coverage",
+    "precision_recall",
+    "memorisation",
+    "nearest_distances",
+    "mean_pairwise_distance",
+]
 
 
 def _features(name, x) -> np.ndarray:
@@ -93,30 +101,42 @@ def mode_coverage(predicted, num_classes: int, min_share: float = 0.01) -> dict:
     }
 
 
-def _pairwise_min_k(queries, points, k, exclude_self=False, chunk=1024):
-    """Distance from each query to its k-th nearest point (chunked, squared-distance trick)."""
-    q, p = np.asarray(queries, np.float64), np.asarray(points, np.float64)
-    p_sq = np.sum(p * p, axis=1)
-    out = np.empty(len(q))
-    kth = k if exclude_self else k - 1
-    for start in range(0, len(q), chunk):
-        block = q[start : start + chunk]
-        d2 = np.sum(block * block, axis=1)[:, None] + p_sq[None, :] - 2.0 * block @ p.T
-        np.maximum(d2, 0.0, out=d2)
-        out[start : start + chunk] = np.sqrt(np.partition(d2, kth, axis=1)[:, kth])
-    return out
+def _flat(x) -> np.ndarray:
+    x = np.asarray(x, np.float64)
+    return x.reshape(len(x), -1)
 
 
-def _inside_any_ball(queries, centres, radii, chunk=1024) -> np.ndarray:
-    q, c = np.asarray(queries, np.float64), np.asarray(centres, np.float64)
-    c_sq = np.sum(c * c, axis=1)
-    r2 = np.asarray(radii, np.float64) ** 2
-    inside = np.empty(len(q), dtype=bool)
-    for start in range(0, len(q), chunk):
-        block = q[start : start + chunk]
-        d2 = np.sum(block * block, axis=1)[:, None] + c_sq[None, :] - 2.0 * block @ c.T
-        inside[start : start + chunk] = np.any(d2 <= r2[None, :], axis=1)
-    return inside
+def nearest_distances(queries, points, k: int = 1, exclude_self: bool = False, return_index: bool = False):
+    """Euclidean distance from each query row to its k-th nearest row of `points` (scikit-learn's
+    `NearestNeighbors`); with `exclude_self`, `queries` are `points` and a row is not its own
+    neighbour. Rows are flattened (images are fine). With `return_index`, also that neighbour's index.
+    The one nearest-neighbour path of the library: the GAN monitor, the quality figures and the
+    evaluation pictures use it."""
+    from sklearn.neighbors import NearestNeighbors
+
+    n_neighbors = k + 1 if exclude_self else k
+    distances, index = NearestNeighbors(n_neighbors=n_neighbors).fit(_flat(points)).kneighbors(_flat(queries))
+    return (distances[:, -1], index[:, -1]) if return_index else distances[:, -1]
+
+
+def mean_pairwise_distance(x) -> float:
+    """Mean Euclidean distance over all pairs of distinct rows (scikit-learn's `pairwise_distances`)."""
+    from sklearn.metrics import pairwise_distances
+
+    x = _flat(x)
+    n = len(x)
+    return float(pairwise_distances(x).sum() / (n * (n - 1)))
+
+
+def _inside_any_ball(queries, centres, radii) -> np.ndarray:
+    """Whether each query lies within `radii[j]` of some centre `j` (chunked by scikit-learn)."""
+    from sklearn.metrics import pairwise_distances_chunked
+
+    radii = np.asarray(radii, np.float64)[None, :]
+    chunks = pairwise_distances_chunked(
+        _flat(queries), _flat(centres), reduce_func=lambda d, start: np.any(d <= radii, axis=1)
+    )
+    return np.concatenate(list(chunks))
 
 
 def precision_recall(real_features, fake_features, k: int = 3) -> dict:
@@ -130,8 +150,8 @@ def precision_recall(real_features, fake_features, k: int = 3) -> dict:
     real, fake = _features("real_features", real_features), _features("fake_features", fake_features)
     if not 1 <= k < min(len(real), len(fake)):
         raise ValueError(f"`k` must be in [1, {min(len(real), len(fake)) - 1}]. Received: k={k!r}")
-    real_radii = _pairwise_min_k(real, real, k, exclude_self=True)
-    fake_radii = _pairwise_min_k(fake, fake, k, exclude_self=True)
+    real_radii = nearest_distances(real, real, k, exclude_self=True)
+    fake_radii = nearest_distances(fake, fake, k, exclude_self=True)
     return {
         "precision": float(_inside_any_ball(fake, real, real_radii).mean()),
         "recall": float(_inside_any_ball(real, fake, fake_radii).mean()),
@@ -152,8 +172,8 @@ def memorisation(samples, train_images, test_images, ratio: float = 0.5) -> dict
     samples_, train, test = flat
     if not (samples_.shape[1] == train.shape[1] == test.shape[1]):
         raise ValueError("samples, train_images and test_images must have the same image shape.")
-    sample_nn = _pairwise_min_k(samples_, train, 1)
-    test_nn = _pairwise_min_k(test, train, 1)
+    sample_nn = nearest_distances(samples_, train)
+    test_nn = nearest_distances(test, train)
     threshold = ratio * float(np.percentile(test_nn, 1))
     share = float(np.mean(sample_nn < threshold))
     return {

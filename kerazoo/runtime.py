@@ -18,12 +18,23 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ArtifactError", "LiteModel", "Generator", "load", "metadata_path", "image_grid", "save_grid"]
+from kerazoo._checks import check_positive_int
+from kerazoo._io import atomic_write
+
+__all__ = [
+    "ArtifactError",
+    "LiteModel",
+    "Generator",
+    "load",
+    "register_role",
+    "metadata_path",
+    "image_grid",
+    "save_grid",
+]
 
 SIGNATURE = "serving_default"
 
@@ -147,6 +158,24 @@ class LiteModel:
         return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
 
 
+_ROLES: dict = {}
+
+
+def register_role(role: str):
+    """Class decorator: the `LiteModel` subclass that `load` returns for artifacts whose metadata says
+    `"role": role` (`kerazoo export` writes it). Its `accepts(model)` classmethod recognises an artifact
+    of the role from its signature alone, for artifacts without metadata."""
+
+    def decorate(cls):
+        if role in _ROLES:
+            raise ValueError(f"A runtime class is already registered for the role '{role}'.")
+        _ROLES[role] = cls
+        return cls
+
+    return decorate
+
+
+@register_role("generator")
 class Generator(LiteModel):
     """An exported generator (GAN generator or VAE decoder): `noise` (and `labels`) -> images.
 
@@ -165,6 +194,10 @@ class Generator(LiteModel):
         self.latent_dim = self.input_specs["noise"][0][-1]
         self.conditional = "labels" in self.input_specs
         self.num_classes = self.metadata.get("num_classes")
+
+    @classmethod
+    def accepts(cls, model: LiteModel) -> bool:
+        return "noise" in model.input_specs and "images_uint8" in model.output_names
 
     def _labels(self, n: int, label):
         if not self.conditional:
@@ -200,19 +233,20 @@ class Generator(LiteModel):
 
     def sample(self, n: int, label: int | None = None, seed: int | None = None) -> np.ndarray:
         """`n` images as uint8 `(n, H, W, C)` from standard-normal noise drawn with `seed`."""
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ArtifactError(f"--n must be a positive integer. Received: n={n!r}")
+        check_positive_int("n", n, label="--n", error=ArtifactError)
         labels = self._labels(n, label)
         noise = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
         return self.generate(noise, labels)["images_uint8"]
 
 
 def load(path, num_threads: int | None = None) -> LiteModel:
-    """A `Generator` if the artifact takes `noise`, else a `LiteModel`."""
+    """The artifact as the runtime class of its role (`Generator` for an exported generator), found
+    from the metadata beside it, else from its signature; a plain `LiteModel` otherwise."""
     model = LiteModel(path, num_threads)
-    if "noise" in model.input_specs and "images_uint8" in model.output_names:
-        return Generator(path, num_threads)
-    return model
+    cls = _ROLES.get(model.metadata.get("role"))
+    if cls is None:
+        cls = next((c for c in _ROLES.values() if c.accepts(model)), None)
+    return model if cls is None or not cls.accepts(model) else cls(path, num_threads)
 
 
 def image_grid(images, columns: int | None = None, padding: int = 2, scale: int = 2) -> np.ndarray:
@@ -247,12 +281,6 @@ def save_grid(images, path, columns: int | None = None, overwrite: bool = True, 
     if not path.parent.is_dir():
         raise ArtifactError(f"Folder '{path.parent}' does not exist. Create it or choose another --out.")
     grid = image_grid(images, columns, scale=scale)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            Image.fromarray(grid).save(f, format="PNG")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_write(path) as tmp:
+        Image.fromarray(grid).save(tmp / path.name, format="PNG")
     return path

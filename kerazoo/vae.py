@@ -80,6 +80,11 @@ class VAE(keras.Model):
         self.built = True  # both networks are built Functional models
 
     @property
+    def deployable(self):
+        """What gets deployed from a trained VAE: its decoder (a generator of its own)."""
+        return self.decoder
+
+    @property
     def metrics(self):
         return [self.total_loss_tracker, self.reconstruction_loss_tracker, self.kl_loss_tracker]
 

@@ -106,9 +106,9 @@ def test_recipe_step_counts_reach_the_trained_model(name, tmp_path):
     gan = keras.saving.load_model(tmp_path / "run" / "model.keras")
     config = gan.get_compile_config()
     for key in ("d_steps", "g_steps", "r1_gamma"):
-        assert config[key] == recipe[key], key
+        assert config[key] == getattr(recipe, key), key
     d_updates, g_updates = int(gan.d_optimizer.iterations.numpy()), int(gan.g_optimizer.iterations.numpy())
-    assert d_updates > 0 and g_updates * recipe["d_steps"] == d_updates * recipe["g_steps"]
+    assert d_updates > 0 and g_updates * recipe.d_steps == d_updates * recipe.g_steps
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
@@ -428,6 +428,17 @@ def test_train_cgan_recipe_generator_takes_noise_and_labels(tmp_path):
 def test_train_recipe_under_mirrored_strategy(tmp_path):
     from kerazoo.training import train
 
+    class Placement(keras.callbacks.Callback):
+        """What `fit` trains under: the model's strategy and where its variables live."""
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.strategy = type(self.model.distribute_strategy).__name__
+            self.mirrored = [
+                isinstance(w.value, tf.distribute.DistributedValues)
+                for w in (*self.model.generator.weights, *self.model.d_optimizer.variables)
+            ]
+
+    placement = Placement()
     out = tmp_path / "run"
     train(
         "gan",
@@ -436,6 +447,9 @@ def test_train_recipe_under_mirrored_strategy(tmp_path):
         out=out,
         verbose=0,
         strategy="mirrored",
+        callbacks=[placement],
         hparams={"generator_units": [16], "discriminator_units": [16], "latent_dim": 8},
     )
     assert json.loads((out / "config.json").read_text())["strategy"] == "mirrored"
+    # The networks and the optimizers' state were built in the strategy's scope: mirrored variables.
+    assert placement.strategy == "MirroredStrategy" and placement.mirrored and all(placement.mirrored)

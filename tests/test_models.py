@@ -108,11 +108,11 @@ def test_trainable_xor_learns_with_fit():
     keras.utils.set_random_seed(0)
     model = kerazoo.build("xor_net", hand_wired=False)
     entry = get_entry("xor_net")
-    model.compile(keras.optimizers.Adam(entry.recipe["learning_rate"]), "mse")
+    model.compile(keras.optimizers.Adam(entry.recipe.learning_rate), "mse")
     model.fit(
         TRUTH_INPUTS,
         np.array([0, 1, 1, 0], np.float32),
-        epochs=entry.recipe["epochs"],
+        epochs=entry.recipe.epochs,
         batch_size=4,
         verbose=0,
     )

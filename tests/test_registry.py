@@ -28,7 +28,7 @@ def test_entry_knows_task_dataset_input_spec_and_hparams(name):
     assert entry.dataset
     assert "shape" in entry.input_spec
     assert entry.hparams["name"] == name
-    assert entry.recipe["epochs"] >= 1
+    assert entry.recipe.epochs >= 1
 
 
 def test_build_rejects_unknown_name_with_closest_matches():

@@ -14,7 +14,6 @@ Description: The conditional DCGAN trains on (image, label) pairs; its generator
 import os
 from pathlib import Path
 
-import keras
 import numpy as np
 
 import kerazoo
@@ -29,7 +28,8 @@ out_dir = Path(os.environ.get("KERAZOO_OUT", "runs/examples")) / "cgan"
 This time the labels stay: int32 of shape (batch,).
 """
 
-batch_size = 64
+recipe = kerazoo.get_entry("cgan").recipe  # the zoo's recipe, as `kerazoo train cgan` uses it
+batch_size = recipe.batch_size  # 64
 train_ds = kerazoo.make_dataset(
     "digits", "train", batch_size, normalization="symmetric", labels=True, drop_remainder=True
 )
@@ -46,13 +46,12 @@ gan.generator.summary()
 
 """
 ## Train the model
+
+The recipe: Adam(2e-4, beta_1=0.5) for both networks and the non-saturating loss.
 """
 
-gan.compile(
-    d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
-    g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
-)
-epochs = 1 if quick else 30
+gan.compile(**recipe.compile_options())
+epochs = 1 if quick else recipe.epochs  # 30
 gan.fit(train_ds, epochs=epochs, callbacks=[SampleGrid(out_dir / "grids", num_samples=100)], verbose=2)
 
 """

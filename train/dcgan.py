@@ -31,7 +31,8 @@ GANs read images in [-1, 1] (the generator ends in tanh) and need no labels. Dro
 partial batch keeps every step the same shape.
 """
 
-batch_size = 64
+recipe = kerazoo.get_entry("dcgan").recipe  # the zoo's recipe: the settings behind README's figures
+batch_size = recipe.batch_size  # 64
 train_ds = kerazoo.make_dataset(
     "digits", "train", batch_size, normalization="symmetric", labels=False, drop_remainder=True
 )
@@ -54,26 +55,22 @@ gan.discriminator.summary()
 """
 ## Train the model
 
-Adam(2e-4, beta_1=0.5) for both networks and the non-saturating loss, as in the DCGAN paper, and
-two generator updates per discriminator update (`g_steps=2`): with one, the discriminator gets ahead
-and the samples stop improving sooner. The R1 penalty (`r1_gamma=0.1`) adds `0.05 * ||grad_x D(x)||^2`
-at real images to the discriminator's loss, which keeps D smooth around the data; on MNIST it lifts
-the share of confidently recognised samples at every epoch (README, GAN benchmark).
+The recipe (`print(recipe)`): Adam(2e-4, beta_1=0.5) for both networks and the non-saturating loss,
+as in the DCGAN paper, and two generator updates per discriminator update (`g_steps=2`): with one,
+the discriminator gets ahead and the samples stop improving sooner. The R1 penalty (`r1_gamma=0.1`)
+adds `0.05 * ||grad_x D(x)||^2` at real images to the discriminator's loss, which keeps D smooth
+around the data; on MNIST it lifts the share of confidently recognised samples at every epoch
+(README, GAN benchmark). `recipe.compile_options()` builds the two optimizers with Keras and hands
+`GAN.compile` the rest; change one with `recipe.replace({"g_steps": 1})`.
 """
 
-gan.compile(
-    d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
-    g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
-    loss="non_saturating",
-    g_steps=2,
-    r1_gamma=0.1,
-)
+gan.compile(**recipe.compile_options())
 callbacks = [
     SampleGrid(out_dir / "grids"),  # one PNG per epoch from the same noise
     GANMonitor(real_images.numpy(), warmup=5),  # reports D too strong, G too strong, mode collapse
     keras.callbacks.BackupAndRestore(out_dir / "backup"),  # resume an interrupted run
 ]
-epochs = 1 if quick else 20  # 20 epochs of digits take a few minutes on 2 CPU cores
+epochs = 1 if quick else recipe.epochs  # 20 epochs of digits take a few minutes on 2 CPU cores
 history = gan.fit(train_ds, epochs=epochs, callbacks=callbacks, verbose=2)
 
 """

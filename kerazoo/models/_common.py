@@ -5,11 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-
-def check_positive_int(arg: str, value) -> None:
-    """`value` must be an int >= 1 (bools refused)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{arg}` must be a positive integer. Received: {arg}={value!r}")
+# The scalar checks live in kerazoo._checks (the whole library uses them); the builders import them here.
+from kerazoo._checks import check_choice, check_positive_int, check_rate  # noqa: F401
 
 
 def check_units(arg: str, value, *, allow_empty: bool = False) -> tuple:
@@ -26,17 +23,6 @@ def check_units(arg: str, value, *, allow_empty: bool = False) -> tuple:
                 f"`{arg}` must be a list of positive integers, one per layer. Received: {arg}={value!r}"
             )
     return tuple(value)
-
-
-def check_rate(arg: str, value) -> None:
-    """`value` must be a float in [0, 1)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ValueError(f"`{arg}` must be a number in [0, 1). Received: {arg}={value!r}")
-
-
-def check_choice(arg: str, value, choices) -> None:
-    if value not in choices:
-        raise ValueError(f"`{arg}` must be one of {list(choices)}. Received: {arg}={value!r}")
 
 
 def check_shape(arg: str, value, ndim: int | None = None) -> tuple:

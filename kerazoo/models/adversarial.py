@@ -21,29 +21,20 @@ __all__ = [
 ]  # the registry appends each registered builder's name
 
 _image = dict(shape=(28, 28, 1), dtype="float32", range=(-1.0, 1.0))
-_DCGAN_ADAM = dict(learning_rate=2e-4, beta_1=0.5)  # Radford et al. 2016
-_WGAN_ADAM = dict(learning_rate=1e-4, beta_1=0.0, beta_2=0.9)  # Gulrajani et al. 2017
+# Gulrajani et al. 2017, at learning rate 1e-4.
+_WGAN_ADAM = {"class_name": "Adam", "config": {"beta_1": 0.0, "beta_2": 0.9}}
 
 
 def _cfg(input_spec=_image, **recipe):
-    """A GAN's registry cfg: shared defaults, with the recipe's differences as keyword arguments.
-    `epochs` is for the default `digits` data (about 22 steps an epoch)."""
-    defaults = dict(
-        epochs=30,
-        batch_size=64,
-        loss="non_saturating",
-        d_steps=1,
-        g_steps=1,
-        r1_gamma=0.0,
-        d_optimizer=_DCGAN_ADAM,
-        g_optimizer=_DCGAN_ADAM,
-    )
+    """A GAN's registry cfg: the recipe's differences from the generation task's `GANRecipe`
+    (non-saturating loss, Adam(2e-4, beta_1=0.5) for both networks, one update each, batches of 64,
+    30 epochs) as keyword arguments. `epochs` is for the default `digits` data (about 22 steps an epoch)."""
     return dict(
         task="generation",
         dataset="digits",
         input_spec=input_spec,
         normalization="symmetric",
-        recipe={**defaults, **recipe},
+        recipe=recipe,
     )
 
 
@@ -55,7 +46,12 @@ default_cfgs = {
     "dcgan": _cfg(epochs=20, g_steps=2, r1_gamma=0.1),
     "cgan": _cfg(input_spec=dict(_image, labels="int32 (batch,)")),
     "wgan_gp": _cfg(
-        loss="wasserstein_gp", d_steps=5, gp_weight=10.0, d_optimizer=_WGAN_ADAM, g_optimizer=_WGAN_ADAM
+        loss="wasserstein_gp",
+        d_steps=5,
+        gp_weight=10.0,
+        learning_rate=1e-4,
+        d_optimizer=_WGAN_ADAM,
+        g_optimizer=_WGAN_ADAM,
     ),
 }
 

@@ -23,15 +23,15 @@ __all__ = [
 _image = dict(shape=(28, 28, 1), dtype="float32", range=(0.0, 1.0))
 
 
-def _cfg(**recipe):
-    """An autoencoder's registry cfg; `epochs` is for the default `digits` data."""
-    defaults = dict(epochs=30, batch_size=128, optimizer="adam", learning_rate=1e-3)
+def _cfg(epochs=30):
+    """An autoencoder's registry cfg: Adam at 1e-3 (the task's defaults), batches of 128; `epochs` is
+    for the default `digits` data."""
     return dict(
         task="reconstruction",
         dataset="digits",
         input_spec=_image,
         normalization="unit",
-        recipe={**defaults, **recipe},
+        recipe=dict(epochs=epochs, batch_size=128),
     )
 
 

@@ -31,46 +31,50 @@ GATES = {
     "nand": ((-20.0, -20.0), 30.0),
 }
 
-_recipe = dict  # the training defaults that `kerazoo train` uses (see kerazoo/training.py)
+# Each cfg's `recipe` lists what differs from its task's recipe defaults (kerazoo.tasks.FitRecipe:
+# Adam, learning rate 1e-3, no schedule); `kerazoo train` uses them.
 
 default_cfgs = {
     "neuron": dict(
         task="logic",
         dataset="and",
         input_spec=dict(shape=(2,), dtype="float32"),
-        recipe=_recipe(epochs=300, batch_size=4, optimizer="adam", learning_rate=0.1),
+        recipe=dict(epochs=300, batch_size=4, learning_rate=0.1),
     ),
     "xor_net": dict(
         task="logic",
         dataset="xor",
         input_spec=dict(shape=(2,), dtype="float32"),
-        recipe=_recipe(epochs=500, batch_size=4, optimizer="adam", learning_rate=0.05),
+        recipe=dict(epochs=500, batch_size=4, learning_rate=0.05),
     ),
     "linear_regression": dict(
         task="regression",
         dataset="doubling",
         input_spec=dict(shape=(1,), dtype="float32"),
-        recipe=_recipe(epochs=100, batch_size=5, optimizer="sgd", learning_rate=0.01),
+        recipe=dict(epochs=100, batch_size=5, optimizer="SGD", learning_rate=0.01),
     ),
     "mlp": dict(
         task="classification",
         dataset="digits",
         input_spec=dict(shape=(28, 28, 1), dtype="float32", range=(0.0, 1.0)),
         normalization="unit",
-        recipe=_recipe(epochs=30, batch_size=128, optimizer="adam", learning_rate=1e-3, schedule="cosine"),
+        data_kinds=("image",),
+        recipe=dict(epochs=30, batch_size=128, schedule="cosine"),
     ),
     "cnn": dict(
         task="classification",
         dataset="digits",
         input_spec=dict(shape=(28, 28, 1), dtype="float32", range=(0.0, 1.0)),
         normalization="unit",
-        recipe=_recipe(epochs=20, batch_size=128, optimizer="adam", learning_rate=1e-3, schedule="cosine"),
+        data_kinds=("image",),
+        recipe=dict(epochs=20, batch_size=128, schedule="cosine"),
     ),
     "tabular_mlp": dict(
         task="classification",
         dataset="breast_cancer",
         input_spec=dict(shape=(30,), dtype="float32"),
-        recipe=_recipe(epochs=100, batch_size=32, optimizer="adam", learning_rate=1e-3),
+        data_kinds=("tabular",),
+        recipe=dict(epochs=100, batch_size=32),
     ),
 }
 

@@ -15,7 +15,7 @@ default_cfgs = {
         task="forecasting",
         dataset="synthetic_monthly",
         input_spec=dict(shape=(12, 1), dtype="float32", transform="log-diff-standardized"),
-        recipe=dict(epochs=200, batch_size=16, optimizer="adam", learning_rate=3e-3, lookback=12),
+        recipe=dict(epochs=200, batch_size=16, learning_rate=3e-3),
     ),
 }
 

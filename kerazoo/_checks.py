@@ -1,0 +1,61 @@
+"""Argument checks shared by the whole library (no TensorFlow: the runtime uses them too).
+
+Each check raises `error` (a ValueError by default) with one line that names the argument, says what
+was expected and what was received: "`epochs` must be a positive integer. Received: epochs=0".
+`label` replaces the argument's name at the start of the sentence where users know it by another
+spelling (`--batch-size` on the command line).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+__all__ = ["check_int", "check_positive_int", "check_number", "check_choice", "check_rate"]
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_int(arg: str, value, minimum: int = 0, *, label: str | None = None, error=ValueError):
+    """`value` must be an int (NumPy ints too, bools refused) >= `minimum`; returns it as an int."""
+    if not _is_int(value) or value < minimum:
+        want = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise error(f"{label or f'`{arg}`'} must be {want}. Received: {arg}={value!r}")
+    return int(value)
+
+
+def check_positive_int(arg: str, value, *, label: str | None = None, error=ValueError) -> int:
+    """`value` must be an int >= 1 (bools refused); returns it as an int."""
+    return check_int(arg, value, 1, label=label, error=error)
+
+
+def check_number(
+    arg: str, value, minimum: float = 0.0, *, strict: bool = False, label: str | None = None, error=ValueError
+) -> float:
+    """`value` must be a real number >= `minimum` (> with `strict`); returns it as a float."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or value != value  # NaN
+        or (value <= minimum if strict else value < minimum)
+    ):
+        relation = ">" if strict else ">="
+        raise error(
+            f"{label or f'`{arg}`'} must be a number {relation} {minimum:g}. Received: {arg}={value!r}"
+        )
+    return float(value)
+
+
+def check_rate(arg: str, value, *, error=ValueError) -> float:
+    """`value` must be a float in [0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
+        raise error(f"`{arg}` must be a number in [0, 1). Received: {arg}={value!r}")
+    return float(value)
+
+
+def check_choice(arg: str, value, choices, *, error=ValueError):
+    """`value` must be one of `choices`."""
+    if value not in choices:
+        raise error(f"`{arg}` must be one of {list(choices)}. Received: {arg}={value!r}")
+    return value

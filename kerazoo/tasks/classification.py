@@ -1,0 +1,109 @@
+"""The `classification` task: images or table rows -> class logits.
+
+Trains on image data (digits, MNIST-format sets, TFDS) or tables (`breast_cancer`); the input shape
+and class count come from the data unless set. Reports test loss and accuracy; `kerazoo evaluate`
+adds per-class precision and recall and the confusion matrix. Deploys the classifier: `images` (or
+`features`) -> `probabilities`, `class_ids`.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kerazoo import data as zdata
+from kerazoo.tasks import register_task
+from kerazoo.tasks._base import Prepared, Task, UsageError
+
+# The classifier that judges generated images (`kerazoo evaluate`): trained with its recipe on the
+# real training split of the generative run's data set.
+EVALUATOR = "cnn"
+
+
+@register_task
+class Classification(Task):
+    name = "classification"
+    data_kinds = ("image", "tabular")
+    headline_keys = ("accuracy",)
+
+    def data_kwargs(self, entry, dataset, data_dir=None, run=None):
+        kind = zdata.dataset_kind(dataset)
+        if kind == "image":
+            return dataset, dict(data_dir=data_dir, normalization=entry.normalization or "unit")
+        if kind == "tabular":
+            return dataset, dict(split_seed=getattr(run, "split_seed", 0) if run is not None else 0)
+        return dataset, {}
+
+    def prepare(self, run):
+        name, kwargs = self.data_kwargs(run.entry, run.dataset, run.data_dir, run)
+        batch_size = run.recipe.batch_size
+        train_ds = zdata.make_dataset(name, "train", batch_size, seed=run.seed, **kwargs)
+        test_ds = zdata.make_dataset(name, "test", batch_size, shuffle=False, **kwargs)
+        # Fit the model to the data: input shape and class count come from the dataset unless set.
+        shape = tuple(int(d) for d in train_ds.element_spec[0].shape[1:])
+        num_classes = int(train_ds.unbatch().map(lambda x, y: y).reduce(np.int32(0), tf.maximum)) + 1
+        tabular = zdata.dataset_kind(name) == "tabular"
+        run.derive(
+            num_classes=num_classes, **({"num_features": shape[0]} if tabular else {"input_shape": shape})
+        )
+        model = run.build()
+        model_shape = tuple(model.input_shape[1:])
+        if model_shape != shape:
+            raise UsageError(
+                f"Dataset '{name}' has inputs of shape {shape} but model '{run.entry.name}' expects "
+                f"{model_shape}. Drop the shape override or pick a matching dataset."
+            )
+        if model.output_shape[-1] < num_classes:
+            raise UsageError(
+                f"Dataset '{name}' has {num_classes} classes but the model outputs "
+                f"{model.output_shape[-1]}. Received: num_classes={run.hparams.get('num_classes')}"
+            )
+        norm_layer = f"{model.name}_normalize"
+        if any(layer.name == norm_layer for layer in model.layers):
+            # Standardization statistics from the training split only.
+            model.get_layer(norm_layer).adapt(train_ds.map(lambda x, y: x))
+        return Prepared(train_ds, test_ds, model)
+
+    def loss(self, run):
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    def metrics(self, run):
+        return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+
+    def evaluate(self, model, config, run_dir, report, *, data_dir=None, n=10_000, evaluator=None, seed=0):
+        from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix, precision_recall_fscore_support
+
+        from kerazoo._registry import get_entry
+        from kerazoo.plots import save_figure, subplots
+
+        x, y = self.split_arrays(get_entry(config.model), config, "test", data_dir=data_dir)
+        predicted = model.predict(x, batch_size=500, verbose=0).argmax(axis=1)
+        classes = int(model.output_shape[-1])
+        precision, recall, _, support = precision_recall_fscore_support(
+            y, predicted, labels=range(classes), zero_division=0
+        )
+        matrix = confusion_matrix(y, predicted, labels=range(classes))
+        fig, ax = subplots(figsize=(6.5, 5.5))
+        ConfusionMatrixDisplay(matrix).plot(ax=ax, colorbar=False, cmap="Blues")
+        ax.set_title(f"{config.model} on {config.dataset}: accuracy {np.mean(predicted == y):.2%}")
+        save_figure(fig, report / "confusion_matrix.png")
+        return {
+            "n": int(len(y)),
+            "accuracy": float(np.mean(predicted == y)),
+            "per_class": {
+                str(c): {
+                    "precision": float(precision[c]),
+                    "recall": float(recall[c]),
+                    "support": int(support[c]),
+                }
+                for c in range(classes)
+            },
+            "confusion_matrix": matrix.tolist(),
+        }
+
+    def servable(self, model, name, config):
+        from kerazoo.export import ClassifierServable
+
+        names = ("images",) if len(model.inputs[0].shape) == 4 else ("features",)
+        return ClassifierServable(model, name, self, config, names, num_classes=int(model.output_shape[-1]))

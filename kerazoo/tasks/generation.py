@@ -1,0 +1,192 @@
+"""The `generation` task: GANs (`kerazoo.GAN`) that learn to make images from noise.
+
+Trains on image data in [-1, 1] (with labels for a conditional GAN) in full batches; the image
+shape and class count come from the data unless set. The recipe is `GANRecipe`: `GAN.compile`'s
+options (`kerazoo.gan.GANOptions`) plus epochs and batch size. Each epoch writes a sample grid from
+fixed noise and the health monitor's figures. `kerazoo evaluate` judges samples with an evaluator
+classifier (FID, classifier score, coverage, precision/recall, memorisation). Deploys the generator:
+`noise` (and `labels`) -> `images`, `images_uint8`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from typing import ClassVar
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kerazoo import data as zdata
+from kerazoo._checks import check_choice, check_number, check_positive_int
+from kerazoo.export import ExportError, GeneratorServable, image_range
+from kerazoo.gan import GAN, LOSSES, GANOptions
+from kerazoo.tasks import register_task
+from kerazoo.tasks._base import Prepared, Recipe, Task, UsageError
+
+__all__ = ["GANRecipe", "Generation"]
+
+
+@dataclasses.dataclass(frozen=True)
+class GANRecipe(GANOptions, Recipe):
+    """A GAN's recipe: `GAN.compile`'s options (`GANOptions`, whose defaults these are) plus epochs
+    and batch size. `epochs` defaults to 30 for the `digits` data (about 22 steps an epoch)."""
+
+    epochs: int = 30
+    batch_size: int = 64
+
+    OPTIMIZERS: ClassVar[tuple] = ("d_optimizer", "g_optimizer")
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_choice("loss", self.loss, sorted(LOSSES))
+        check_positive_int("d_steps", self.d_steps)
+        check_positive_int("g_steps", self.g_steps)
+        check_number("gp_weight", self.gp_weight)
+        check_number("r1_gamma", self.r1_gamma)
+
+    def compile_options(self, steps: int = 1) -> dict:
+        """Keyword arguments for `GAN.compile`, optimizers built (for `steps` steps, for schedules)."""
+        return dict(
+            d_optimizer=self.build_optimizer("d_optimizer", steps),
+            g_optimizer=self.build_optimizer("g_optimizer", steps),
+            loss=self.loss,
+            d_steps=self.d_steps,
+            gp_weight=self.gp_weight,
+            g_steps=self.g_steps,
+            r1_gamma=self.r1_gamma,
+        )
+
+
+@register_task
+class Generation(Task):
+    name = "generation"
+    data_kinds = ("image",)
+    recipe_class = GANRecipe
+    panels = [("d_loss", "g_loss"), ("d_real", "d_fake"), ("sample_diversity", "sample_realism")]
+    headline_keys = (
+        "fid",
+        "classifier_score",
+        "confident_share",
+        "classes_present",
+        "precision",
+        "recall",
+        "requested_accuracy",
+    )
+
+    def data_kwargs(self, entry, dataset, data_dir=None, run=None):
+        return dataset, dict(data_dir=data_dir, normalization=entry.normalization or "symmetric")
+
+    def prepare(self, run):
+        name, kwargs = self.data_kwargs(run.entry, run.dataset, run.data_dir, run)
+        conditional = "num_classes" in run.entry.hparams
+        train_ds = zdata.make_dataset(
+            name,
+            "train",
+            run.recipe.batch_size,
+            labels=conditional,
+            drop_remainder=True,
+            seed=run.seed,
+            **kwargs,
+        )
+        # Real images for the health monitor: a fixed slice of the training split.
+        reference = next(iter(zdata.make_dataset(name, "train", 256, labels=False, shuffle=False, **kwargs)))
+        shape = tuple(int(d) for d in reference.shape[1:])
+        run.hparams.setdefault("seed", run.seed)
+        run.derive(image_shape=shape)
+        if conditional:
+            labels = train_ds.unbatch().map(lambda x, y: y)
+            run.derive(num_classes=int(labels.reduce(np.int32(0), tf.maximum)) + 1)
+        model = run.build()
+        if model.image_shape != shape:
+            raise UsageError(
+                f"Dataset '{name}' has images of shape {shape} but model '{run.entry.name}' makes "
+                f"{model.image_shape}. Drop the image_shape override or pick a matching dataset."
+            )
+        return Prepared(train_ds, None, model, {"reference": reference.numpy(), "conditional": conditional})
+
+    def compile(self, prepared, run, steps):
+        prepared.model.compile(**run.recipe.compile_options(steps))
+
+    def callbacks(self, prepared, run, run_dir):
+        from kerazoo.callbacks import GANMonitor, SampleGrid
+
+        epochs = run.recipe.epochs
+        return [
+            SampleGrid(
+                run_dir / "grids",
+                num_samples=100 if prepared.extras["conditional"] else 64,
+                seed=run.seed,
+                log_dir=run.tensorboard,
+            ),
+            GANMonitor(prepared.extras["reference"], warmup=min(5, max(0, epochs - 1)), seed=run.seed),
+        ]
+
+    def finish(self, prepared, run, run_dir):
+        from kerazoo.callbacks import GANMonitor
+
+        model = prepared.model
+        grids = sorted((run_dir / "grids").glob("grid_epoch_*.png"))
+        if grids:
+            shutil.copyfile(grids[-1], run_dir / "samples.png")
+        model.deployable.save(run_dir / "generator.keras")
+        history = model.history.history
+        figures = {
+            k: float(history[k][-1])
+            for k in ("d_loss", "g_loss", "d_real", "d_fake", "sample_diversity", "sample_realism")
+            if history.get(k)
+        }
+        figures["failure_modes"] = sorted({mode for mode in GANMonitor.MODES if history.get(mode, [0])[-1]})
+        steps = model.history.params.get("steps") or int(prepared.train_ds.cardinality())
+        figures["images_seen"] = int(steps * run.recipe.batch_size * len(history.get("d_loss", [])))
+        return figures
+
+    def evaluate(self, model, config, run_dir, report, *, data_dir=None, n=10_000, evaluator=None, seed=0):
+        from kerazoo.evaluation import evaluate_run_samples
+
+        options = dict(data_dir=data_dir, n=n, evaluator=evaluator, seed=seed)
+        return evaluate_run_samples(model, config, run_dir, report, **options)
+
+    def claims(self, model):
+        inputs = getattr(model, "inputs", None)  # subclassed models have none
+        return isinstance(model, GAN) or bool(inputs and inputs[0].name == "noise")
+
+    def servable(self, model, name, config):
+        if isinstance(model, GAN):
+            names = ("noise", "labels") if model.conditional else ("noise",)
+            return GeneratorServable(
+                model.deployable,
+                name,
+                self,
+                config,
+                names,
+                value_range=(-1.0, 1.0),
+                num_classes=model.num_classes,
+                stem="generator",
+            )
+        input_names = tuple(t.name for t in model.inputs)
+        if input_names[0] != "noise":
+            raise ExportError(
+                f"'{name}' is a GAN: export the whole GAN or its generator (inputs named 'noise')."
+            )
+        return generator_servable(model, name, self, config)
+
+
+def generator_servable(model, name, task, config, stem="generator") -> GeneratorServable:
+    """The generator role for a bare generator or decoder (inputs `noise` and maybe `labels`)."""
+    input_names = tuple(t.name for t in model.inputs)
+    num_classes = None
+    if "labels" in input_names:
+        embeddings = [layer for layer in model.layers if isinstance(layer, keras.layers.Embedding)]
+        num_classes = embeddings[0].input_dim if embeddings else None
+    return GeneratorServable(
+        model,
+        name,
+        task,
+        config,
+        input_names,
+        value_range=image_range(model),
+        num_classes=num_classes,
+        stem=stem,
+    )

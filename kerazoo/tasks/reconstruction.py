@@ -1,0 +1,113 @@
+"""The `reconstruction` task: autoencoders and the VAE (`kerazoo.VAE`) on images in [0, 1].
+
+Plain autoencoders learn x -> x with the MSE; the VAE trains on its own loss (reconstruction + KL).
+Reports the test reconstruction loss, `reconstructions.png` (noisy, denoised and clean rows for the
+denoising autoencoder), `encoder.keras` and `decoder.keras`, and for a 2-D latent space
+`latent_space.png`. `kerazoo evaluate` measures the reconstruction error, and for the VAE also judges
+prior samples like a GAN's. Deploys the autoencoder (`images` -> `images`), or the VAE's decoder as a
+generator (`noise` -> `images`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kerazoo import data as zdata
+from kerazoo.export import GeneratorServable, ImageServable, image_range
+from kerazoo.plots import plot_latent_space, save_image_grid
+from kerazoo.tasks import register_task
+from kerazoo.tasks._base import Prepared, Task
+from kerazoo.vae import VAE
+
+
+def _parts(model):
+    """(encoder, decoder) of a VAE or a plain autoencoder."""
+    if isinstance(model, VAE):
+        return model.encoder, model.decoder
+    return model.get_layer(f"{model.name}_encoder"), model.get_layer(f"{model.name}_decoder")
+
+
+@register_task
+class Reconstruction(Task):
+    name = "reconstruction"
+    data_kinds = ("image",)
+    headline_keys = ("test_reconstruction_mse", "fid", "classifier_score", "confident_share")
+
+    def data_kwargs(self, entry, dataset, data_dir=None, run=None):
+        return dataset, dict(data_dir=data_dir, normalization=entry.normalization or "unit", labels=False)
+
+    def prepare(self, run):
+        name, kwargs = self.data_kwargs(run.entry, run.dataset, run.data_dir, run)
+        batch_size = run.recipe.batch_size
+        train_ds = zdata.make_dataset(name, "train", batch_size, seed=run.seed, **kwargs)
+        test_ds = zdata.make_dataset(name, "test", batch_size, shuffle=False, **kwargs)
+        run.derive(image_shape=tuple(int(d) for d in train_ds.element_spec.shape[1:]), seed=run.seed)
+        model = run.build()
+        if not isinstance(model, VAE):  # plain autoencoders learn x -> x
+            train_ds, test_ds = (d.map(lambda x: (x, x)) for d in (train_ds, test_ds))
+        return Prepared(train_ds, test_ds, model, {"normalization": kwargs["normalization"]})
+
+    def compile(self, prepared, run, steps):
+        model = prepared.model
+        optimizer = run.recipe.build_optimizer("optimizer", steps)
+        if isinstance(model, VAE):  # the VAE computes its own loss
+            model.compile(optimizer=optimizer)
+        else:
+            model.compile(optimizer=optimizer, loss="mse")
+
+    def finish(self, prepared, run, run_dir):
+        model = prepared.model
+        encoder, decoder = _parts(model)
+        encoder.save(run_dir / "encoder.keras")
+        decoder.save(run_dir / "decoder.keras")
+        results = model.evaluate(prepared.val_ds, verbose=0, return_dict=True)
+        if isinstance(model, VAE):
+            figures = {f"test_{k}": float(v) for k, v in results.items()}
+        else:
+            figures = {"test_reconstruction_loss": float(results["loss"])}  # MSE per pixel, [0, 1] scale
+        x_test, y_test = zdata.load_images(run.dataset, "test", run.data_dir)
+        x_test = zdata.NORMALIZATIONS[prepared.extras["normalization"]](x_test).numpy()
+        shown = x_test[:10]
+        rows = [shown]
+        corrupt = [layer for layer in model.layers if layer.name.endswith("_corrupt")]
+        if corrupt:
+            rng = np.random.default_rng(run.seed)
+            noisy = np.clip(shown + rng.normal(0, corrupt[0].stddev, shown.shape), 0, 1).astype(np.float32)
+            rows = [noisy, model(noisy, training=False).numpy(), shown]
+        else:
+            rows.append(model(shown, training=False).numpy())
+        save_image_grid(np.concatenate(rows), run_dir / "reconstructions.png", rows=len(rows))
+        if int(decoder.inputs[0].shape[-1]) == 2:
+            codes = encoder.predict(x_test, verbose=0, batch_size=256)
+            means = codes[0] if isinstance(model, VAE) else codes
+            plot_latent_space(
+                means, y_test, decoder, run_dir / "latent_space.png", title=f"{model.name} latent means"
+            )
+        return figures
+
+    def evaluate(self, model, config, run_dir, report, *, data_dir=None, n=10_000, evaluator=None, seed=0):
+        figures = {}
+        if isinstance(model, VAE):  # its decoder is a generator: judge prior samples like a GAN's
+            from kerazoo.evaluation import evaluate_run_samples
+
+            options = dict(data_dir=data_dir, n=n, evaluator=evaluator, seed=seed)
+            figures = evaluate_run_samples(model, config, run_dir, report, **options)
+        x, _ = zdata.load_images(config.dataset, "test", data_dir or config.data_dir)
+        x = x.astype(np.float32) / 255.0
+        out = model.predict(x, batch_size=500, verbose=0)
+        save_image_grid(np.concatenate([x[:10], out[:10]]), report / "reconstructions.png", rows=2)
+        reconstruction = {"n": int(len(x)), "test_reconstruction_mse": float(np.mean((out - x) ** 2))}
+        if figures:
+            figures["reconstruction"] = reconstruction
+            return figures
+        return reconstruction
+
+    def claims(self, model):
+        return isinstance(model, VAE)
+
+    def servable(self, model, name, config):
+        if isinstance(model, VAE):  # the decoder, served as a generator of [0, 1] images
+            return GeneratorServable(
+                model.deployable, name, self, config, ("noise",), value_range=(0.0, 1.0), stem="decoder"
+            )
+        return ImageServable(model, name, self, config, ("images",), value_range=image_range(model))
