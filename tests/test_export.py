@@ -31,6 +31,7 @@ def _leftovers(folder):
     return [p.name for p in folder.iterdir() if p.name.endswith(".partial")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("name", kerazoo.list_models())
 def test_every_zoo_model_exports_and_passes_verification(name, fmt, tmp_path):
@@ -64,6 +65,7 @@ def test_generator_signature_names_dtypes_and_ranges(tmp_path):
     assert out_["images"].min() >= -1 and out_["images"].max() <= 1 and out_["images_uint8"].dtype == np.uint8
 
 
+@pytest.mark.slow
 def test_quantized_generator_sizes_and_tolerances(tmp_path):
     gan = kerazoo.build("dcgan")
     sizes = {}

@@ -5,11 +5,13 @@ import re
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "quickstart.ipynb"
 
 
+@pytest.mark.slow
 def test_quickstart_notebook_executes(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAZOO_QUICK", "1")
     monkeypatch.setenv("KERAZOO_OUT", str(tmp_path / "out"))

@@ -65,6 +65,7 @@ def python(tmp_path_factory):
     return _light_venv(tmp_path_factory.mktemp("light") / "venv")
 
 
+@pytest.mark.slow
 def test_sampler_runs_where_tensorflow_is_not_installed(python, tmp_path):
     artifact = tmp_path / "cgan.tflite"
     export(kerazoo.build("cgan", width=8), format="tflite", out=artifact)
@@ -100,6 +101,7 @@ def test_sampler_runs_where_tensorflow_is_not_installed(python, tmp_path):
     assert bad.returncode == 2 and "--label must be a class id in 0..9" in bad.stderr
 
 
+@pytest.mark.slow
 def test_export_scripts_export_here_and_deploy_there(python, tmp_path):
     """export/export_generator.py (quick mode) writes the artifacts; export/deploy_generator.py
     draws from one in the environment without TensorFlow."""

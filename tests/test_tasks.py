@@ -101,6 +101,7 @@ def _python(code, cwd, env=None):
     )
 
 
+@pytest.mark.slow
 def test_plugin_models_train_export_and_evaluate_like_the_zoos(tmp_path):
     (tmp_path / "zoo_plugin.py").write_text(PLUGIN)
     result = _python(SCRIPT, tmp_path)

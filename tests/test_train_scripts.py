@@ -23,6 +23,7 @@ def test_there_is_a_script_per_classic_family():
     } <= names
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", SCRIPTS, ids=[p.stem for p in SCRIPTS])
 def test_train_script_runs(script, tmp_path):
     env = {

@@ -13,7 +13,6 @@ persistence and seasonal naive.
 
 import os
 
-import keras
 import numpy as np
 
 import kerazoo
@@ -46,8 +45,9 @@ model.summary()
 ## Train the model
 """
 
-epochs = 5 if quick else 200
-model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="mse")
+recipe = kerazoo.get_entry("lstm_forecaster").recipe  # the zoo's: Adam(3e-3), 200 epochs
+epochs = 5 if quick else recipe.epochs
+model.compile(optimizer=recipe.build_optimizer("optimizer", steps=1), loss="mse")
 model.fit(train_ds, epochs=epochs, verbose=0)
 
 """

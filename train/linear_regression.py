@@ -42,8 +42,9 @@ The gradient of the MSE is `-2 * mean((y - w x) x)`, so each SGD step is
 `w <- w + lr * 2 * mean((y - w x) x)`: the delta rule. `WeightHistory` logs w after every epoch.
 """
 
-learning_rate = 0.01
-epochs = 10 if quick else 100
+recipe = kerazoo.get_entry("linear_regression").recipe  # the zoo's: plain SGD at 0.01, 100 epochs
+learning_rate = recipe.learning_rate
+epochs = 10 if quick else recipe.epochs
 model.compile(optimizer=keras.optimizers.SGD(learning_rate), loss="mse")
 history = model.fit(train_ds, epochs=epochs, callbacks=[WeightHistory("linear_regression_weight")], verbose=0)
 

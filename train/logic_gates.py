@@ -13,7 +13,6 @@ Description: Hand-wired neurons compute AND and OR exactly; a sigmoid neuron lea
 
 import os
 
-import keras
 import numpy as np
 
 import kerazoo
@@ -47,10 +46,11 @@ for gate in ("and", "or"):
 The same neuron with a sigmoid, from random weights, learns each gate by gradient descent.
 """
 
-epochs = 20 if quick else 300  # 300 full-batch steps reach 100% on the truth table
+recipe = kerazoo.get_entry("neuron").recipe  # the zoo's: Adam(0.1), 300 full-batch steps
+epochs = 20 if quick else recipe.epochs  # 300 full-batch steps reach 100% on the truth table
 for gate, ds in (("and", and_ds), ("or", or_ds)):
     neuron = kerazoo.build("neuron", name=f"learned_{gate}")
-    neuron.compile(keras.optimizers.Adam(0.1), loss="mse", metrics=["binary_accuracy"])
+    neuron.compile(recipe.build_optimizer("optimizer", steps=epochs), loss="mse", metrics=["binary_accuracy"])
     neuron.fit(ds, epochs=epochs, verbose=0)
     print(gate, "learned:", np.round(neuron(inputs).numpy().ravel(), 3), "weights:", neuron.get_weights())
 
@@ -73,6 +73,7 @@ From random weights, with tanh hidden neurons and a sigmoid output.
 xor_ds = kerazoo.make_dataset("xor", "train", batch_size=4)
 learned = kerazoo.build("xor_net", hand_wired=False, name="learned_xor")
 learned.summary()
-learned.compile(keras.optimizers.Adam(0.05), loss="mse", metrics=["binary_accuracy"])
-learned.fit(xor_ds, epochs=50 if quick else 500, verbose=0)
+recipe = kerazoo.get_entry("xor_net").recipe  # the zoo's: Adam(0.05), 500 full-batch steps
+learned.compile(recipe.build_optimizer("optimizer", steps=1), loss="mse", metrics=["binary_accuracy"])
+learned.fit(xor_ds, epochs=50 if quick else recipe.epochs, verbose=0)
 print("xor learned:", np.round(learned(inputs).numpy().ravel(), 3))

@@ -24,7 +24,8 @@ quick = os.environ.get("KERAZOO_QUICK") == "1"  # set by the tests for a fast sm
 A stratified 80/20 split of scikit-learn's bundled data; `split_seed` picks another split.
 """
 
-batch_size = 32
+recipe = kerazoo.get_entry("tabular_mlp").recipe  # the zoo's: Adam(1e-3), 100 epochs of batches of 32
+batch_size = recipe.batch_size
 train_ds = kerazoo.make_dataset("breast_cancer", "train", batch_size, split_seed=0)
 test_ds = kerazoo.make_dataset("breast_cancer", "test", batch_size, split_seed=0)
 
@@ -42,9 +43,9 @@ model.summary()
 ## Train the model
 """
 
-epochs = 5 if quick else 100
+epochs = 5 if quick else recipe.epochs
 model.compile(
-    optimizer=keras.optimizers.Adam(1e-3),
+    optimizer=recipe.build_optimizer("optimizer", steps=epochs * int(train_ds.cardinality())),
     loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     metrics=["accuracy"],
 )

@@ -13,7 +13,6 @@ used as a generator, and its encoder's codes searched by cosine similarity.
 
 import os
 
-import keras
 import numpy as np
 
 import kerazoo
@@ -27,7 +26,8 @@ quick = os.environ.get("KERAZOO_QUICK") == "1"  # set by the tests for a fast sm
 Autoencoders read images in [0, 1] and need no labels.
 """
 
-batch_size = 128
+recipe = kerazoo.get_entry("vae").recipe  # the zoo's: Adam(1e-3), 50 epochs of batches of 128
+batch_size = recipe.batch_size
 train_ds = kerazoo.make_dataset("digits", "train", batch_size, labels=False)
 test_ds = kerazoo.make_dataset("digits", "test", batch_size, labels=False)
 
@@ -47,8 +47,8 @@ vae.decoder.summary()
 ## Train the model
 """
 
-vae.compile(optimizer=keras.optimizers.Adam(1e-3))
-epochs = 1 if quick else 50
+vae.compile(optimizer=recipe.build_optimizer("optimizer", steps=1))
+epochs = 1 if quick else recipe.epochs
 vae.fit(train_ds, epochs=epochs, validation_data=test_ds, verbose=2)
 
 """
