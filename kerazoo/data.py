@@ -531,4 +531,11 @@ def make_dataset(
     ds = ds.cache()
     if shuffle if shuffle is not None else split == "train":
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+    # No tf.data autotuning: everything after the cache is cheap, and with it `fit` stalled about
+    # 10 s at the start of some epochs while the last epoch's iterator was torn down (3 of 8 DCGAN
+    # epochs on the digits, 31% of the run; benchmarks/speed.py's note in README). AUTOTUNE above
+    # then means the number of CPU cores.
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.with_options(options)

@@ -287,8 +287,9 @@ class Task:
 
     def data_kwargs(self, entry, dataset: str, data_dir=None, run: Run | RunConfig | None = None):
         """`(dataset, make_dataset keyword arguments)` for this task's data (besides the split, the
-        batch size and shuffling). `run` is the training run, or a finished run's config, or None."""
-        return dataset, {}
+        batch size and shuffling). `run` is the training run, or a finished run's config, or None.
+        Default: the data folder (for data sets read from local files), nothing else."""
+        return dataset, dict(data_dir=data_dir)
 
     def split_arrays(
         self, entry, config: RunConfig | None, split: str, *, data_dir=None, dataset=None, limit=None

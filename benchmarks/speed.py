@@ -1,0 +1,200 @@
+"""Training speed: `GAN.fit` against a hand-written TF-tutorial training loop on the same networks.
+
+    python benchmarks/speed.py --data-dir ../shared/data            # full MNIST, batch 64
+    python benchmarks/speed.py                                       # the embedded digits
+
+The anchor is the TensorFlow DCGAN tutorial's loop, written here: one `tf.function` step, two
+GradientTapes, one generator forward pass shared by both updates (simultaneous updates), on
+`kerazoo.build("dcgan")`'s two networks with Adam(2e-4, beta_1=0.5) each. The contenders train the
+same networks on the same `tf.data` pipeline with `GAN.fit`: `fit` with one update each and no R1
+(the same work as the loop, alternating updates), `fit_recipe` with the dcgan recipe (two generator
+updates per step and the R1 penalty). Each contender is timed over `--steps` training steps after
+`--warmup` steps (tracing and the first epoch's caching excluded), the contenders alternating
+`--repeats` times; reported: the median images/s and its ratio to the loop's median from the same
+run. Then `--epoch-probe` epochs of the dcgan recipe's `fit` on the digits, with the zoo's GAN
+callbacks, record the delay between each epoch's start and its first step. Results go to
+`benchmarks/results/speed.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import kerazoo  # noqa: E402
+from kerazoo.training import library_versions  # noqa: E402
+
+BATCH = 64
+
+
+def _dataset(name, data_dir):
+    return kerazoo.make_dataset(
+        name, "train", BATCH, normalization="symmetric", labels=False, drop_remainder=True, data_dir=data_dir
+    ).repeat()
+
+
+def _networks():
+    gan = kerazoo.build("dcgan", seed=0)
+    return gan
+
+
+def time_loop(ds, steps, warmup):
+    """images/s of the TF-tutorial loop."""
+    gan = _networks()
+    generator, discriminator = gan.generator, gan.discriminator
+    g_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
+    d_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
+    bce = keras.losses.BinaryCrossentropy(from_logits=True)
+
+    @tf.function
+    def train_step(images):
+        noise = tf.random.normal([BATCH, gan.latent_dim])
+        with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
+            generated = generator(noise, training=True)
+            real_output = discriminator(images, training=True)
+            fake_output = discriminator(generated, training=True)
+            gen_loss = bce(tf.ones_like(fake_output), fake_output)
+            disc_loss = bce(tf.ones_like(real_output), real_output) + bce(
+                tf.zeros_like(fake_output), fake_output
+            )
+        g_grads = gen_tape.gradient(gen_loss, generator.trainable_variables)
+        d_grads = disc_tape.gradient(disc_loss, discriminator.trainable_variables)
+        g_opt.apply_gradients(zip(g_grads, generator.trainable_variables))
+        d_opt.apply_gradients(zip(d_grads, discriminator.trainable_variables))
+        return gen_loss, disc_loss
+
+    iterator = iter(ds)
+    for _ in range(warmup):
+        train_step(next(iterator))[0].numpy()
+    start = time.perf_counter()
+    for _ in range(steps):
+        losses = train_step(next(iterator))
+    losses[0].numpy()  # wait for the last step
+    return steps * BATCH / (time.perf_counter() - start)
+
+
+class _Clock(keras.callbacks.Callback):
+    """Wall time of the training steps after `warmup` of them."""
+
+    def __init__(self, warmup):
+        super().__init__()
+        self.warmup, self.start, self.end = warmup, None, None
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch + 1 == self.warmup:
+            self.start = time.perf_counter()
+        self.end = time.perf_counter()
+
+
+def time_fit(ds, steps, warmup, recipe_overrides, compile_options=None):
+    """images/s of `GAN.fit` with the dcgan recipe and `recipe_overrides`."""
+    gan = _networks()
+    recipe = kerazoo.get_entry("dcgan").recipe.replace(recipe_overrides)
+    gan.compile(**recipe.compile_options(), **(compile_options or {}))
+    clock = _Clock(warmup)
+    gan.fit(ds, epochs=1, steps_per_epoch=warmup + steps, verbose=0, callbacks=[clock])
+    return steps * BATCH / (clock.end - clock.start)
+
+
+class _EpochStart(keras.callbacks.Callback):
+    """Seconds from each epoch's start to its first training step (iterator set-up, data)."""
+
+    def __init__(self):
+        super().__init__()
+        self.delays = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._begin = time.perf_counter()
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch == 0:
+            self.delays.append(time.perf_counter() - self._begin)
+
+
+def epoch_start_delays(epochs):
+    """The dcgan recipe's `fit` on the digits with the zoo's GAN callbacks (as `kerazoo train`):
+    the delay before each epoch's first step. Before make_dataset turned tf.data autotuning off,
+    some epochs waited about 10 s here."""
+    from kerazoo.callbacks import GANMonitor, SampleGrid
+
+    ds = kerazoo.make_dataset(
+        "digits", "train", BATCH, normalization="symmetric", labels=False, drop_remainder=True
+    )
+    reference = next(
+        iter(kerazoo.make_dataset("digits", "train", 256, normalization="symmetric", labels=False))
+    )
+    gan = _networks()
+    gan.compile(**kerazoo.get_entry("dcgan").recipe.compile_options())
+    probe = _EpochStart()
+    grids = Path(os.environ.get("TMPDIR", "/tmp")) / "kerazoo_speed_grids"
+    gan.fit(ds, epochs=epochs, verbose=0, callbacks=[SampleGrid(grids), GANMonitor(reference.numpy()), probe])
+    return probe.delays
+
+
+CONTENDERS = {
+    "loop": lambda ds, a: time_loop(ds, a.steps, a.warmup),
+    "fit": lambda ds, a: time_fit(ds, a.steps, a.warmup, {"g_steps": 1, "r1_gamma": 0.0}),
+    "fit_recipe": lambda ds, a: time_fit(ds, a.steps, a.warmup, {}),
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=os.environ.get("KERAZOO_DATA_DIR"))
+    parser.add_argument("--steps", type=int, default=40, help="timed steps per measurement (default: 40)")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed steps first (default: 5)")
+    parser.add_argument("--repeats", type=int, default=3, help="alternations of the contenders (default: 3)")
+    parser.add_argument("--only", default=",".join(CONTENDERS), help="contenders, comma-separated")
+    parser.add_argument(
+        "--epoch-probe", type=int, default=6, help="epochs of the epoch-start probe, 0 to skip (default: 6)"
+    )
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "speed.json"))
+    args = parser.parse_args()
+    names = args.only.split(",")
+    unknown = sorted(set(names) - set(CONTENDERS))
+    if unknown:
+        parser.error(f"--only {unknown[0]}: expected some of {', '.join(CONTENDERS)}")
+    dataset = "mnist" if args.data_dir else "digits"
+    ds = _dataset(dataset, args.data_dir)
+    measured = {name: [] for name in names}
+    for repeat in range(args.repeats):
+        for name in names:
+            measured[name].append(CONTENDERS[name](ds, args))
+            print(f"repeat {repeat + 1}: {name} {measured[name][-1]:.1f} images/s", flush=True)
+    medians = {name: statistics.median(values) for name, values in measured.items()}
+    delays = epoch_start_delays(args.epoch_probe) if args.epoch_probe else []
+    anchor = medians.get("loop")
+    results = {
+        "dataset": dataset,
+        "batch_size": BATCH,
+        "steps": args.steps,
+        "warmup": args.warmup,
+        "repeats": args.repeats,
+        "machine": {"cpus": os.cpu_count(), "gpus": len(tf.config.list_physical_devices("GPU"))},
+        "versions": library_versions(),
+        "images_per_second": measured,
+        "median_images_per_second": medians,
+        "ratio_to_loop": {k: v / anchor for k, v in medians.items()} if anchor else None,
+        "epoch_start_seconds": delays,
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    for name, value in medians.items():
+        ratio = f"  {value / anchor:.2f}x the loop" if anchor else ""
+        print(f"{name:>12}: {value:8.1f} images/s{ratio}")
+    if delays:
+        print("epoch start -> first step:", ", ".join(f"{d:.2f}" for d in delays), "s")
+
+
+if __name__ == "__main__":
+    main()
