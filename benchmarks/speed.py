@@ -8,7 +8,8 @@ GradientTapes, one generator forward pass shared by both updates (simultaneous u
 `kerazoo.build("dcgan")`'s two networks with Adam(2e-4, beta_1=0.5) each. The contenders train the
 same networks on the same `tf.data` pipeline with `GAN.fit`: `fit` with one update each and no R1
 (the same work as the loop, alternating updates), `fit_recipe` with the dcgan recipe (two generator
-updates per step and the R1 penalty). Each contender is timed over `--steps` training steps after
+updates per step and the R1 penalty), and both again with `--precision mixed` (`fit_mixed`,
+`fit_recipe_mixed`: bfloat16 compute on a CPU, float16 on a GPU). Each contender is timed over `--steps` training steps after
 `--warmup` steps (tracing and the first epoch's caching excluded), the contenders alternating
 `--repeats` times; reported: the median images/s and its ratio to the loop's median from the same
 run. Then `--epoch-probe` epochs of the dcgan recipe's `fit` on the digits, with the zoo's GAN
@@ -31,7 +32,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import kerazoo  # noqa: E402
-from kerazoo.training import library_versions  # noqa: E402
+from kerazoo.training import library_versions, precision_policy  # noqa: E402
 
 BATCH = 64
 
@@ -95,13 +96,19 @@ class _Clock(keras.callbacks.Callback):
         self.end = time.perf_counter()
 
 
-def time_fit(ds, steps, warmup, recipe_overrides, compile_options=None):
-    """images/s of `GAN.fit` with the dcgan recipe and `recipe_overrides`."""
-    gan = _networks()
-    recipe = kerazoo.get_entry("dcgan").recipe.replace(recipe_overrides)
-    gan.compile(**recipe.compile_options(), **(compile_options or {}))
-    clock = _Clock(warmup)
-    gan.fit(ds, epochs=1, steps_per_epoch=warmup + steps, verbose=0, callbacks=[clock])
+def time_fit(ds, steps, warmup, recipe_overrides, precision="float32"):
+    """images/s of `GAN.fit` with the dcgan recipe and `recipe_overrides`, the networks built under
+    `precision` (as `kerazoo train --precision`)."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision_policy(precision))
+    try:
+        gan = _networks()
+        recipe = kerazoo.get_entry("dcgan").recipe.replace(recipe_overrides)
+        gan.compile(**recipe.compile_options())
+        clock = _Clock(warmup)
+        gan.fit(ds, epochs=1, steps_per_epoch=warmup + steps, verbose=0, callbacks=[clock])
+    finally:
+        keras.config.set_dtype_policy(previous)
     return steps * BATCH / (clock.end - clock.start)
 
 
@@ -143,7 +150,9 @@ def epoch_start_delays(epochs):
 CONTENDERS = {
     "loop": lambda ds, a: time_loop(ds, a.steps, a.warmup),
     "fit": lambda ds, a: time_fit(ds, a.steps, a.warmup, {"g_steps": 1, "r1_gamma": 0.0}),
+    "fit_mixed": lambda ds, a: time_fit(ds, a.steps, a.warmup, {"g_steps": 1, "r1_gamma": 0.0}, "mixed"),
     "fit_recipe": lambda ds, a: time_fit(ds, a.steps, a.warmup, {}),
+    "fit_recipe_mixed": lambda ds, a: time_fit(ds, a.steps, a.warmup, {}, "mixed"),
 }
 
 
@@ -180,6 +189,7 @@ def main():
         "warmup": args.warmup,
         "repeats": args.repeats,
         "machine": {"cpus": os.cpu_count(), "gpus": len(tf.config.list_physical_devices("GPU"))},
+        "mixed_policy": precision_policy("mixed"),
         "versions": library_versions(),
         "images_per_second": measured,
         "median_images_per_second": medians,

@@ -5,7 +5,8 @@
     kerazoo train NAME [--dataset D] [--data-dir DIR] [--epochs N] [--batch-size N] [--seed S]
                        [--out DIR] [--set key=value ...] [--recipe key=value ...]
                        [--csv PATH --column NAME] [--split-seed K]
-                       [--strategy default|mirrored] [--export saved_model,tflite] [--tensorboard DIR]
+                       [--strategy default|mirrored] [--precision float32|mixed|auto]
+                       [--export saved_model,tflite] [--tensorboard DIR]
                        [--overwrite] [--quiet]
     kerazoo export RUN_DIR_OR_MODEL [--format saved_model|tflite] [--quantize float32|float16|dynamic|int8]
                        [--batch-size N] [--out PATH] [--data-dir DIR] [--dataset D] [--overwrite]
@@ -122,6 +123,13 @@ def _build_parser() -> argparse.ArgumentParser:
         help="tf.distribute strategy: mirrored trains on all local GPUs (default: default)",
     )
     tr.add_argument(
+        "--precision",
+        choices=("float32", "mixed", "auto"),
+        default="float32",
+        help="float32 (default); mixed: bfloat16 compute on CPUs, float16 with loss scaling on GPUs; "
+        "auto: mixed where the hardware gains from it",
+    )
+    tr.add_argument(
         "--export",
         metavar="FORMATS",
         help="after training, export to RUN_DIR/export/ in these formats (saved_model,tflite)",
@@ -219,6 +227,7 @@ def _cmd_train(args) -> int:
         overwrite=args.overwrite,
         split_seed=args.split_seed,
         strategy=args.strategy,
+        precision=args.precision,
         verbose=0 if args.quiet else "auto",
         tensorboard=args.tensorboard,
     )

@@ -334,6 +334,23 @@ class ClassifierServable(Servable):
         return {**super().metadata(), "num_classes": self.num_classes}
 
 
+def as_float32(model):
+    """`model` itself if it computes in float32, else a float32 copy with the same weights: a model
+    trained under a mixed-precision policy is exported in float32 (the TFLite converter has no
+    bfloat16 kernels, and a SavedModel would otherwise record the compute dtype)."""
+    if all(layer.dtype_policy.compute_dtype == "float32" for layer in model._flatten_layers()):
+        return model
+
+    def clone(layer):
+        config = layer.get_config()
+        config["dtype"] = "float32"
+        return layer.__class__.from_config(config)
+
+    copy = keras.models.clone_model(model, clone_function=clone, recursive=True)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def image_range(model) -> tuple:
     """[-1, 1] for a tanh output, else [0, 1] (sigmoid decoders, autoencoders)."""
     activation = getattr(model.layers[-1], "activation", None)
@@ -391,6 +408,7 @@ def load_servable(source, model_name: str | None = None) -> Servable:
             "(one of `kerazoo list`) or export from a run directory."
         )
     servable = task.servable(model, name, config)
+    servable.model = as_float32(servable.model)
     servable.source = f"<in-memory {servable.name}>" if isinstance(source, keras.Model) else str(source)
     return servable
 
@@ -586,6 +604,7 @@ def _export(
             "task": servable.task.name,
             "role": servable.role,
             "hparams": servable.config.hparams if servable.config else None,
+            "trained_precision": servable.config.precision if servable.config else None,
             "source": servable.source,
             "signature": runtime.SIGNATURE,
             "inputs": {s.name: {"dtype": s.dtype.name, "shape": list(s.shape)} for s in signature},

@@ -121,12 +121,18 @@ def get_loss(name) -> GANLoss:
     return LOSSES[name]
 
 
+def _float32(x):
+    """`x` in float32: logits, images and losses leave a mixed-precision network in float32."""
+    return ops.cast(x, "float32")
+
+
 def _input_gradient_sq_norms(discriminator, images, labels=None):
-    """D's logits at `images` and, per image, the squared L2 norm of the gradient of D's output
-    with respect to that image (the summed logits are differentiated, as StyleGAN does)."""
+    """D's logits (float32) at `images` and, per image, the squared L2 norm of the gradient of D's
+    output with respect to that image (the summed logits are differentiated, as StyleGAN does)."""
+    images = _float32(images)
     with tf.GradientTape() as tape:
         tape.watch(images)
-        logits = discriminator(images if labels is None else [images, labels], training=True)
+        logits = _float32(discriminator(images if labels is None else [images, labels], training=True))
     grads = tape.gradient(logits, images)  # of the summed logits
     return logits, ops.sum(ops.square(grads), axis=list(range(1, len(images.shape))))
 
@@ -277,6 +283,14 @@ class GAN(keras.Model):
         self.r1_gamma = check_number("r1_gamma", given(r1_gamma, "r1_gamma"))
         self.d_optimizer = d_optimizer or _default_optimizer("d_optimizer")
         self.g_optimizer = g_optimizer or _default_optimizer("g_optimizer")
+        if self.dtype_policy.name == "mixed_float16":
+            # As Keras does for `model.optimizer`: float16 gradients need a dynamic loss scale.
+            self.d_optimizer, self.g_optimizer = (
+                o
+                if isinstance(o, keras.optimizers.LossScaleOptimizer)
+                else keras.optimizers.LossScaleOptimizer(o)
+                for o in (self.d_optimizer, self.g_optimizer)
+            )
         super().compile(**kwargs)
 
     def get_compile_config(self):
@@ -350,15 +364,17 @@ class GAN(keras.Model):
         loss = self.gan_loss
 
         # Update the discriminator d_steps times on a real batch and a generated one.
+        # Under a mixed-precision policy the networks compute in (b)float16; images, logits, losses
+        # and penalties stay float32.
         for _ in range(self.d_steps):
             noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
-            fake = self.generator(self._with_labels(noise, labels), training=True)
+            fake = _float32(self.generator(self._with_labels(noise, labels), training=True))
             with tf.GradientTape() as tape:
                 if self.r1_gamma:
                     r1, real_logits = r1_penalty(self.discriminator, real, labels)
                 else:
-                    real_logits = self.discriminator(self._with_labels(real, labels), training=True)
-                fake_logits = self.discriminator(self._with_labels(fake, labels), training=True)
+                    real_logits = _float32(self.discriminator(self._with_labels(real, labels), training=True))
+                fake_logits = _float32(self.discriminator(self._with_labels(fake, labels), training=True))
                 d_loss = loss.discriminator_loss(real_logits, fake_logits)
                 if self.r1_gamma:
                     d_loss = d_loss + 0.5 * self.r1_gamma * r1
@@ -369,7 +385,7 @@ class GAN(keras.Model):
                     d_loss = d_loss + self.gp_weight * gradient_penalty(
                         self.discriminator, real, fake, labels, alpha
                     )
-                scaled = scale_for_replicas(d_loss)
+                scaled = self.d_optimizer.scale_loss(scale_for_replicas(d_loss))
             grads = tape.gradient(scaled, self.discriminator.trainable_weights)
             self.d_optimizer.apply(grads, self.discriminator.trainable_weights)
 
@@ -378,9 +394,9 @@ class GAN(keras.Model):
             noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
             with tf.GradientTape() as tape:
                 fake = self.generator(self._with_labels(noise, labels), training=True)
-                fake_logits = self.discriminator(self._with_labels(fake, labels), training=True)
+                fake_logits = _float32(self.discriminator(self._with_labels(fake, labels), training=True))
                 g_loss = loss.generator_loss(fake_logits)
-                scaled = scale_for_replicas(g_loss)
+                scaled = self.g_optimizer.scale_loss(scale_for_replicas(g_loss))
             grads = tape.gradient(scaled, self.generator.trainable_weights)
             self.g_optimizer.apply(grads, self.generator.trainable_weights)
 
@@ -401,8 +417,8 @@ class GAN(keras.Model):
         batch = ops.shape(real)[0]
         noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
         fake = self.generator(self._with_labels(noise, labels), training=False)
-        real_logits = self.discriminator(self._with_labels(real, labels), training=False)
-        fake_logits = self.discriminator(self._with_labels(fake, labels), training=False)
+        real_logits = _float32(self.discriminator(self._with_labels(real, labels), training=False))
+        fake_logits = _float32(self.discriminator(self._with_labels(fake, labels), training=False))
         d_loss = self.gan_loss.discriminator_loss(real_logits, fake_logits)
         return self._track(d_loss, self.gan_loss.generator_loss(fake_logits), real_logits, fake_logits)
 

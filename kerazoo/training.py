@@ -46,9 +46,41 @@ from kerazoo.callbacks import WeightHistory
 from kerazoo.plots import plot_history
 from kerazoo.tasks import Run, RunConfig, UsageError, get_task
 
-__all__ = ["train", "UsageError", "WeightHistory", "library_versions", "STRATEGIES"]
+__all__ = [
+    "train",
+    "UsageError",
+    "WeightHistory",
+    "library_versions",
+    "precision_policy",
+    "STRATEGIES",
+    "PRECISIONS",
+]
 
 STRATEGIES = ("default", "mirrored")
+PRECISIONS = ("float32", "mixed", "auto")
+
+
+def _cpu_has_bf16() -> bool:
+    """Whether the CPU computes bfloat16 natively (AMX or AVX512-BF16: Sapphire Rapids and later)."""
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+    return any(flag in flags for flag in ("amx_bf16", "avx512_bf16"))
+
+
+def precision_policy(precision: str | None) -> str:
+    """The Keras dtype policy for `precision`: `float32`; `mixed`, which is `mixed_float16` (with
+    loss scaling) where there is a GPU and `mixed_bfloat16` on CPUs; or `auto`, mixed where the
+    hardware gains from it (a GPU, or a CPU with AMX / AVX512-BF16), float32 otherwise."""
+    if precision in (None, "float32"):
+        return "float32"
+    if precision not in PRECISIONS:
+        raise UsageError(f"`precision` must be one of {list(PRECISIONS)}. Received: precision={precision!r}")
+    gpu = bool(tf.config.list_physical_devices("GPU"))
+    if precision == "auto" and not gpu and not _cpu_has_bf16():
+        return "float32"
+    return "mixed_float16" if gpu else "mixed_bfloat16"
 
 
 def library_versions() -> dict:
@@ -142,6 +174,7 @@ def train(
     overwrite: bool = False,
     split_seed: int = 0,
     strategy: str | None = None,
+    precision: str | None = None,
     verbose="auto",
     callbacks=(),
     tensorboard=None,
@@ -168,6 +201,11 @@ def train(
         split_seed: which stratified train/test split of `breast_cancer`. Defaults to `0`.
         strategy: `"default"` or `"mirrored"` (`tf.distribute.MirroredStrategy`); the model and its
             optimizers are built inside the strategy's scope.
+        precision: `"float32"` (default), `"mixed"` (`mixed_bfloat16` on CPUs, `mixed_float16` with
+            loss scaling on GPUs) or `"auto"` (mixed where the hardware gains from it: a GPU, or a CPU
+            with AMX / AVX512-BF16). The model is built under that Keras dtype policy (the global
+            policy is restored afterwards); losses, logits and penalties stay float32, and exports
+            are float32. `config.json` records the policy used.
         verbose: passed to `fit` (`"auto"` shows the Keras progress bar).
         callbacks: extra Keras callbacks for `fit`.
         tensorboard: a TensorBoard log directory: Keras' `TensorBoard` callback writes the scalars
@@ -211,7 +249,22 @@ def train(
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
         raise UsageError(f"Output '{out}' already exists. Choose another --out or pass --overwrite.")
 
+    policy = precision_policy(precision)
+    if precision is not None and precision != "float32":
+        print(f"{run.entry.name}: precision {precision} -> Keras dtype policy {policy}")
     keras.utils.set_random_seed(seed)
+    previous_policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        return _train(
+            task, run, out, seed, data_dir, csv, column, split_seed, strategy, policy, verbose, callbacks
+        )
+    finally:
+        keras.config.set_dtype_policy(previous_policy)
+
+
+def _train(task, run, out, seed, data_dir, csv, column, split_seed, strategy, policy, verbose, callbacks):
+    """Build, compile, fit and write the run (see `train`), under the current dtype policy."""
     # Build the model and its optimizers inside the strategy's scope (they must live there).
     with _strategy(strategy).scope():
         try:
@@ -237,6 +290,7 @@ def train(
         hparams={**run.entry.hparams, **run.hparams},
         recipe=run.recipe.to_dict(),
         strategy=strategy or "default",
+        precision=policy,
         versions=library_versions(),
     )
 

@@ -32,7 +32,7 @@ class Sampling(keras.layers.Layer):
 
     def call(self, inputs):
         z_mean, z_log_var = inputs
-        eps = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)
+        eps = keras.random.normal(ops.shape(z_mean), dtype=z_mean.dtype, seed=self.seed_generator)
         return z_mean + ops.exp(0.5 * z_log_var) * eps
 
     def get_config(self):
@@ -97,7 +97,11 @@ class VAE(keras.Model):
         images = data[0] if isinstance(data, (tuple, list)) else data
         z_mean, z_log_var, z = self.encoder(images, training=training)
         reconstruction = self.decoder(z, training=training)
-        rec = ops.mean(reconstruction_loss(images, reconstruction))
+        # Under a mixed-precision policy the networks compute in (b)float16; the losses in float32.
+        z_mean, z_log_var, reconstruction = (
+            ops.cast(t, "float32") for t in (z_mean, z_log_var, reconstruction)
+        )
+        rec = ops.mean(reconstruction_loss(ops.cast(images, "float32"), reconstruction))
         kl = ops.mean(kl_divergence(z_mean, z_log_var))
         return rec, kl
 
@@ -110,7 +114,7 @@ class VAE(keras.Model):
     def train_step(self, data):
         with tf.GradientTape() as tape:
             rec, kl = self._vae_losses(data, training=True)
-            scaled = scale_for_replicas(rec + kl)
+            scaled = self.optimizer.scale_loss(scale_for_replicas(rec + kl))
         grads = tape.gradient(scaled, self.trainable_weights)
         self.optimizer.apply(grads, self.trainable_weights)
         return self._track(rec, kl)

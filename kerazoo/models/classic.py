@@ -375,7 +375,8 @@ def tabular_mlp(num_features=30, hidden_units=(16,), num_classes=2, dropout=0.2,
     check_rate("dropout", dropout)
 
     inputs = keras.Input(shape=(num_features,), name=f"{name}_inputs")
-    x = layers.Normalization(name=f"{name}_normalize")(inputs)
+    # Statistics and standardization in float32, also under a mixed-precision policy.
+    x = layers.Normalization(dtype="float32", name=f"{name}_normalize")(inputs)
     for i, units in enumerate(hidden_units, start=1):
         x = layers.Dense(units, activation="relu", name=f"{name}_block{i}_dense")(x)
         if dropout:

@@ -162,6 +162,7 @@ class RunConfig:
     hparams: dict = dataclasses.field(default_factory=dict)
     recipe: dict = dataclasses.field(default_factory=dict)
     strategy: str = "default"
+    precision: str = "float32"  # the Keras dtype policy the model was trained under
     versions: dict = dataclasses.field(default_factory=dict)
 
     @classmethod
