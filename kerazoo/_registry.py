@@ -131,11 +131,15 @@ def _ensure_loaded() -> None:
     load_plugins()
 
 
-def load_model(path):
+def load_model(path, *, unsafe: bool = False):
     """A `.keras` file saved by kerazoo (a run's `model.keras`, `generator.keras`, ...) as a Keras model.
 
     `keras.saving.load_model` finds kerazoo's own classes (`GAN`, `VAE`, its layers) only once their
     modules are imported; this imports them first. Missing or unreadable files: one ValueError.
+
+    Keras' `safe_mode` stays on: a file that holds Python code (a `Lambda` layer with a Python
+    lambda) is refused with one ValueError, and its code never runs. `unsafe=True` loads such a
+    file knowingly (only for files from a source you trust; the CLI's `--unsafe`).
     """
     import zipfile
     from pathlib import Path
@@ -150,8 +154,14 @@ def load_model(path):
             "runs/dcgan/generator.keras"
         )
     try:
-        return keras.saving.load_model(path)
+        return keras.saving.load_model(path, safe_mode=not unsafe)
     except (zipfile.BadZipFile, OSError, KeyError, TypeError, ValueError) as err:
+        if "safe_mode" in str(err) or "arbitrary code execution" in str(err):
+            raise ValueError(
+                f"{path} holds Python code (a Lambda layer with a Python lambda) and was not loaded; "
+                "none of it ran. If you trust where it comes from, load it knowingly: "
+                "kerazoo.load_model(path, unsafe=True), or --unsafe on the command line."
+            ) from None
         raise ValueError(
             f"{path} is not a readable Keras model ({type(err).__name__}: {str(err)[:200]}). "
             "Save it again with model.save(), or retrain."

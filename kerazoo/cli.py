@@ -9,9 +9,9 @@
                        [--export saved_model,tflite] [--tensorboard DIR]
                        [--overwrite] [--quiet]
     kerazoo export RUN_DIR_OR_MODEL [--format saved_model|tflite] [--quantize float32|float16|dynamic|int8]
-                       [--batch-size N] [--out PATH] [--data-dir DIR] [--dataset D] [--overwrite]
+                       [--batch-size N] [--out PATH] [--data-dir DIR] [--dataset D] [--overwrite] [--unsafe]
     kerazoo sample ARTIFACT.tflite [--n 64] [--label K] [--seed S] [--columns C] [--out grid.png] [--overwrite]
-    kerazoo evaluate RUN_DIR [--data-dir DIR] [--n N] [--evaluator PATH] [--seed S]
+    kerazoo evaluate RUN_DIR [--data-dir DIR] [--n N] [--evaluator PATH] [--seed S] [--unsafe]
 
 `kerazoo sample` imports no TensorFlow: it runs where only numpy, ai-edge-litert and Pillow are
 installed. `--plugin MODULE` (or `$KERAZOO_PLUGINS`, or an installed package's `kerazoo.plugins`
@@ -156,6 +156,9 @@ def _build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--data-dir", help="verification/calibration data folder (default: the run's)")
     ex.add_argument("--dataset", help="verification/calibration dataset (default: the run's)")
     ex.add_argument("--overwrite", action="store_true", help="replace an existing artifact")
+    ex.add_argument(
+        "--unsafe", action="store_true", help="load a .keras file that holds Python code (trusted files only)"
+    )
 
     ev = sub.add_parser("evaluate", help="figures and pictures for a run directory, in RUN_DIR/eval/")
     ev.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by 'kerazoo train'")
@@ -167,6 +170,9 @@ def _build_parser() -> argparse.ArgumentParser:
         "--evaluator", help="classifier run dir or .keras to judge samples (default: cached zoo cnn)"
     )
     ev.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
+    ev.add_argument(
+        "--unsafe", action="store_true", help="load a run model that holds Python code (trusted files only)"
+    )
 
     sa = sub.add_parser("sample", help="draw a PNG grid from an exported .tflite generator (no TensorFlow)")
     sa.add_argument("artifact", metavar="ARTIFACT", help="an exported generator (.tflite)")
@@ -256,7 +262,7 @@ def _verified(meta) -> str:
 def _cmd_export(args) -> int:
     from kerazoo.export import default_out, export, load_servable
 
-    servable = load_servable(args.source)
+    servable = load_servable(args.source, unsafe=args.unsafe)
     out = args.out or default_out(servable, args.format, args.quantize)
     meta = export(
         servable,
@@ -278,7 +284,12 @@ def _cmd_evaluate(args) -> int:
     from kerazoo.tasks import get_task
 
     figures = evaluate(
-        args.run_dir, data_dir=args.data_dir, n=args.n, evaluator=args.evaluator, seed=args.seed
+        args.run_dir,
+        data_dir=args.data_dir,
+        n=args.n,
+        evaluator=args.evaluator,
+        seed=args.seed,
+        unsafe=args.unsafe,
     )
     print(json.dumps(get_task(figures["task"]).headline(figures), indent=2))
     print(f"wrote {os.path.join(args.run_dir, 'eval')}/ (metrics.json, report.md and pictures)")

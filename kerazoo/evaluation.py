@@ -65,14 +65,14 @@ def cache_dir() -> Path:
     return Path(os.environ.get("KERAZOO_CACHE") or Path.home() / ".cache" / "kerazoo")
 
 
-def _load_model(path: Path):
+def _load_model(path: Path, unsafe: bool = False):
     path = Path(path)
     if path.is_dir():
         path = path / "model.keras"
     if not path.is_file():
         raise EvaluationError(f"No model at '{path}'. Pass a run directory or a .keras file.")
     try:
-        return load_model(path)
+        return load_model(path, unsafe=unsafe)
     except ValueError as e:
         raise EvaluationError(str(e)) from None
 
@@ -270,7 +270,9 @@ def _markdown(figures, report: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def evaluate(run_dir, *, data_dir=None, n: int = 10_000, evaluator=None, seed: int = 0) -> dict:
+def evaluate(
+    run_dir, *, data_dir=None, n: int = 10_000, evaluator=None, seed: int = 0, unsafe: bool = False
+) -> dict:
     """Evaluate a run directory; writes `RUN_DIR/eval/metrics.json`, pictures and `report.md`.
 
     What is computed is the run's task's (`kerazoo.tasks.Task.evaluate`).
@@ -282,6 +284,7 @@ def evaluate(run_dir, *, data_dir=None, n: int = 10_000, evaluator=None, seed: i
         evaluator: a classifier run directory or `.keras` file to judge samples with (default: the
             zoo's `cnn` trained on the run's data set, cached).
         seed: seed of the noise.
+        unsafe: load a run model that holds Python code (see `kerazoo.load_model`).
 
     Returns:
         The figures written to `eval/metrics.json`.
@@ -297,7 +300,7 @@ def evaluate(run_dir, *, data_dir=None, n: int = 10_000, evaluator=None, seed: i
         raise EvaluationError(
             f"{e} (from {run_dir / 'config.json'}; load its plugin with --plugin)"
         ) from None
-    model = _load_model(run_dir)
+    model = _load_model(run_dir, unsafe)
     start = time.perf_counter()
     with atomic_write(run_dir / "eval") as tmp:
         report = tmp / "eval"

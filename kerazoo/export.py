@@ -360,15 +360,16 @@ def image_range(model) -> tuple:
 # --- sources --------------------------------------------------------------------------------------
 
 
-def _load_keras(path: Path):
+def _load_keras(path: Path, unsafe: bool = False):
     try:
-        return load_model(path)
+        return load_model(path, unsafe=unsafe)
     except ValueError as e:
         raise ExportError(str(e)) from None
 
 
-def load_servable(source, model_name: str | None = None) -> Servable:
+def load_servable(source, model_name: str | None = None, *, unsafe: bool = False) -> Servable:
     """What `export` would export from `source`: a run directory, a `.keras` file, or a model.
+    `unsafe=True` loads a `.keras` file that holds Python code (see `kerazoo.load_model`).
 
     The model's task decides (`Task.servable`): the run's task, else the task of its zoo name, else
     the task that claims the bare model (a GAN, a VAE, a generator whose input is named `noise`).
@@ -392,7 +393,7 @@ def load_servable(source, model_name: str | None = None) -> Servable:
             raise ExportError(f"No run directory or model file at '{path}'.")
         elif path.suffix != ".keras":
             raise ExportError(f"'{path}' is not a .keras file. Pass a run directory or a .keras file.")
-        model = _load_keras(path)
+        model = _load_keras(path, unsafe)
     if not isinstance(model, keras.Model):
         raise ExportError(f"Cannot export {type(model).__name__}: a zoo model, GAN or VAE is needed.")
     name = model_name or (config.model if config else None) or model.name
@@ -522,6 +523,7 @@ def export(
     dataset: str | None = None,
     model_name: str | None = None,
     make_parents: bool = False,
+    unsafe: bool = False,
 ) -> dict:
     """Export a zoo model to SavedModel or TFLite, verify it, and write its metadata beside it.
 
@@ -542,6 +544,7 @@ def export(
             to the run's own, else the model's default data set.
         model_name: the zoo name, when `source` is a bare model whose name is not one.
         make_parents: create `out`'s folder if missing (removed again if the export fails).
+        unsafe: load a `.keras` source that holds Python code (see `kerazoo.load_model`).
 
     Returns:
         The metadata written beside the artifact (with its `verification` figures).
@@ -551,7 +554,7 @@ def export(
         kerazoo.data.DataError: the verification data cannot be loaded (nothing is written).
     """
     _check_options(format, quantize, batch_size)
-    servable = source if isinstance(source, Servable) else load_servable(source, model_name)
+    servable = source if isinstance(source, Servable) else load_servable(source, model_name, unsafe=unsafe)
     if out is None:
         out, make_parents = default_out(servable, format, quantize), True
     out, meta_path = _check_out(out, overwrite, make_parents)

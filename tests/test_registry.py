@@ -2,6 +2,8 @@ import os
 import subprocess
 import sys
 
+import keras
+import numpy as np
 import pytest
 
 import kerazoo
@@ -85,3 +87,35 @@ def test_load_model_bad_paths_are_one_clear_error(tmp_path):
     ):
         with pytest.raises(ValueError, match=message):
             kerazoo.load_model(path)
+
+
+def _lambda_model(path, marker):
+    """A .keras file whose Lambda layer, if its code ever ran, would write `marker`."""
+    marker = str(marker)  # the lambda's closure is saved with it
+    inputs = keras.Input((2,), name="inputs")
+    outputs = keras.layers.Lambda(lambda x: (open(marker, "w").close(), x * 2)[1])(inputs)
+    keras.Model(inputs, outputs, name="neuron").save(path)
+    os.remove(marker)  # building the model traced the lambda once
+
+
+def test_a_keras_file_with_python_code_is_refused_and_its_code_never_runs(tmp_path):
+    marker = tmp_path / "payload_ran"
+    _lambda_model(tmp_path / "lambda.keras", marker)
+    with pytest.raises(ValueError, match=r"holds Python code .* none of it ran.*unsafe=True"):
+        kerazoo.load_model(tmp_path / "lambda.keras")
+    assert not marker.exists()
+    # Knowingly: it loads, and only then does its code run.
+    model = kerazoo.load_model(tmp_path / "lambda.keras", unsafe=True)
+    np.testing.assert_allclose(model(np.ones((1, 2), np.float32)), [[2.0, 2.0]])
+    assert marker.exists()
+
+
+def test_cli_refuses_python_code_in_a_keras_file_unless_unsafe(tmp_path, capsys):
+    from kerazoo.cli import main
+
+    marker = tmp_path / "payload_ran"
+    _lambda_model(tmp_path / "lambda.keras", marker)
+    assert main(["export", str(tmp_path / "lambda.keras"), "--format", "saved_model"]) == 2
+    err = capsys.readouterr().err
+    assert "holds Python code" in err and "--unsafe" in err and len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lambda.keras"] and not marker.exists()
