@@ -256,15 +256,14 @@ def train(
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(policy)
     try:
-        return _train(
-            task, run, out, seed, data_dir, csv, column, split_seed, strategy, policy, verbose, callbacks
-        )
+        return _train(task, run, out, strategy, policy, verbose, callbacks)
     finally:
         keras.config.set_dtype_policy(previous_policy)
 
 
-def _train(task, run, out, seed, data_dir, csv, column, split_seed, strategy, policy, verbose, callbacks):
-    """Build, compile, fit and write the run (see `train`), under the current dtype policy."""
+def _train(task, run, out, strategy, policy, verbose, callbacks):
+    """Build, compile, fit and write the run (see `train`), under the current dtype policy; the
+    run's arguments are `run`'s."""
     # Build the model and its optimizers inside the strategy's scope (they must live there).
     with _strategy(strategy).scope():
         try:
@@ -280,13 +279,13 @@ def _train(task, run, out, seed, data_dir, csv, column, split_seed, strategy, po
         model=run.entry.name,
         task=task.name,
         dataset=run.dataset,
-        data_dir=str(data_dir) if data_dir else os.environ.get(zdata.DATA_DIR_ENV),
-        csv=str(csv) if csv else None,
-        column=column,
+        data_dir=str(run.data_dir) if run.data_dir else os.environ.get(zdata.DATA_DIR_ENV),
+        csv=str(run.csv) if run.csv else None,
+        column=run.column,
         epochs=epochs,
         batch_size=run.recipe.batch_size,
-        seed=seed,
-        split_seed=split_seed,
+        seed=run.seed,
+        split_seed=run.split_seed,
         hparams={**run.entry.hparams, **run.hparams},
         recipe=run.recipe.to_dict(),
         strategy=strategy or "default",
