@@ -9,11 +9,14 @@ GradientTapes, one generator forward pass shared by both updates (simultaneous u
 same networks on the same `tf.data` pipeline with `GAN.fit`: `fit` with one update each and no R1
 (the same work as the loop, alternating updates), `fit_recipe` with the dcgan recipe (two generator
 updates per step and the R1 penalty), and both again with `--precision mixed` (`fit_mixed`,
-`fit_recipe_mixed`: bfloat16 compute on a CPU, float16 on a GPU). Each contender is timed over `--steps` training steps after
+`fit_recipe_mixed`: bfloat16 compute on a CPU, float16 on a GPU), and `fit` with TensorFlow's op
+determinism on (`fit_deterministic`, what `kerazoo train` does unless `--nondeterministic`; the
+other contenders run with it off). Each contender is timed over `--steps` training steps after
 `--warmup` steps (tracing and the first epoch's caching excluded), the contenders alternating
 `--repeats` times; reported: the median images/s and its ratio to the loop's median from the same
 run. Then `--epoch-probe` epochs of the dcgan recipe's `fit` on the digits, with the zoo's GAN
-callbacks, record the delay between each epoch's start and its first step. Results go to
+callbacks, record the delay between each epoch's start and its first step, and the training
+pipeline alone is timed over 3 epochs (`pipeline_images_per_second`). Results go to
 `benchmarks/results/speed.json`.
 """
 
@@ -96,11 +99,15 @@ class _Clock(keras.callbacks.Callback):
         self.end = time.perf_counter()
 
 
-def time_fit(ds, steps, warmup, recipe_overrides, precision="float32"):
+def time_fit(ds, steps, warmup, recipe_overrides, precision="float32", deterministic=False):
     """images/s of `GAN.fit` with the dcgan recipe and `recipe_overrides`, the networks built under
-    `precision` (as `kerazoo train --precision`)."""
+    `precision` (as `kerazoo train --precision`), with TensorFlow's op determinism on or off (on is
+    `kerazoo train`'s default; off is `--nondeterministic`)."""
+    from tensorflow.python.framework import config as tf_config
+
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(precision_policy(precision))
+    (tf_config.enable_op_determinism if deterministic else tf_config.disable_op_determinism)()
     try:
         gan = _networks()
         recipe = kerazoo.get_entry("dcgan").recipe.replace(recipe_overrides)
@@ -109,6 +116,7 @@ def time_fit(ds, steps, warmup, recipe_overrides, precision="float32"):
         gan.fit(ds, epochs=1, steps_per_epoch=warmup + steps, verbose=0, callbacks=[clock])
     finally:
         keras.config.set_dtype_policy(previous)
+        tf_config.disable_op_determinism()
     return steps * BATCH / (clock.end - clock.start)
 
 
@@ -147,9 +155,25 @@ def epoch_start_delays(epochs):
     return probe.delays
 
 
+def pipeline_rate(name, data_dir, epochs=3):
+    """images/s of the training pipeline alone (`make_dataset`, as `GAN.fit` gets it), over `epochs`
+    full passes, the first included."""
+    ds = kerazoo.make_dataset(
+        name, "train", BATCH, normalization="symmetric", labels=False, drop_remainder=True, data_dir=data_dir
+    )
+    start, images = time.perf_counter(), 0
+    for _ in range(epochs):
+        for batch in ds:
+            images += int(batch.shape[0])
+    return images / (time.perf_counter() - start)
+
+
 CONTENDERS = {
     "loop": lambda ds, a: time_loop(ds, a.steps, a.warmup),
     "fit": lambda ds, a: time_fit(ds, a.steps, a.warmup, {"g_steps": 1, "r1_gamma": 0.0}),
+    "fit_deterministic": lambda ds, a: time_fit(
+        ds, a.steps, a.warmup, {"g_steps": 1, "r1_gamma": 0.0}, deterministic=True
+    ),
     "fit_mixed": lambda ds, a: time_fit(ds, a.steps, a.warmup, {"g_steps": 1, "r1_gamma": 0.0}, "mixed"),
     "fit_recipe": lambda ds, a: time_fit(ds, a.steps, a.warmup, {}),
     "fit_recipe_mixed": lambda ds, a: time_fit(ds, a.steps, a.warmup, {}, "mixed"),
@@ -181,6 +205,7 @@ def main():
             print(f"repeat {repeat + 1}: {name} {measured[name][-1]:.1f} images/s", flush=True)
     medians = {name: statistics.median(values) for name, values in measured.items()}
     delays = epoch_start_delays(args.epoch_probe) if args.epoch_probe else []
+    pipeline = pipeline_rate(dataset, args.data_dir)
     anchor = medians.get("loop")
     results = {
         "dataset": dataset,
@@ -195,15 +220,17 @@ def main():
         "median_images_per_second": medians,
         "ratio_to_loop": {k: v / anchor for k, v in medians.items()} if anchor else None,
         "epoch_start_seconds": delays,
+        "pipeline_images_per_second": pipeline,
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     for name, value in medians.items():
         ratio = f"  {value / anchor:.2f}x the loop" if anchor else ""
-        print(f"{name:>12}: {value:8.1f} images/s{ratio}")
+        print(f"{name:>18}: {value:8.1f} images/s{ratio}")
     if delays:
         print("epoch start -> first step:", ", ".join(f"{d:.2f}" for d in delays), "s")
+    print(f"the pipeline alone: {pipeline:,.0f} images/s")
 
 
 if __name__ == "__main__":

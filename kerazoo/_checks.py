@@ -10,7 +10,18 @@ from __future__ import annotations
 
 import numbers
 
-__all__ = ["check_int", "check_positive_int", "check_number", "check_choice", "check_rate"]
+__all__ = [
+    "check_int",
+    "check_positive_int",
+    "check_number",
+    "check_choice",
+    "check_rate",
+    "check_file",
+    "MAX_FILE_BYTES",
+]
+
+# The largest file kerazoo reads (data, CSV, .tflite): larger ones are refused before they are opened.
+MAX_FILE_BYTES = 2**31
 
 
 def _is_int(value) -> bool:
@@ -59,3 +70,34 @@ def check_choice(arg: str, value, choices, *, error=ValueError):
     if value not in choices:
         raise error(f"`{arg}` must be one of {list(choices)}. Received: {arg}={value!r}")
     return value
+
+
+def check_file(
+    path, what: str, *, limit: int = MAX_FILE_BYTES, error=ValueError, magic=None, offset: int = 0
+):
+    """`path` must be a readable regular file of at most `limit` bytes (and, with `magic`, hold those
+    bytes at `offset`); returns it as a `Path`. `what` names the file in the message ("CSV file")."""
+    from pathlib import Path
+
+    path = Path(path)
+    if path.is_dir():
+        raise error(f"{what} '{path}' is a directory; pass a file.")
+    if not path.is_file():
+        raise error(f"{what} '{path}' does not exist.")
+    size = path.stat().st_size
+    if size > limit:
+        raise error(
+            f"{what} '{path}' is {size:,} bytes, over the {limit:,}-byte limit: not a file kerazoo reads."
+        )
+    if magic is not None:
+        try:
+            with open(path, "rb") as f:
+                f.seek(offset)
+                head = f.read(len(magic))
+        except OSError as e:
+            raise error(f"Cannot read {what} '{path}': {e}.") from None
+        if head != magic:
+            raise error(
+                f"'{path}' is not a valid {what} (no {magic.decode('latin-1')} identifier: it is truncated or another format)."
+            )
+    return path

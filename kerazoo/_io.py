@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write", "remove", "write_json"]
+__all__ = ["atomic_write", "check_output", "remove", "write_json"]
 
 
 def remove(path) -> None:
@@ -24,6 +24,25 @@ def remove(path) -> None:
         shutil.rmtree(path)
     elif path.exists() or path.is_symlink():
         path.unlink()
+
+
+def check_output(path, error=ValueError) -> Path:
+    """`path` must be somewhere an output can be written: its nearest existing ancestor a folder that
+    this process may write in (so a path inside a file, or under a read-only folder, fails at once,
+    before any work). Returns it as a `Path`."""
+    path = Path(path)
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if ancestor.exists() and not ancestor.is_dir():
+        raise error(
+            f"Cannot write '{path}': '{ancestor}' is a file, not a folder. Choose another output path."
+        )
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise error(
+            f"Cannot write '{path}': folder '{ancestor}' is not writable. Choose another output path."
+        )
+    return path
 
 
 @contextlib.contextmanager

@@ -1,11 +1,16 @@
 """Callbacks for anyone's `fit`: `SampleGrid` and `GANMonitor` for GANs, `WeightHistory` for small
-networks.
+networks, `BackupAndRestore` (Keras' own, made whole for GANs and VAEs) and `StopOnDivergence`.
 
-Everything else (checkpoints, backup and restore, early stopping, CSV logs) is Keras' own.
+Everything else (checkpoints, early stopping, CSV logs) is Keras' own.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import os
+import shutil
+import time
 from pathlib import Path
 
 import keras
@@ -15,7 +20,17 @@ from kerazoo._checks import check_positive_int
 from kerazoo.plots import save_image_grid
 from kerazoo.quality import mean_pairwise_distance, nearest_distances
 
-__all__ = ["SampleGrid", "GANMonitor", "WeightHistory", "fixed_inputs", "require_tensorboard"]
+__all__ = [
+    "SampleGrid",
+    "GANMonitor",
+    "WeightHistory",
+    "BackupAndRestore",
+    "StopOnDivergence",
+    "DivergenceError",
+    "fit_resumable",
+    "fixed_inputs",
+    "require_tensorboard",
+]
 
 
 def require_tensorboard() -> None:
@@ -200,6 +215,20 @@ class GANMonitor(keras.callbacks.Callback):
             raise ValueError("GANMonitor needs a model with a `generator` (a kerazoo.GAN).")
         self._inputs, _ = _gan_inputs(self.model, self._num_samples, self._seed)
 
+    def get_state(self) -> dict:
+        """What the monitor carries from epoch to epoch (JSON-ready), for `BackupAndRestore`."""
+        return {
+            "low_d_fake_epochs": self._low_d_fake_epochs,
+            "active": sorted(self._active),
+            "events": self.events,
+        }
+
+    def set_state(self, state: dict) -> None:
+        """Continue from `get_state()`'s result (a resumed run reports what an uninterrupted one would)."""
+        self._low_d_fake_epochs = int(state["low_d_fake_epochs"])
+        self._active = set(state["active"])
+        self.events = [tuple(event) for event in state["events"]]
+
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
         samples = np.asarray(self.model.generator(self._inputs, training=False), dtype=np.float32)
@@ -274,3 +303,372 @@ class WeightHistory(keras.callbacks.Callback):
         values = [float(v) for w in self.model.get_layer(self._layer_name).get_weights() for v in np.ravel(w)]
         for key, value in zip(self._names, values):
             logs[key] = value
+
+
+class DivergenceError(RuntimeError):
+    """Training produced a non-finite loss; the message names the epoch, step and value."""
+
+
+class StopOnDivergence(keras.callbacks.Callback):
+    """Stops training at once, with a `DivergenceError`, when a logged figure becomes NaN or infinite.
+
+    Keras' `TerminateOnNaN` watches `loss` only and ends `fit` normally, which would let a caller save
+    the broken model; this watches every figure (`d_loss` and `g_loss` of a GAN too) after every batch
+    and raises, so nothing after `fit` runs. Put it before `BackupAndRestore` in `callbacks`, so the
+    diverged state is never backed up: the last backup is the last good state.
+
+    Example:
+        model.fit(ds, epochs=10, callbacks=[kerazoo.callbacks.StopOnDivergence()])
+    """
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        for name, value in (logs or {}).items():
+            try:
+                value = float(np.asarray(value))
+            except (TypeError, ValueError):
+                continue
+            if not math.isfinite(value):
+                self.model.stop_training = True
+                raise DivergenceError(
+                    f"Training diverged at epoch {getattr(self, '_epoch', 0) + 1}, step {batch + 1}: "
+                    f"{name} = {value}."
+                )
+
+
+def _optimizers(model) -> list:
+    """`(attribute, optimizer)` for each optimizer a model holds with variables to keep (built ones;
+    both of a GAN's), in a fixed order."""
+    found = [
+        (name, value)
+        for name, value in sorted(vars(model).items())
+        if isinstance(value, keras.optimizers.Optimizer) and value.built
+    ]
+    return found
+
+
+def _build_optimizers(model) -> None:
+    """Create the optimizers' variables before a restore (Keras builds only `model.optimizer`, so a
+    GAN's two optimizers would be skipped: keras-team/keras#19389)."""
+    if hasattr(model, "build_optimizers"):
+        model.build_optimizers()
+    elif getattr(model, "optimizer", None) is not None and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+
+
+def _learning_rates(model) -> dict:
+    """The current learning rates that are plain values (not schedules), by optimizer attribute."""
+    rates = {}
+    for name, optimizer in _optimizers(model):
+        inner = getattr(optimizer, "inner_optimizer", optimizer)
+        if not isinstance(inner._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+            rates[name] = float(np.asarray(inner.learning_rate))
+    return rates
+
+
+class BackupAndRestore(keras.callbacks.BackupAndRestore):
+    """Keras' `BackupAndRestore`, made whole for every kerazoo model, GANs and VAEs included.
+
+    Lifecycle as Keras': a backup at the end of every epoch (and every `save_freq` batches when that
+    is an int); when `fit` starts and a backup exists, the training state is restored and `fit`
+    continues from there; when `fit` ends, the backup is deleted. What differs:
+    - every optimizer's state is restored, both of a GAN's included (Keras builds only
+      `model.optimizer` before loading, so a GAN's Adam moments and step counts were silently reset:
+      keras-team/keras#19389), and the random seed states (a GAN's noise, dropout) and the metric
+      accumulators, which Keras' weights file leaves out;
+    - with `data`, the data order is restored: a resumed run sees the same batches, epoch after
+      epoch, as an uninterrupted one;
+    - a backup taken within an epoch (`save_freq=N`) resumes within that epoch with `fit_resumable`,
+      which first trains on the rest of that epoch (the epoch's logged means continue where they
+      were); plain `fit` cannot start mid-epoch, so this callback refuses such a backup there when
+      given `data` (without `data` it does what Keras' does: that epoch starts over from the backup);
+    - the history of finished epochs is kept and put back in front of the resumed `fit`'s History;
+    - each backup is written to a new folder and renamed into place, so a kill at any moment (even
+      `kill -9` during a write) leaves the last complete backup;
+    - a learning rate given anew (a plain value, not a schedule) is kept, not overwritten by the
+      backup's: a run that diverged can resume with a smaller one.
+    Put it last in `callbacks` (it records the logs that the other callbacks add), after
+    `StopOnDivergence`.
+
+    Example:
+        ds = kerazoo.make_dataset("digits", "train", 64, normalization="symmetric", labels=False,
+                                  drop_remainder=True)
+        backup = kerazoo.callbacks.BackupAndRestore("runs/backup", data=ds)
+        gan.fit(ds, epochs=30, callbacks=[backup])  # run again after a crash: it continues
+
+    Args:
+        backup_dir: the folder for the backup (its own; nothing else may write there).
+        save_freq: `"epoch"`, or an int N to also back up every N batches.
+        data: the training dataset, when made by `kerazoo.make_dataset` (shuffled): its epoch order is
+            restored. Without `data` a resumed run may see other data orders.
+        callbacks: other callbacks whose state to back up: those with `get_state()` and
+            `set_state(state)`, such as `GANMonitor`.
+        delete_checkpoint: delete the backup when `fit` ends. Defaults to `True`.
+
+    Attributes:
+        restored: `(epoch, batch)` the last `fit` resumed from (0-based epoch, batches done in it),
+            or None.
+        previous_seconds: training seconds recorded in the restored backup (0 without one).
+    """
+
+    STATE = "state.json"
+    VARIABLES = "variables.npz"
+    HISTORY = "history.jsonl"
+
+    def __init__(self, backup_dir, save_freq="epoch", data=None, callbacks=(), delete_checkpoint=True):
+        if isinstance(save_freq, bool) or (isinstance(save_freq, int) and save_freq < 1):
+            raise ValueError(
+                "Invalid value for argument `save_freq`. "
+                f"Received: save_freq={save_freq}. Expected either 'epoch' or a positive integer."
+            )
+        super().__init__(backup_dir, save_freq=save_freq, delete_checkpoint=delete_checkpoint)
+        from kerazoo.data import epoch_order
+
+        self._data = data
+        self._order = epoch_order(data) if data is not None else None
+        if data is not None and self._order is None:
+            raise ValueError(
+                "`data` must be a shuffled dataset made by kerazoo.make_dataset (its epoch order is "
+                "what gets restored). Received a dataset without one; leave `data` out instead."
+            )
+        self._stateful = list(callbacks)
+        for callback in self._stateful:
+            if not (hasattr(callback, "get_state") and hasattr(callback, "set_state")):
+                raise ValueError(
+                    f"{type(callback).__name__} has no get_state()/set_state(): it cannot be backed up."
+                )
+        self._dir = Path(backup_dir)
+        self.restored = None
+        self.previous_seconds = 0.0
+
+    # -- paths -------------------------------------------------------------------------------
+
+    @property
+    def latest(self) -> Path:
+        return self._dir / "latest"
+
+    @classmethod
+    def read_state(cls, backup_dir) -> dict | None:
+        """The `state.json` of the last complete backup in `backup_dir`, or None if there is none."""
+        for name in ("latest", "previous"):
+            path = Path(backup_dir) / name / cls.STATE
+            if path.is_file():
+                try:
+                    return json.loads(path.read_text())
+                except (OSError, ValueError):
+                    continue
+        return None
+
+    @staticmethod
+    def describe(state: dict) -> str:
+        """Where a backup's `state` stands, in words: `after epoch 3` or `in epoch 2, after step 14`."""
+        if state["batch"]:
+            return f"in epoch {state['epoch'] + 1}, after step {state['batch']}"
+        return f"after epoch {state['epoch']}"
+
+    # -- Keras hooks ---------------------------------------------------------------------------
+
+    def on_train_begin(self, logs=None):
+        self._history_lines = 0  # lines of `history.jsonl` that the current backup counts
+        self._resume_batch = 0
+        self._metric_values = None
+        self._started = time.perf_counter()
+        self._epoch = 0
+        self._batches_done = 0
+        self._steps = 0  # steps of this fit: a backup every `save_freq` of them
+        self._load_model()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        within = self._order is not None and self.restored and epoch == self.restored[0]
+        skip = self._resume_batch if within else 0
+        self._batches_done = skip
+        if self._order is not None:
+            self._order.seek(epoch)
+        if skip and self._metric_values is not None:
+            # `fit` reset the metrics when the epoch began: continue the epoch's means.
+            for variable, value in zip(self.model.metrics_variables, self._metric_values):
+                variable.assign(value)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._batches_done += 1
+        self._steps += 1
+        steps = self._order.steps if self._order is not None else self.params.get("steps")
+        if (
+            self.save_freq == "epoch"
+            or self._steps % self.save_freq
+            or (steps and self._batches_done >= steps)
+        ):
+            return  # not due, or the epoch's last batch (the end-of-epoch backup follows)
+        self._save_model()
+
+    def on_epoch_end(self, epoch, logs=None):
+        # One line per finished epoch, appended (a backup counts its lines): O(1) per epoch.
+        self._dir.mkdir(parents=True, exist_ok=True)
+        entry = {"epoch": epoch, "logs": {k: _plain(v) for k, v in (logs or {}).items()}}
+        with open(self._dir / self.HISTORY, "a") as f:
+            f.write(json.dumps(entry) + "\n")
+        self._history_lines += 1
+        self._batches_done = 0
+        self._current_epoch = epoch + 1
+        self._save_model()  # every epoch, also when backing up every N batches (Keras' does not then)
+
+    def on_train_end(self, logs=None):
+        history = getattr(self.model, "history", None)
+        if self.restored and history is not None and self._restored_history:
+            old = self._restored_history
+            keys = dict.fromkeys(key for entry in old for key in entry["logs"])
+            merged = {key: [entry["logs"].get(key) for entry in old] for key in keys}
+            for key, values in history.history.items():
+                merged[key] = merged.get(key, [None] * len(old)) + list(values)
+            history.history = merged
+            history.epoch = [entry["epoch"] for entry in old] + list(history.epoch)
+        self.model._initial_epoch = None  # Keras leaves it set, which would skew a later fit
+        super().on_train_end(logs)
+
+    # -- backup and restore ----------------------------------------------------------------------
+
+    def _groups(self) -> dict:
+        """The variables a backup holds, by group."""
+        groups = {"model": list(self.model.variables), "metrics": list(self.model.metrics_variables)}
+        for name, optimizer in _optimizers(self.model):
+            groups[f"optimizer:{name}"] = list(optimizer.variables)
+        return groups
+
+    def _save_model(self):
+        epoch, batch = (self._epoch, self._batches_done) if self._batches_done else (self._current_epoch, 0)
+        state = {
+            "epoch": epoch,
+            "batch": batch,
+            "seconds": self.previous_seconds + time.perf_counter() - self._started,
+            "history_lines": self._history_lines,
+            "callbacks": [callback.get_state() for callback in self._stateful],
+            "data_seed": self._order.seed if self._order is not None else None,
+        }
+        arrays = {
+            f"{group}/{i}": np.asarray(variable)
+            for group, variables in self._groups().items()
+            for i, variable in enumerate(variables)
+        }
+        if not all(np.isfinite(a).all() for a in arrays.values() if a.dtype.kind == "f"):
+            return  # a broken state is never backed up: the last backup stays the last good one
+        self._dir.mkdir(parents=True, exist_ok=True)
+        fresh, previous = self._dir / ".next", self._dir / "previous"
+        shutil.rmtree(fresh, ignore_errors=True)
+        fresh.mkdir()
+        np.savez(fresh / self.VARIABLES, **arrays)
+        (fresh / self.STATE).write_text(json.dumps(state))
+        shutil.rmtree(previous, ignore_errors=True)
+        if self.latest.exists():
+            os.replace(self.latest, previous)
+        os.replace(fresh, self.latest)
+        shutil.rmtree(previous, ignore_errors=True)
+
+    def _load_model(self):
+        self._restored_history = None
+        folder = next(
+            (self._dir / n for n in ("latest", "previous") if (self._dir / n / self.STATE).is_file()), None
+        )
+        if folder is None:
+            return
+        state = json.loads((folder / self.STATE).read_text())
+        _build_optimizers(self.model)
+        rates = _learning_rates(self.model)
+        with np.load(folder / self.VARIABLES, allow_pickle=False) as saved:
+            for group, variables in self._groups().items():
+                keys = [k for k in saved.files if k.startswith(group + "/")]
+                if len(keys) != len(variables):
+                    raise ValueError(
+                        f"The backup in {folder} does not match this model: it holds {len(keys)} "
+                        f"variables for {group!r}, the model {len(variables)}. Was it made by another "
+                        "model or optimizer? Remove it to start over."
+                    )
+                for i, variable in enumerate(variables):
+                    value = saved[f"{group}/{i}"]
+                    if tuple(value.shape) != tuple(variable.shape):
+                        raise ValueError(
+                            f"The backup in {folder} does not match this model: {variable.path} has "
+                            f"shape {tuple(variable.shape)}, the backup {tuple(value.shape)}."
+                        )
+                    variable.assign(value)
+            self._metric_values = [saved[f"metrics/{i}"] for i in range(len(self.model.metrics_variables))]
+        for name, rate in rates.items():  # a learning rate given anew wins over the backup's
+            getattr(self.model, name).learning_rate = rate
+        for callback, callback_state in zip(self._stateful, state.get("callbacks", [])):
+            callback.set_state(callback_state)
+        self.restored = (int(state["epoch"]), int(state["batch"]))
+        self._resume_batch = int(state["batch"])
+        self.previous_seconds = float(state.get("seconds", 0.0))
+        self._restored_history = self._read_history(int(state["history_lines"]))
+        self._history_lines = len(self._restored_history)
+        self._current_epoch = int(state["epoch"])
+        self.model._initial_epoch = int(state["epoch"])
+        rest = self._order.steps - self._resume_batch if self._order is not None else None
+        if self._resume_batch and rest is not None and self.params.get("steps") != rest:
+            raise ValueError(
+                f"The backup in {folder} was taken within epoch {state['epoch'] + 1} (after "
+                f"{self._resume_batch} batches): resume it with kerazoo.callbacks.fit_resumable, "
+                "which trains on the rest of that epoch first (plain fit cannot start mid-epoch)."
+            )
+
+    def _read_history(self, lines: int) -> list:
+        """The first `lines` epochs of `history.jsonl` (the ones the restored backup counts); the file
+        is cut to them, so epochs logged after that backup are not kept twice."""
+        path = self._dir / self.HISTORY
+        kept = path.read_text().splitlines()[:lines] if path.is_file() else []
+        if len(kept) != lines:
+            raise ValueError(
+                f"The backup in {self._dir} is incomplete: its history has {len(kept)} of {lines} epochs."
+            )
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text("".join(line + "\n" for line in kept))
+        os.replace(tmp, path)
+        return [json.loads(line) for line in kept]
+
+
+def fit_resumable(model, data, backup: BackupAndRestore, *, epochs: int, callbacks=(), **fit_kwargs):
+    """`model.fit(data, epochs=epochs, callbacks=[*callbacks, backup])`, resuming exactly from
+    `backup`'s last backup, including one taken within an epoch: then it first fits the rest of that
+    epoch (`EpochOrder.rest_of_epoch`), then the following epochs. Returns the History of all epochs.
+
+    Example:
+        ds = kerazoo.make_dataset("mnist", "train", 64, normalization="symmetric", labels=False,
+                                  drop_remainder=True)
+        backup = kerazoo.callbacks.BackupAndRestore("runs/backup", save_freq=200, data=ds)
+        kerazoo.callbacks.fit_resumable(gan, ds, backup, epochs=15)  # again after a crash
+
+    Args:
+        model: a compiled model.
+        data: a shuffled dataset made by `kerazoo.make_dataset` (the one `backup` was given).
+        backup: the `BackupAndRestore` callback (put last).
+        epochs, callbacks, **fit_kwargs: as for `fit`.
+    """
+    from kerazoo.data import epoch_order
+
+    order = epoch_order(data)
+    state = backup.read_state(backup.backup_dir)
+    callbacks = [*callbacks, backup]
+    if order is not None and state and state["batch"]:
+        import warnings
+
+        epoch, batch = int(state["epoch"]), int(state["batch"])
+        delete, backup.delete_checkpoint = backup.delete_checkpoint, False  # the next fit needs it
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*shuffle=True.*")
+                model.fit(
+                    order.rest_of_epoch(epoch, batch), epochs=epoch + 1, callbacks=callbacks, **fit_kwargs
+                )
+        finally:
+            backup.delete_checkpoint = delete
+    return model.fit(data, epochs=epochs, callbacks=callbacks, **fit_kwargs)
+
+
+def _plain(value):
+    """A log value as a JSON-ready Python number."""
+    try:
+        return float(np.asarray(value))
+    except (TypeError, ValueError):
+        return str(value)

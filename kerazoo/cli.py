@@ -7,7 +7,7 @@
                        [--csv PATH --column NAME] [--split-seed K]
                        [--strategy default|mirrored] [--precision float32|mixed|auto]
                        [--export saved_model,tflite] [--tensorboard DIR]
-                       [--overwrite] [--quiet]
+                       [--resume] [--backup-every N] [--nondeterministic] [--overwrite] [--quiet]
     kerazoo export RUN_DIR_OR_MODEL [--format saved_model|tflite] [--quantize float32|float16|dynamic|int8]
                        [--batch-size N] [--out PATH] [--data-dir DIR] [--dataset D] [--overwrite] [--unsafe]
     kerazoo sample ARTIFACT.tflite [--n 64] [--label K] [--seed S] [--columns C] [--out grid.png] [--overwrite]
@@ -18,7 +18,8 @@ installed. `--plugin MODULE` (or `$KERAZOO_PLUGINS`, or an installed package's `
 entry point) imports a module that registers models or tasks of its own first.
 
 Exit status: 0 on success; 2, with one line on stderr, for bad arguments or bad data (nothing is
-written then).
+written then); 3, with one line, when training diverges (a NaN or infinite loss: the run's last good
+backup is kept for --resume); 130 when interrupted (the last backup is kept for --resume).
 """
 
 from __future__ import annotations
@@ -139,7 +140,26 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="LOG_DIR",
         help='TensorBoard logs (scalars; GANs add sample grids); needs pip install "kerazoo[tensorboard]"',
     )
-    tr.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+    tr.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the killed or failed run of --out from its last backup (same arguments; "
+        "--recipe and --epochs may change)",
+    )
+    tr.add_argument(
+        "--backup-every",
+        type=int,
+        metavar="N",
+        help="also back up the training state every N steps (default: at the end of each epoch only)",
+    )
+    tr.add_argument(
+        "--nondeterministic",
+        action="store_true",
+        help="do not turn on TensorFlow op determinism (same seed, same weights is then not guaranteed)",
+    )
+    tr.add_argument(
+        "--overwrite", action="store_true", help="replace an existing run directory (or partial run)"
+    )
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
 
     ex = sub.add_parser("export", help="export a run or .keras model to SavedModel or TFLite, verified")
@@ -236,6 +256,9 @@ def _cmd_train(args) -> int:
         precision=args.precision,
         verbose=0 if args.quiet else "auto",
         tensorboard=args.tensorboard,
+        resume=args.resume,
+        backup_every=args.backup_every,
+        deterministic=not args.nondeterministic,
     )
     shown = {k: v for k, v in result.items() if isinstance(v, (int, float, str))}
     print(json.dumps(shown, indent=2))
@@ -342,15 +365,16 @@ def main(argv=None) -> int:
         if args.command == "sample":  # TensorFlow-free: only the runtime is imported
             from kerazoo.runtime import ArtifactError
 
-            errors, command = (ArtifactError,), _cmd_sample
+            errors, command, diverged = (ArtifactError,), _cmd_sample, ()
         else:
             # Usage and data errors are raised before anything is trained or written.
             from kerazoo.data import DataError
             from kerazoo.evaluation import EvaluationError
             from kerazoo.export import ExportError
             from kerazoo.runtime import ArtifactError
-            from kerazoo.training import UsageError
+            from kerazoo.training import DivergenceError, UsageError
 
+            diverged = DivergenceError
             errors = (UsageError, DataError, ExportError, ArtifactError, EvaluationError)
             command = {"train": _cmd_train, "export": _cmd_export, "evaluate": _cmd_evaluate}[args.command]
         try:
@@ -358,8 +382,21 @@ def main(argv=None) -> int:
         except errors as e:
             print(f"kerazoo {args.command}: error: {e}", file=sys.stderr)
             return 2
+        except diverged as e:
+            print(f"kerazoo {args.command}: error: {e}", file=sys.stderr)
+            return 3
     except KeyboardInterrupt:
-        print(f"kerazoo {args.command}: interrupted; nothing partial was left behind.", file=sys.stderr)
+        kept = ""
+        if args.command == "train":
+            from kerazoo.training import partial_dir
+
+            partial = partial_dir(args.out or os.path.join("runs", args.name))
+            if partial.exists():
+                kept = f" The last backup is kept in {partial}: continue with --resume."
+        print(
+            f"kerazoo {args.command}: interrupted.{kept or ' Nothing partial was left behind.'}",
+            file=sys.stderr,
+        )
         return 130
 
 

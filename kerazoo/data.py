@@ -1,8 +1,11 @@
 """Shared tf.data pipelines for every zoo model.
 
 `make_dataset(name, split, batch_size)` is the one entry point. It returns a `tf.data.Dataset` built
-in a fixed order: load -> map(preprocess, AUTOTUNE) -> cache -> shuffle (training only) -> batch ->
-prefetch. Where the data comes from depends on the name:
+in a fixed order. A shuffled (training) split: load -> each epoch's order (`EpochOrder`: a permutation
+drawn from the seed and the epoch number, so that a resumed run sees the batches an uninterrupted one
+would) -> batches of indices -> gather + preprocess each batch (AUTOTUNE) -> prefetch. Any other
+split: load -> map(preprocess, AUTOTUNE) -> cache -> batch -> prefetch. Where the data comes from
+depends on the name:
 
 | name | source |
 |---|---|
@@ -26,18 +29,22 @@ import gzip
 import os
 import socket
 import threading
+import weakref
 import zipfile
+import zlib
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from kerazoo._checks import check_positive_int
+from kerazoo._checks import MAX_FILE_BYTES, check_file, check_int, check_positive_int
 
 __all__ = [
     "DataError",
     "NORMALIZATIONS",
+    "EpochOrder",
+    "epoch_order",
     "make_dataset",
     "load_images",
     "load_tabular",
@@ -69,6 +76,10 @@ REGRESSION_DATASETS = ("doubling",)
 # Where TFDS downloads from; probed with a short timeout before a download is attempted.
 TFDS_PROBE_ADDRESS = ("storage.googleapis.com", 443)
 TFDS_PROBE_TIMEOUT = 3.0
+
+
+# The largest CSV file read (a monthly series is a few kilobytes).
+MAX_CSV_BYTES = 64 * 2**20
 
 
 class DataError(ValueError):
@@ -153,19 +164,26 @@ def _check_images(x, y, where: str):
 
 def _read_idx(path: Path, expected_ndim: int) -> np.ndarray:
     """Read one official idx file (gzipped or not)."""
+    check_file(path, "idx file", error=DataError)
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as f:
-            data = f.read()
-    except (OSError, EOFError) as e:
+            head = f.read(4 + 4 * expected_ndim)
+            if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] != 0x08:
+                raise DataError(f"'{path}' is not an unsigned-byte idx file (bad magic number).")
+            ndim = head[3]
+            if ndim != expected_ndim:
+                raise DataError(f"'{path}' has {ndim} dimensions; expected {expected_ndim}.")
+            shape = tuple(int.from_bytes(head[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+            if int(np.prod(shape, dtype=np.int64)) > MAX_FILE_BYTES:
+                raise DataError(f"'{path}' declares shape {shape}, over the {MAX_FILE_BYTES:,}-byte limit.")
+            # Never more than the header declares (+1 to see a longer file): no decompression bomb.
+            data = head + f.read(int(np.prod(shape, dtype=np.int64)) + 1)
+    except DataError:
+        raise
+    except (OSError, EOFError, zlib.error) as e:
         raise DataError(f"Cannot read idx file '{path}': {e}. Replace it with an intact copy.")
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
-        raise DataError(f"'{path}' is not an unsigned-byte idx file (bad magic number).")
-    ndim = data[3]
-    if ndim != expected_ndim:
-        raise DataError(f"'{path}' has {ndim} dimensions; expected {expected_ndim}.")
     header = 4 + 4 * ndim
-    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     if len(data) != header + int(np.prod(shape)):
         raise DataError(
             f"'{path}' is truncated or corrupt: header says shape {shape}, "
@@ -176,6 +194,7 @@ def _read_idx(path: Path, expected_ndim: int) -> np.ndarray:
 
 def _load_npz(path: Path, split: str):
     keys = (f"x_{split}", f"y_{split}")
+    check_file(path, ".npz file", error=DataError)
     try:
         with np.load(path, allow_pickle=False) as f:
             missing = [k for k in keys if k not in f.files]
@@ -183,6 +202,12 @@ def _load_npz(path: Path, split: str):
                 raise DataError(
                     f"'{path}' lacks {missing}: expected the Keras layout (x_train, y_train, x_test, y_test)."
                 )
+            for key in keys:  # the sizes the archive declares, before anything is decompressed
+                size = f.zip.getinfo(f"{key}.npy").file_size
+                if size > MAX_FILE_BYTES:
+                    raise DataError(
+                        f"'{path}': {key} would be {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit."
+                    )
             x, y = f[keys[0]], f[keys[1]]
     except DataError:
         raise
@@ -342,9 +367,7 @@ def _synthetic_monthly(n: int = 144, seed: int = 0) -> MonthlySeries:
 
 
 def _read_series_csv(path, column, name="csv") -> MonthlySeries:
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"CSV file '{path}' does not exist.")
+    path = check_file(path, "CSV file", limit=MAX_CSV_BYTES, error=DataError)
     try:
         with open(path, newline="") as f:
             rows = list(_csv.reader(f))
@@ -481,7 +504,7 @@ def make_dataset(
     csv=None,
     column=None,
 ) -> tf.data.Dataset:
-    """A batched, cached, prefetched `tf.data.Dataset` for a named dataset and split.
+    """A batched, prefetched `tf.data.Dataset` for a named dataset and split (see the module docstring).
 
     Args:
         name: dataset name (see the module docstring for the list and where each comes from).
@@ -492,7 +515,8 @@ def make_dataset(
         labels: yield `(x, y)` if True, `x` alone if False (GANs and autoencoders).
         image_size: `(height, width)` to resize images to, or None to keep them.
         data_dir: folder with local MNIST-format files; defaults to `$KERAZOO_DATA_DIR`.
-        shuffle: shuffle each epoch; defaults to True for `"train"` only.
+        shuffle: shuffle each epoch; defaults to True for `"train"` only. A shuffled dataset's order
+            is `epoch_order(ds)`: epoch `e` is a permutation drawn from `(seed, e)`.
         seed: the shuffle seed.
         drop_remainder: drop the last partial batch.
         split_seed: seed of the stratified split for `breast_cancer`.
@@ -517,7 +541,6 @@ def make_dataset(
     x, y = _arrays(
         name, split, data_dir=data_dir, split_seed=split_seed, csv=csv, column=column, lookback=lookback
     )
-    ds = tf.data.Dataset.from_tensor_slices((x, y) if labels else x)
     if dataset_kind(name) == "image":
         preprocess = NORMALIZATIONS[normalization] if normalization else (lambda im: im)
 
@@ -527,15 +550,116 @@ def make_dataset(
                 image = tf.image.resize(image, image_size)
             return (image, *label) if label else image
 
-        ds = ds.map(_map, num_parallel_calls=tf.data.AUTOTUNE)
-    ds = ds.cache()
-    if shuffle if shuffle is not None else split == "train":
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
-    # No tf.data autotuning: everything after the cache is cheap, and with it `fit` stalled about
+    else:
+        _map = None
+    # No tf.data autotuning: everything after the load is cheap, and with it `fit` stalled about
     # 10 s at the start of some epochs while the last epoch's iterator was torn down (3 of 8 DCGAN
-    # epochs on the digits, 31% of the run; benchmarks/speed.py's note in README). AUTOTUNE above
+    # epochs on the digits, 31% of the run; benchmarks/speed.py's note in README). AUTOTUNE below
     # then means the number of CPU cores.
     options = tf.data.Options()
     options.autotune.enabled = False
+    if shuffle if shuffle is not None else split == "train":
+        order = EpochOrder(len(x), batch_size, seed, drop_remainder)
+        return order.dataset((x, y) if labels else x, _map, options)
+    ds = tf.data.Dataset.from_tensor_slices((x, y) if labels else x)
+    if _map is not None:
+        ds = ds.map(_map, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.cache().batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
     return ds.with_options(options)
+
+
+_ORDERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def epoch_order(dataset) -> EpochOrder | None:
+    """The `EpochOrder` of a shuffled dataset made by `make_dataset`, or None for any other dataset."""
+    try:
+        return _ORDERS.get(dataset)
+    except TypeError:  # not weak-referenceable: not ours
+        return None
+
+
+class EpochOrder:
+    """Which examples each pass over a shuffled training split sees, and in which order.
+
+    Epoch `e`'s order is a permutation drawn from `(seed, e)` alone (NumPy's PCG64), so any epoch can be
+    replayed without replaying the ones before it: that is what lets an interrupted run resume with the
+    data order of an uninterrupted one (`kerazoo.callbacks.BackupAndRestore`). Each pass over the
+    dataset (each `fit` epoch) serves the next epoch; `seek(epoch, batch)` sets where the next pass
+    starts. Batches are cut from the permutation in order: `batch_size` indices each, the last one
+    shorter unless `drop_remainder`.
+
+    Args:
+        n: examples in the split.
+        batch_size: examples per batch.
+        seed: the shuffle seed.
+        drop_remainder: drop the last partial batch of each epoch.
+    """
+
+    def __init__(self, n: int, batch_size: int, seed: int, drop_remainder: bool):
+        check_positive_int("batch_size", batch_size, error=DataError)
+        check_int("seed", seed, 0, error=DataError)
+        self.n, self.batch_size, self.seed = int(n), int(batch_size), int(seed)
+        self.steps = self.n // self.batch_size if drop_remainder else -(-self.n // self.batch_size)
+        if self.steps == 0:
+            raise DataError(
+                f"batch_size={batch_size} is larger than the {n} training examples with "
+                "drop_remainder: no batch would be made. Use a smaller batch size."
+            )
+        self.epoch, self.batch = 0, 0
+
+    def seek(self, epoch: int, batch: int = 0) -> None:
+        """Make the next pass serve epoch `epoch` (0-based), starting after its first `batch` batches."""
+        self._check_position(epoch, batch)
+        self.epoch, self.batch = epoch, batch
+
+    def _check_position(self, epoch, batch):
+        check_int("epoch", epoch, 0, error=DataError)
+        check_int("batch", batch, 0, error=DataError)
+        if batch >= self.steps:
+            raise DataError(
+                f"`batch` must be below the {self.steps} batches of an epoch. Received: batch={batch}"
+            )
+
+    def permutation(self, epoch: int) -> np.ndarray:
+        """Epoch `epoch`'s order: indices into the split."""
+        return np.random.default_rng([self.seed, epoch]).permutation(self.n)
+
+    def __call__(self):
+        """One pass: the index batches of the current epoch, from the current batch on."""
+        epoch, start = self.epoch, self.batch
+        self.epoch, self.batch = epoch + 1, 0
+        return self._batches(epoch, start)
+
+    def _batches(self, epoch, start=0):
+        order = self.permutation(epoch)
+        for b in range(start, self.steps):
+            yield order[b * self.batch_size : (b + 1) * self.batch_size]
+
+    def dataset(self, arrays, batch_map, options) -> tf.data.Dataset:
+        """The batched dataset of `arrays` in this order (`batch_map` applied to each batch), of
+        cardinality `steps`: each pass is one epoch."""
+        self._source = (tf.nest.map_structure(tf.constant, arrays), batch_map, options)
+        ds = self._pipeline(self, self.steps)
+        _ORDERS[ds] = self
+        return ds
+
+    def rest_of_epoch(self, epoch: int, batch: int) -> tf.data.Dataset:
+        """The same data as `dataset`, but only epoch `epoch` after its first `batch` batches: what a
+        run that resumes within that epoch trains on before the next full epoch."""
+        self._check_position(epoch, batch)
+        return self._pipeline(lambda: self._batches(epoch, batch), self.steps - batch)
+
+    def _pipeline(self, batches, steps) -> tf.data.Dataset:
+        tensors, batch_map, options = self._source
+
+        def gather(indices):
+            batch = tf.nest.map_structure(lambda t: tf.gather(t, indices), tensors)
+            if batch_map is None:
+                return batch
+            return batch_map(*batch) if isinstance(batch, tuple) else batch_map(batch)
+
+        size = self.batch_size if self.steps * self.batch_size <= self.n else None  # static when all full
+        indices = tf.data.Dataset.from_generator(batches, output_signature=tf.TensorSpec((size,), tf.int64))
+        ds = indices.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+        return ds.apply(tf.data.experimental.assert_cardinality(steps)).with_options(options)

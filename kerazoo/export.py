@@ -56,7 +56,7 @@ import tensorflow as tf
 
 from kerazoo import runtime
 from kerazoo._checks import check_positive_int
-from kerazoo._io import atomic_write
+from kerazoo._io import atomic_write, check_output
 from kerazoo._registry import get_entry, list_models, load_model
 
 __all__ = [
@@ -502,7 +502,7 @@ def _check_options(format, quantize, batch_size):
 
 
 def _check_out(out, overwrite, make_parents):
-    out = Path(out)
+    out = check_output(out, ExportError)
     meta = runtime.metadata_path(out)
     if (out.exists() or meta.exists()) and not overwrite:
         raise ExportError(f"'{out}' already exists. Choose another --out or pass --overwrite.")

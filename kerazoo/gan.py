@@ -314,8 +314,17 @@ class GAN(keras.Model):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         self.compile(**config)
         # Build the optimizers' variables now, so a saved optimizer state can be loaded into them.
-        self.d_optimizer.build(self.discriminator.trainable_variables)
-        self.g_optimizer.build(self.generator.trainable_variables)
+        self.build_optimizers()
+
+    def build_optimizers(self):
+        """Create both optimizers' variables (Adam moments, step counts), as a first step would, so
+        that a saved state can be loaded into them (`kerazoo.callbacks.BackupAndRestore`)."""
+        for optimizer, network in (
+            (self.d_optimizer, self.discriminator),
+            (self.g_optimizer, self.generator),
+        ):
+            if not optimizer.built:
+                optimizer.build(network.trainable_variables)
 
     def fit(self, *args, **kwargs):
         history = super().fit(*args, **kwargs)

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kerazoo._checks import check_positive_int
-from kerazoo._io import atomic_write
+from kerazoo._checks import check_file, check_positive_int
+from kerazoo._io import atomic_write, check_output
 
 __all__ = [
     "ArtifactError",
@@ -86,6 +86,8 @@ class LiteModel:
             )
         if not path.is_file():
             raise ArtifactError(f"No artifact at '{path}'. Pass the path of an exported .tflite file.")
+        # A flatbuffer's file identifier sits at bytes 4..8; the interpreter is only given what has it.
+        check_file(path, ".tflite file", error=ArtifactError, magic=b"TFL3", offset=4)
         from ai_edge_litert.interpreter import Interpreter
 
         try:
@@ -275,7 +277,7 @@ def save_grid(images, path, columns: int | None = None, overwrite: bool = True, 
     `overwrite`."""
     from PIL import Image
 
-    path = Path(path)
+    path = check_output(path, ArtifactError)
     if path.exists() and not overwrite:
         raise ArtifactError(f"'{path}' already exists. Choose another --out or pass --overwrite.")
     if not path.parent.is_dir():

@@ -18,9 +18,19 @@ For GANs, `history.json` also holds the health monitor's per-epoch `sample_diver
 `sample_realism` and failure flags, `training_curves.png` shows the losses, D(x) and D(G(z)), and
 `metrics.json` the last epoch's figures, `failure_modes` and `images_per_second`.
 
-A run is written into a temporary sibling folder and renamed into place when it is complete, so an
-interrupted or failed run never leaves a partial run directory. Everything that can be checked
-(arguments, hparams, recipe, data) is checked before training starts.
+A run is written into a sibling folder `.NAME.partial/` and renamed into place when it is complete,
+so `runs/NAME` is never half-written. While it trains, that folder also holds a backup of the whole
+training state (`kerazoo.callbacks.BackupAndRestore`: weights, every optimizer's state, random seed
+states, the epoch and the data order) at the end of every epoch, and every `backup_every` steps when
+asked: `train(..., resume=True)` (`kerazoo train ... --resume`) continues a killed or failed run from
+its last backup with the same arguments; without it, an existing partial run is refused with a
+message that says so. A finished run leaves no partial folder and no backup. A non-finite loss stops
+training at once (`kerazoo.callbacks.DivergenceError`), keeping the last good backup. Everything that
+can be checked (arguments, hparams, recipe, data) is checked before training starts.
+
+Training is deterministic by default (`tf.config.experimental.enable_op_determinism()` and every seed
+set): the same arguments give the same weights; `deterministic=False` (`--nondeterministic`) trades
+that for speed where it costs some.
 
 This module is the generic driver: everything that differs by task (data, derived hparams, compile,
 callbacks, final figures and pictures) is the model's task's (`kerazoo.tasks`).
@@ -28,8 +38,10 @@ callbacks, final figures and pictures) is the model's task's (`kerazoo.tasks`).
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+import shutil
 import time
 from pathlib import Path
 
@@ -40,15 +52,23 @@ import tensorflow as tf
 import kerazoo
 from kerazoo import data as zdata
 from kerazoo._checks import check_int
-from kerazoo._io import atomic_write, write_json
+from kerazoo._io import check_output, remove, write_json
 from kerazoo._registry import check_hparams, get_entry
-from kerazoo.callbacks import WeightHistory
+from kerazoo.callbacks import (
+    BackupAndRestore,
+    DivergenceError,
+    StopOnDivergence,
+    WeightHistory,
+    fit_resumable,
+)
 from kerazoo.plots import plot_history
 from kerazoo.tasks import Run, RunConfig, UsageError, get_task
 
 __all__ = [
     "train",
     "UsageError",
+    "DivergenceError",
+    "partial_dir",
     "WeightHistory",
     "library_versions",
     "precision_policy",
@@ -58,6 +78,7 @@ __all__ = [
 
 STRATEGIES = ("default", "mirrored")
 PRECISIONS = ("float32", "mixed", "auto")
+MAX_SEED = 2**32 - 1
 
 
 def _cpu_has_bf16() -> bool:
@@ -133,8 +154,14 @@ def _run(
         effective.check_optimizers()
     except ValueError as e:
         raise UsageError(str(e)) from None
-    check_int("seed", seed, 0, error=UsageError)
-    check_int("split_seed", split_seed, 0, error=UsageError)
+    for arg, value in (("seed", seed), ("split_seed", split_seed)):
+        check_int(arg, value, 0, error=UsageError)
+        if value > MAX_SEED:  # NumPy's and Python's seeding take 32 bits
+            raise UsageError(f"`{arg}` must be at most {MAX_SEED}. Received: {arg}={value}")
+    if dataset is not None and (not isinstance(dataset, str) or not dataset.strip()):
+        raise UsageError(
+            f"`dataset` must be a dataset name, or None for the model's default. Received: dataset={dataset!r}"
+        )
     dataset = dataset or entry.dataset
     kind = zdata.dataset_kind(dataset)
     if kind not in entry.data_kinds:
@@ -178,6 +205,9 @@ def train(
     verbose="auto",
     callbacks=(),
     tensorboard=None,
+    resume: bool = False,
+    backup_every: int | None = None,
+    deterministic: bool = True,
 ) -> dict:
     """Train zoo model `name` with its recipe and write a run directory.
 
@@ -210,6 +240,14 @@ def train(
         callbacks: extra Keras callbacks for `fit`.
         tensorboard: a TensorBoard log directory: Keras' `TensorBoard` callback writes the scalars
             there, and GANs add their sample grids as images. Needs `pip install "kerazoo[tensorboard]"`.
+        resume: continue the partial run of `out` (`partial_dir(out)`, left by a killed or failed run)
+            from its last backup. The arguments must be those of that run, except the recipe (a new
+            learning rate, say) and `epochs`. Defaults to `False`, which refuses an existing partial run
+            unless `overwrite=True` (which starts over).
+        backup_every: also back up every N training steps (batches), not only at the end of each
+            epoch. Defaults to None (epochs only).
+        deterministic: turn TensorFlow's op determinism on (same arguments, same weights). It stays
+            on for the rest of the process. Defaults to `True`.
 
     Returns:
         The final figures written to `metrics.json`, with `run_dir` added.
@@ -217,6 +255,7 @@ def train(
     Raises:
         UsageError: bad arguments (unknown model, unknown or invalid hparam or recipe key, ...).
         kerazoo.data.DataError: missing or bad data. In both cases nothing is written.
+        DivergenceError: a loss became NaN or infinite; the partial run keeps its last good backup.
     """
     if tensorboard is not None:
         from kerazoo.callbacks import require_tensorboard
@@ -245,23 +284,86 @@ def train(
         raise
     except ValueError as e:  # unknown model or hparam: a usage error too
         raise UsageError(str(e)) from e
-    out = Path(out or Path("runs") / run.entry.name)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+    if backup_every is not None:
+        check_int("backup_every", backup_every, 1, error=UsageError)
+    out = check_output(out or Path("runs") / run.entry.name, UsageError)
+    partial = partial_dir(out)
+    if resume:
+        if BackupAndRestore.read_state(partial / "backup") is None:
+            raise UsageError(
+                f"Nothing to resume for '{out}': no backup in {partial}. Start the run without --resume."
+            )
+    elif out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
         raise UsageError(f"Output '{out}' already exists. Choose another --out or pass --overwrite.")
+    elif partial.exists() and not overwrite:
+        state = BackupAndRestore.read_state(partial / "backup")
+        where = f" (backed up {BackupAndRestore.describe(state)})" if state else ""
+        raise UsageError(
+            f"A partial run of '{out}' is in {partial}{where}: continue it with --resume (same "
+            "arguments), or start over with --overwrite."
+        )
 
     policy = precision_policy(precision)
     if precision is not None and precision != "float32":
         print(f"{run.entry.name}: precision {precision} -> Keras dtype policy {policy}")
     keras.utils.set_random_seed(seed)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(policy)
     try:
-        return _train(task, run, out, strategy, policy, verbose, callbacks)
+        return _train(
+            task, run, out, strategy, policy, verbose, callbacks, resume, backup_every, deterministic
+        )
     finally:
         keras.config.set_dtype_policy(previous_policy)
 
 
-def _train(task, run, out, strategy, policy, verbose, callbacks):
+def partial_dir(out) -> Path:
+    """The folder where the run for `out` is written while it trains (and kept, with its backup, when
+    it is killed or fails): `.NAME.partial` beside `out`."""
+    out = Path(out)
+    return out.parent / f".{out.name}.partial"
+
+
+_SAME_ON_RESUME = (
+    "model",
+    "task",
+    "dataset",
+    "csv",
+    "column",
+    "batch_size",
+    "seed",
+    "split_seed",
+    "hparams",
+    "strategy",
+    "precision",
+)
+
+
+def _check_resumable(config, saved):
+    """A resumed run must have the arguments of the run it continues (the recipe and epochs may change)."""
+    different = [
+        f"{key}={getattr(config, key)!r} (the partial run has {saved.get(key)!r})"
+        for key in _SAME_ON_RESUME
+        if _plain(getattr(config, key)) != _plain(saved.get(key))
+    ]
+    if different:
+        raise UsageError(
+            "--resume needs the arguments of the run it continues: "
+            + "; ".join(different)
+            + ". Use them, or start over with --overwrite."
+        )
+
+
+def _plain(value):
+    """JSON's view of a value (tuples become lists), for comparisons with a saved config."""
+    import json
+
+    return json.loads(json.dumps(value, default=str))
+
+
+def _train(task, run, out, strategy, policy, verbose, callbacks, resume, backup_every, deterministic):
     """Build, compile, fit and write the run (see `train`), under the current dtype policy; the
     run's arguments are `run`'s."""
     # Build the model and its optimizers inside the strategy's scope (they must live there).
@@ -290,26 +392,65 @@ def _train(task, run, out, strategy, policy, verbose, callbacks):
         recipe=run.recipe.to_dict(),
         strategy=strategy or "default",
         precision=policy,
+        deterministic=deterministic,
         versions=library_versions(),
     )
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(out) as tmp:
-        run_dir = tmp / out.name
-        run_dir.mkdir()
-        if not epochs:
-            # Hand-wired (step) networks have nothing to learn: evaluate them as they are.
-            print(f"{run.entry.name}: no trainable weights (hand-wired); evaluating only.")
-        start = time.perf_counter()
-        history = model.fit(
-            prepared.train_ds,
+    partial = partial_dir(out)
+    run_dir, backup_dir = partial / out.name, partial / "backup"
+    if resume:
+        _check_resumable(config, json.loads((partial / "run.json").read_text()))
+    else:
+        remove(partial)  # an old partial run, only with overwrite (checked in `train`)
+        run_dir.mkdir(parents=True)
+        config.write(partial / "run.json")
+    task_callbacks = task.callbacks(prepared, run, run_dir)
+    train_ds = prepared.train_ds
+    backup = BackupAndRestore(
+        backup_dir,
+        save_freq=backup_every or "epoch",
+        data=train_ds if zdata.epoch_order(train_ds) else None,
+        callbacks=[c for c in task_callbacks if hasattr(c, "get_state")],
+        delete_checkpoint=False,
+    )
+    if resume:
+        state = BackupAndRestore.read_state(backup_dir)
+        print(
+            f"{run.entry.name}: resuming {partial} from its backup {BackupAndRestore.describe(state)} (of {epochs} epochs)."
+        )
+    if not epochs:
+        # Hand-wired (step) networks have nothing to learn: evaluate them as they are.
+        print(f"{run.entry.name}: no trainable weights (hand-wired); evaluating only.")
+    start = time.perf_counter()
+    try:
+        history = fit_resumable(
+            model,
+            train_ds,
+            backup,
             epochs=epochs,
             validation_data=prepared.val_ds,
-            callbacks=[*task.callbacks(prepared, run, run_dir), *callbacks],
+            # Divergence is checked before the backup is taken, so a backup is never of a broken state.
+            callbacks=[*task_callbacks, *callbacks, StopOnDivergence()],
             verbose=verbose,
             shuffle=False,  # the pipeline shuffles
         )
-        train_seconds = time.perf_counter() - start
+    except DivergenceError as e:
+        kept = BackupAndRestore.read_state(backup_dir)
+        hint = (
+            f"The last good backup ({BackupAndRestore.describe(kept)}) is kept in {partial}: "
+            "continue with --resume and a smaller learning rate (--recipe learning_rate=...)."
+            if kept
+            else f"No backup was taken yet; {partial} is removed."
+        )
+        if not kept:
+            remove(partial)
+        raise DivergenceError(f"{e} {hint}") from None
+    except BaseException:
+        if BackupAndRestore.read_state(backup_dir) is None:
+            remove(partial)  # nothing to resume from: leave nothing behind
+        raise
+    train_seconds = backup.previous_seconds + time.perf_counter() - start
+    with _publishing(partial, out):
         hist = {k: [float(v) for v in vs] for k, vs in history.history.items()}
         figures = task.finish(prepared, run, run_dir)
         figures.update(train_seconds=round(train_seconds, 3), epochs=epochs)
@@ -326,3 +467,21 @@ def _train(task, run, out, strategy, policy, verbose, callbacks):
             panels=task.panels,
         )
     return {**figures, "run_dir": str(out)}
+
+
+class _publishing:
+    """Write the finished run into `partial/NAME`, then move it to `out` and remove `partial` (with
+    its backup). If writing fails, the partial run stays (its backup is still good: --resume)."""
+
+    def __init__(self, partial, out):
+        self.partial, self.out = Path(partial), Path(out)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, tb):
+        if kind is None:
+            remove(self.out)
+            os.replace(self.partial / self.out.name, self.out)
+            shutil.rmtree(self.partial, ignore_errors=True)
+        return False

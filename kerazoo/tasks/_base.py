@@ -21,6 +21,9 @@ from kerazoo._checks import check_choice, check_number, check_positive_int
 __all__ = ["UsageError", "Recipe", "FitRecipe", "RunConfig", "Run", "Prepared", "Task", "optimizer_config"]
 
 SCHEDULES = (None, "cosine")
+# Sanity limits: larger values are typos (a run of a million epochs, a batch of a million examples).
+MAX_EPOCHS = 1_000_000
+MAX_BATCH_SIZE = 2**20
 
 
 class UsageError(ValueError):
@@ -66,7 +69,11 @@ class Recipe:
     def __post_init__(self):
         check_positive_int("epochs", self.epochs)
         check_positive_int("batch_size", self.batch_size)
+        for key, limit in (("epochs", MAX_EPOCHS), ("batch_size", MAX_BATCH_SIZE)):
+            if getattr(self, key) > limit:
+                raise ValueError(f"`{key}` must be at most {limit:,}. Received: {key}={getattr(self, key)}")
         check_number("learning_rate", self.learning_rate, 0.0, strict=True)
+        object.__setattr__(self, "learning_rate", float(self.learning_rate))  # Keras refuses an int
         check_choice("schedule", self.schedule, SCHEDULES)
         for key in self.OPTIMIZERS:
             object.__setattr__(self, key, optimizer_config(getattr(self, key), key))
@@ -163,6 +170,7 @@ class RunConfig:
     recipe: dict = dataclasses.field(default_factory=dict)
     strategy: str = "default"
     precision: str = "float32"  # the Keras dtype policy the model was trained under
+    deterministic: bool | None = None  # whether op determinism was on (None: not recorded)
     versions: dict = dataclasses.field(default_factory=dict)
 
     @classmethod
