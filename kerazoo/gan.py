@@ -177,7 +177,9 @@ class GAN(keras.Model):
 
     One training step: sample noise, update the discriminator on a real and a generated batch
     (`d_steps` times, with the gradient penalty for `wasserstein_gp`), then update the generator
-    through the discriminator (`g_steps` times), whose weights stay fixed in that update.
+    through the updated discriminator, whose weights stay fixed in that update: first on the batch
+    generated for the last discriminator update (its forward pass reused, as in the TensorFlow DCGAN
+    tutorial), then `g_steps - 1` times more on fresh noise.
 
     Args:
         generator: Functional model, noise `(batch, latent_dim)` (and labels `(batch,)` int32 when
@@ -265,8 +267,9 @@ class GAN(keras.Model):
                 `hinge`, or a `GANLoss`.
             d_steps: discriminator (critic) updates per generator update. Defaults to `1`.
             gp_weight: weight of the gradient penalty (`wasserstein_gp` only). Defaults to `10.0`.
-            g_steps: generator updates per training step (each on fresh noise), after the
-                discriminator's. Defaults to `1`.
+            g_steps: generator updates per training step, after the discriminator's: the first on
+                the batch generated for the last discriminator update, the others on fresh noise.
+                Defaults to `1`.
             r1_gamma: weight of the R1 penalty, `r1_gamma / 2 * E ||grad_x D(x)||^2` on real images,
                 added to the discriminator's loss (any loss; Mescheder et al. 2018). Defaults to
                 `0.0` (off).
@@ -372,34 +375,33 @@ class GAN(keras.Model):
         batch = ops.shape(real)[0]
         loss = self.gan_loss
 
-        # Update the discriminator d_steps times on a real batch and a generated one.
+        # The generator's pass for the last discriminator update is recorded on `g_tape` and reused
+        # by the first generator update (as in the TensorFlow DCGAN tutorial's loop): one generator
+        # forward pass fewer per step. The discriminator's own updates are not recorded there.
         # Under a mixed-precision policy the networks compute in (b)float16; images, logits, losses
         # and penalties stay float32.
-        for _ in range(self.d_steps):
-            noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
-            fake = _float32(self.generator(self._with_labels(noise, labels), training=True))
-            with tf.GradientTape() as tape:
-                if self.r1_gamma:
-                    r1, real_logits = r1_penalty(self.discriminator, real, labels)
+        with tf.GradientTape() as g_tape:
+            for i in range(self.d_steps):
+                noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+                if i == self.d_steps - 1:
+                    generated = _float32(self.generator(self._with_labels(noise, labels), training=True))
+                    fake = ops.stop_gradient(generated)
                 else:
-                    real_logits = _float32(self.discriminator(self._with_labels(real, labels), training=True))
-                fake_logits = _float32(self.discriminator(self._with_labels(fake, labels), training=True))
-                d_loss = loss.discriminator_loss(real_logits, fake_logits)
-                if self.r1_gamma:
-                    d_loss = d_loss + 0.5 * self.r1_gamma * r1
-                if loss.gradient_penalty:
-                    alpha = keras.random.uniform(
-                        (batch,) + (1,) * len(self.image_shape), seed=self.seed_generator
-                    )
-                    d_loss = d_loss + self.gp_weight * gradient_penalty(
-                        self.discriminator, real, fake, labels, alpha
-                    )
-                scaled = self.d_optimizer.scale_loss(scale_for_replicas(d_loss))
-            grads = tape.gradient(scaled, self.discriminator.trainable_weights)
-            self.d_optimizer.apply(grads, self.discriminator.trainable_weights)
+                    with g_tape.stop_recording():
+                        fake = _float32(self.generator(self._with_labels(noise, labels), training=True))
+                with g_tape.stop_recording():
+                    d_loss, real_logits = self._discriminator_update(real, fake, labels, batch)
 
-        # Update the generator through the discriminator (g_steps times); only G's weights change.
-        for _ in range(self.g_steps):
+            # Update the generator through the updated discriminator, on the same generated batch;
+            # only G's weights change.
+            fake_logits = _float32(self.discriminator(self._with_labels(generated, labels), training=True))
+            g_loss = loss.generator_loss(fake_logits)
+            scaled = self.g_optimizer.scale_loss(scale_for_replicas(g_loss))
+        grads = g_tape.gradient(scaled, self.generator.trainable_weights)
+        self.g_optimizer.apply(grads, self.generator.trainable_weights)
+
+        # Further generator updates (g_steps > 1), each on fresh noise.
+        for _ in range(self.g_steps - 1):
             noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
             with tf.GradientTape() as tape:
                 fake = self.generator(self._with_labels(noise, labels), training=True)
@@ -411,6 +413,31 @@ class GAN(keras.Model):
 
         # Track the losses and what D says of real and generated images.
         return self._track(d_loss, g_loss, real_logits, fake_logits)
+
+    def _discriminator_update(self, real, fake, labels, batch):
+        """One discriminator update on a real and a generated batch (with the R1 penalty and the
+        gradient penalty where set); returns its loss and its logits for the real batch."""
+        loss = self.gan_loss
+        with tf.GradientTape() as tape:
+            if self.r1_gamma:
+                r1, real_logits = r1_penalty(self.discriminator, real, labels)
+            else:
+                real_logits = _float32(self.discriminator(self._with_labels(real, labels), training=True))
+            fake_logits = _float32(self.discriminator(self._with_labels(fake, labels), training=True))
+            d_loss = loss.discriminator_loss(real_logits, fake_logits)
+            if self.r1_gamma:
+                d_loss = d_loss + 0.5 * self.r1_gamma * r1
+            if loss.gradient_penalty:
+                alpha = keras.random.uniform(
+                    (batch,) + (1,) * len(self.image_shape), seed=self.seed_generator
+                )
+                d_loss = d_loss + self.gp_weight * gradient_penalty(
+                    self.discriminator, real, fake, labels, alpha
+                )
+            scaled = self.d_optimizer.scale_loss(scale_for_replicas(d_loss))
+        grads = tape.gradient(scaled, self.discriminator.trainable_weights)
+        self.d_optimizer.apply(grads, self.discriminator.trainable_weights)
+        return d_loss, real_logits
 
     def _track(self, d_loss, g_loss, real_logits, fake_logits):
         """Update the trackers; D's outputs as probabilities for the probabilistic losses."""
