@@ -14,7 +14,9 @@ determinism on (`fit_deterministic`, what `kerazoo train` does unless `--nondete
 other contenders run with it off). Each contender is timed over `--steps` training steps after
 `--warmup` steps (tracing and the first epoch's caching excluded), the contenders alternating
 `--repeats` times; reported: the median images/s and its ratio to the loop's median from the same
-run. Then `--epoch-probe` epochs of the dcgan recipe's `fit` on the digits, with the zoo's GAN
+run. `cnn_fit` (the zoo's `cnn` fed by `make_dataset`, as `kerazoo train cnn`) is compared the same
+way with `cnn_arrays`, the same network fitted on NumPy arrays as keras.io's MNIST convnet example
+does (batch 128, `--cnn-epochs` epochs, the first untimed). Then `--epoch-probe` epochs of the dcgan recipe's `fit` on the digits, with the zoo's GAN
 callbacks, record the delay between each epoch's start and its first step, and the training
 pipeline alone is timed over 3 epochs (`pipeline_images_per_second`). Results go to
 `benchmarks/results/speed.json`.
@@ -155,6 +157,35 @@ def epoch_start_delays(epochs):
     return probe.delays
 
 
+class _EpochClock(keras.callbacks.Callback):
+    """Wall time from the end of the first epoch (tracing and warm-up) to the end of the last."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 0:
+            self.start = time.perf_counter()
+        self.end = time.perf_counter()
+
+
+def time_cnn(name, data_dir, epochs, arrays):
+    """images/s of the zoo's `cnn` (its recipe's Adam, batch 128) over `epochs - 1` epochs after the
+    first: fed by `make_dataset` (`arrays=False`, as `kerazoo train cnn`) or, the anchor, by NumPy
+    arrays given straight to `fit` as keras.io's MNIST convnet example does (`arrays=True`)."""
+    x, y = kerazoo.data.load_images(name, "train", data_dir)
+    model = kerazoo.build("cnn", input_shape=x.shape[1:], num_classes=int(y.max()) + 1)
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    clock = _EpochClock()
+    if arrays:
+        model.fit(x.astype("float32") / 255, y, batch_size=128, epochs=epochs, verbose=0, callbacks=[clock])
+    else:
+        ds = kerazoo.make_dataset(name, "train", 128, data_dir=data_dir)
+        model.fit(ds, epochs=epochs, verbose=0, callbacks=[clock])
+    return (epochs - 1) * len(x) / (clock.end - clock.start)
+
+
 def pipeline_rate(name, data_dir, epochs=3):
     """images/s of the training pipeline alone (`make_dataset`, as `GAN.fit` gets it), over `epochs`
     full passes, the first included."""
@@ -177,6 +208,8 @@ CONTENDERS = {
     "fit_mixed": lambda ds, a: time_fit(ds, a.steps, a.warmup, {"g_steps": 1, "r1_gamma": 0.0}, "mixed"),
     "fit_recipe": lambda ds, a: time_fit(ds, a.steps, a.warmup, {}),
     "fit_recipe_mixed": lambda ds, a: time_fit(ds, a.steps, a.warmup, {}, "mixed"),
+    "cnn_arrays": lambda ds, a: time_cnn(a.dataset, a.data_dir, a.cnn_epochs, arrays=True),
+    "cnn_fit": lambda ds, a: time_cnn(a.dataset, a.data_dir, a.cnn_epochs, arrays=False),
 }
 
 
@@ -190,13 +223,19 @@ def main():
     parser.add_argument(
         "--epoch-probe", type=int, default=6, help="epochs of the epoch-start probe, 0 to skip (default: 6)"
     )
+    parser.add_argument(
+        "--cnn-epochs",
+        type=int,
+        default=4,
+        help="epochs of each CNN measurement, the first untimed (default: 4)",
+    )
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "speed.json"))
     args = parser.parse_args()
     names = args.only.split(",")
     unknown = sorted(set(names) - set(CONTENDERS))
     if unknown:
         parser.error(f"--only {unknown[0]}: expected some of {', '.join(CONTENDERS)}")
-    dataset = "mnist" if args.data_dir else "digits"
+    dataset = args.dataset = "mnist" if args.data_dir else "digits"
     ds = _dataset(dataset, args.data_dir)
     measured = {name: [] for name in names}
     for repeat in range(args.repeats):
@@ -218,7 +257,12 @@ def main():
         "versions": library_versions(),
         "images_per_second": measured,
         "median_images_per_second": medians,
-        "ratio_to_loop": {k: v / anchor for k, v in medians.items()} if anchor else None,
+        "ratio_to_loop": {k: v / anchor for k, v in medians.items() if not k.startswith("cnn")}
+        if anchor
+        else None,
+        "cnn_ratio_to_arrays": medians["cnn_fit"] / medians["cnn_arrays"]
+        if {"cnn_fit", "cnn_arrays"} <= set(medians)
+        else None,
         "epoch_start_seconds": delays,
         "pipeline_images_per_second": pipeline,
     }
@@ -226,7 +270,11 @@ def main():
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     for name, value in medians.items():
-        ratio = f"  {value / anchor:.2f}x the loop" if anchor else ""
+        if name.startswith("cnn"):
+            base = medians.get("cnn_arrays")
+            ratio = f"  {value / base:.2f}x keras.io-style fit on arrays" if base else ""
+        else:
+            ratio = f"  {value / anchor:.2f}x the loop" if anchor else ""
         print(f"{name:>18}: {value:8.1f} images/s{ratio}")
     if delays:
         print("epoch start -> first step:", ", ".join(f"{d:.2f}" for d in delays), "s")

@@ -60,15 +60,14 @@ class _Interrupt(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
+def _fit_one_epoch_keeping_the_backup(gan, ds, backup_dir):
+    backup = BackupAndRestore(backup_dir, delete_checkpoint=False)
+    gan.fit(ds, epochs=1, verbose=0, shuffle=False, callbacks=[backup])
+
+
 def test_gan_optimizers_state_survives_a_restore_without_warnings(tmp_path):
     gan, ds = _small_gan()
-    gan.fit(
-        ds,
-        epochs=1,
-        verbose=0,
-        shuffle=False,
-        callbacks=[BackupAndRestore(tmp_path, delete_checkpoint=False)],
-    )
+    _fit_one_epoch_keeping_the_backup(gan, ds, tmp_path)
     before = {
         name: [v.numpy() for v in getattr(gan, name).variables] for name in ("d_optimizer", "g_optimizer")
     }
@@ -78,13 +77,7 @@ def test_gan_optimizers_state_survives_a_restore_without_warnings(tmp_path):
     assert not fresh.d_optimizer.built
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # Keras' "Skipping variable loading for optimizer" would fail here
-        fresh.fit(
-            ds,
-            epochs=1,
-            verbose=0,
-            shuffle=False,
-            callbacks=[BackupAndRestore(tmp_path, delete_checkpoint=False)],
-        )
+        _fit_one_epoch_keeping_the_backup(fresh, ds, tmp_path)  # restores; the epoch is done already
     for name, values in before.items():
         after = [v.numpy() for v in getattr(fresh, name).variables]
         assert len(after) == len(values) > 2  # iterations, learning rate, Adam moments
