@@ -16,7 +16,8 @@ other contenders run with it off). Each contender is timed over `--steps` traini
 `--repeats` times; reported: the median images/s and its ratio to the loop's median from the same
 run. `cnn_fit` (the zoo's `cnn` fed by `make_dataset`, as `kerazoo train cnn`) is compared the same
 way with `cnn_arrays`, the same network fitted on NumPy arrays as keras.io's MNIST convnet example
-does (batch 128, `--cnn-epochs` epochs, the first untimed). Then `--epoch-probe` epochs of the dcgan recipe's `fit` on the digits, with the zoo's GAN
+does (batch 128, `--cnn-epochs` epochs, the first untimed), and `vae_fit` (`VAE.fit`) with
+`vae_loop`, a plain `tf.function` step on the same networks and loss (batch 64, timed as the GANs). Then `--epoch-probe` epochs of the dcgan recipe's `fit` on the digits, with the zoo's GAN
 callbacks, record the delay between each epoch's start and its first step, and the training
 pipeline alone is timed over 3 epochs (`pipeline_images_per_second`). Results go to
 `benchmarks/results/speed.json`.
@@ -186,6 +187,52 @@ def time_cnn(name, data_dir, epochs, arrays):
     return (epochs - 1) * len(x) / (clock.end - clock.start)
 
 
+def _vae_data(args):
+    """The VAE's training data ([0, 1] images, no labels), repeated; made once per run."""
+    if not hasattr(args, "vae_ds"):
+        args.vae_ds = kerazoo.make_dataset(
+            args.dataset, "train", BATCH, labels=False, drop_remainder=True, data_dir=args.data_dir
+        ).repeat()
+    return args.vae_ds
+
+
+def time_vae(args, loop):
+    """images/s of the zoo's `vae` (Adam 1e-3): `VAE.fit` (`loop=False`), or the anchor, a plain
+    `tf.function` step with one GradientTape on the same encoder and decoder and the same loss
+    (`kerazoo.vae`'s reconstruction term and KL), as keras.io's VAE example computes it."""
+    from kerazoo.vae import kl_divergence, reconstruction_loss
+
+    ds, steps, warmup = _vae_data(args), args.steps, args.warmup
+    vae = kerazoo.build("vae")
+    optimizer = keras.optimizers.Adam(1e-3)
+    if not loop:
+        vae.compile(optimizer=optimizer)
+        clock = _Clock(warmup)
+        vae.fit(ds, epochs=1, steps_per_epoch=warmup + steps, verbose=0, callbacks=[clock])
+        return steps * BATCH / (clock.end - clock.start)
+    weights = vae.trainable_weights
+
+    @tf.function
+    def train_step(images):
+        with tf.GradientTape() as tape:
+            z_mean, z_log_var, z = vae.encoder(images, training=True)
+            reconstruction = vae.decoder(z, training=True)
+            loss = tf.reduce_mean(reconstruction_loss(images, reconstruction)) + tf.reduce_mean(
+                kl_divergence(z_mean, z_log_var)
+            )
+        optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
+        return loss
+
+    iterator = iter(ds)
+    for _ in range(warmup):
+        train_step(next(iterator)).numpy()
+    start = time.perf_counter()
+    for _ in range(steps):
+        loss = train_step(next(iterator))
+    loss.numpy()  # wait for the last step
+    return steps * BATCH / (time.perf_counter() - start)
+
+
 def pipeline_rate(name, data_dir, epochs=3):
     """images/s of the training pipeline alone (`make_dataset`, as `GAN.fit` gets it), over `epochs`
     full passes, the first included."""
@@ -208,6 +255,8 @@ CONTENDERS = {
     "fit_mixed": lambda ds, a: time_fit(ds, a.steps, a.warmup, {"g_steps": 1, "r1_gamma": 0.0}, "mixed"),
     "fit_recipe": lambda ds, a: time_fit(ds, a.steps, a.warmup, {}),
     "fit_recipe_mixed": lambda ds, a: time_fit(ds, a.steps, a.warmup, {}, "mixed"),
+    "vae_loop": lambda ds, a: time_vae(a, loop=True),
+    "vae_fit": lambda ds, a: time_vae(a, loop=False),
     "cnn_arrays": lambda ds, a: time_cnn(a.dataset, a.data_dir, a.cnn_epochs, arrays=True),
     "cnn_fit": lambda ds, a: time_cnn(a.dataset, a.data_dir, a.cnn_epochs, arrays=False),
 }
@@ -257,8 +306,11 @@ def main():
         "versions": library_versions(),
         "images_per_second": measured,
         "median_images_per_second": medians,
-        "ratio_to_loop": {k: v / anchor for k, v in medians.items() if not k.startswith("cnn")}
+        "ratio_to_loop": {k: v / anchor for k, v in medians.items() if not k.startswith(("cnn", "vae"))}
         if anchor
+        else None,
+        "vae_ratio_to_loop": medians["vae_fit"] / medians["vae_loop"]
+        if {"vae_fit", "vae_loop"} <= set(medians)
         else None,
         "cnn_ratio_to_arrays": medians["cnn_fit"] / medians["cnn_arrays"]
         if {"cnn_fit", "cnn_arrays"} <= set(medians)
@@ -273,6 +325,9 @@ def main():
         if name.startswith("cnn"):
             base = medians.get("cnn_arrays")
             ratio = f"  {value / base:.2f}x keras.io-style fit on arrays" if base else ""
+        elif name.startswith("vae"):
+            base = medians.get("vae_loop")
+            ratio = f"  {value / base:.2f}x the VAE loop" if base else ""
         else:
             ratio = f"  {value / anchor:.2f}x the loop" if anchor else ""
         print(f"{name:>18}: {value:8.1f} images/s{ratio}")
