@@ -17,7 +17,8 @@ other contenders run with it off). Each contender is timed over `--steps` traini
 run. `cnn_fit` (the zoo's `cnn` fed by `make_dataset`, as `kerazoo train cnn`) is compared the same
 way with `cnn_arrays`, the same network fitted on NumPy arrays as keras.io's MNIST convnet example
 does (batch 128, `--cnn-epochs` epochs, the first untimed), and `vae_fit` (`VAE.fit`) with
-`vae_loop`, a plain `tf.function` step on the same networks and loss (batch 64, timed as the GANs). Then `--epoch-probe` epochs of the dcgan recipe's `fit` on the digits, with the zoo's GAN
+`vae_loop`, a plain `tf.function` step on the same networks and loss (batch 64, timed as the GANs),
+and `cgan_fit` with `cgan_loop` (the tutorial loop with labels fed to both networks). Then `--epoch-probe` epochs of the dcgan recipe's `fit` on the digits, with the zoo's GAN
 callbacks, record the delay between each epoch's start and its first step, and the training
 pipeline alone is timed over 3 epochs (`pipeline_images_per_second`). Results go to
 `benchmarks/results/speed.json`.
@@ -233,6 +234,59 @@ def time_vae(args, loop):
     return steps * BATCH / (time.perf_counter() - start)
 
 
+def time_cgan(args, loop):
+    """images/s of the zoo's `cgan` with one update each, no R1, Adam(2e-4, beta_1=0.5) and the
+    non-saturating loss: `GAN.fit` (`loop=False`), or the anchor, the TF-tutorial loop of `time_loop`
+    with the labels fed to both networks."""
+    if not hasattr(args, "cgan_ds"):
+        args.cgan_ds = kerazoo.make_dataset(
+            args.dataset,
+            "train",
+            BATCH,
+            normalization="symmetric",
+            drop_remainder=True,
+            data_dir=args.data_dir,
+        ).repeat()
+    ds, steps, warmup = args.cgan_ds, args.steps, args.warmup
+    gan = kerazoo.build("cgan", seed=0)
+    if not loop:
+        gan.compile(loss="non_saturating", g_steps=1, r1_gamma=0.0)
+        clock = _Clock(warmup)
+        gan.fit(ds, epochs=1, steps_per_epoch=warmup + steps, verbose=0, callbacks=[clock])
+        return steps * BATCH / (clock.end - clock.start)
+    generator, discriminator = gan.generator, gan.discriminator
+    g_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
+    d_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
+    bce = keras.losses.BinaryCrossentropy(from_logits=True)
+
+    @tf.function
+    def train_step(images, labels):
+        labels = tf.cast(tf.reshape(labels, (-1,)), tf.int32)
+        noise = tf.random.normal([BATCH, gan.latent_dim])
+        with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
+            generated = generator([noise, labels], training=True)
+            real_output = discriminator([images, labels], training=True)
+            fake_output = discriminator([generated, labels], training=True)
+            gen_loss = bce(tf.ones_like(fake_output), fake_output)
+            disc_loss = bce(tf.ones_like(real_output), real_output) + bce(
+                tf.zeros_like(fake_output), fake_output
+            )
+        g_grads = gen_tape.gradient(gen_loss, generator.trainable_variables)
+        d_grads = disc_tape.gradient(disc_loss, discriminator.trainable_variables)
+        g_opt.apply_gradients(zip(g_grads, generator.trainable_variables))
+        d_opt.apply_gradients(zip(d_grads, discriminator.trainable_variables))
+        return gen_loss
+
+    iterator = iter(ds)
+    for _ in range(warmup):
+        train_step(*next(iterator)).numpy()
+    start = time.perf_counter()
+    for _ in range(steps):
+        loss = train_step(*next(iterator))
+    loss.numpy()  # wait for the last step
+    return steps * BATCH / (time.perf_counter() - start)
+
+
 def pipeline_rate(name, data_dir, epochs=3):
     """images/s of the training pipeline alone (`make_dataset`, as `GAN.fit` gets it), over `epochs`
     full passes, the first included."""
@@ -255,6 +309,8 @@ CONTENDERS = {
     "fit_mixed": lambda ds, a: time_fit(ds, a.steps, a.warmup, {"g_steps": 1, "r1_gamma": 0.0}, "mixed"),
     "fit_recipe": lambda ds, a: time_fit(ds, a.steps, a.warmup, {}),
     "fit_recipe_mixed": lambda ds, a: time_fit(ds, a.steps, a.warmup, {}, "mixed"),
+    "cgan_loop": lambda ds, a: time_cgan(a, loop=True),
+    "cgan_fit": lambda ds, a: time_cgan(a, loop=False),
     "vae_loop": lambda ds, a: time_vae(a, loop=True),
     "vae_fit": lambda ds, a: time_vae(a, loop=False),
     "cnn_arrays": lambda ds, a: time_cnn(a.dataset, a.data_dir, a.cnn_epochs, arrays=True),
@@ -306,8 +362,13 @@ def main():
         "versions": library_versions(),
         "images_per_second": measured,
         "median_images_per_second": medians,
-        "ratio_to_loop": {k: v / anchor for k, v in medians.items() if not k.startswith(("cnn", "vae"))}
+        "ratio_to_loop": {
+            k: v / anchor for k, v in medians.items() if not k.startswith(("cnn", "vae", "cgan"))
+        }
         if anchor
+        else None,
+        "cgan_ratio_to_loop": medians["cgan_fit"] / medians["cgan_loop"]
+        if {"cgan_fit", "cgan_loop"} <= set(medians)
         else None,
         "vae_ratio_to_loop": medians["vae_fit"] / medians["vae_loop"]
         if {"vae_fit", "vae_loop"} <= set(medians)
@@ -325,6 +386,9 @@ def main():
         if name.startswith("cnn"):
             base = medians.get("cnn_arrays")
             ratio = f"  {value / base:.2f}x keras.io-style fit on arrays" if base else ""
+        elif name.startswith("cgan"):
+            base = medians.get("cgan_loop")
+            ratio = f"  {value / base:.2f}x the cgan loop" if base else ""
         elif name.startswith("vae"):
             base = medians.get("vae_loop")
             ratio = f"  {value / base:.2f}x the VAE loop" if base else ""
