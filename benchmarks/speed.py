@@ -57,19 +57,30 @@ def _networks():
 
 def time_loop(ds, steps, warmup):
     """images/s of the TF-tutorial loop."""
-    gan = _networks()
+    return _time_steps(_tutorial_step(_networks()), ds, steps, warmup)
+
+
+def _tutorial_step(gan):
+    """The TF DCGAN tutorial's training step on `gan`'s two networks (each with Adam(2e-4, 0.5)):
+    one generator pass shared by both updates, two GradientTapes, simultaneous updates. For a
+    conditional GAN the batch is `(images, labels)` and the labels go to both networks."""
     generator, discriminator = gan.generator, gan.discriminator
     g_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
     d_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
     bce = keras.losses.BinaryCrossentropy(from_logits=True)
 
     @tf.function
-    def train_step(images):
+    def train_step(batch):
+        images, labels = batch if gan.conditional else (batch, None)
+
+        def fed(x):
+            return x if labels is None else [x, tf.cast(tf.reshape(labels, (-1,)), tf.int32)]
+
         noise = tf.random.normal([BATCH, gan.latent_dim])
         with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
-            generated = generator(noise, training=True)
-            real_output = discriminator(images, training=True)
-            fake_output = discriminator(generated, training=True)
+            generated = generator(fed(noise), training=True)
+            real_output = discriminator(fed(images), training=True)
+            fake_output = discriminator(fed(generated), training=True)
             gen_loss = bce(tf.ones_like(fake_output), fake_output)
             disc_loss = bce(tf.ones_like(real_output), real_output) + bce(
                 tf.zeros_like(fake_output), fake_output
@@ -78,15 +89,20 @@ def time_loop(ds, steps, warmup):
         d_grads = disc_tape.gradient(disc_loss, discriminator.trainable_variables)
         g_opt.apply_gradients(zip(g_grads, generator.trainable_variables))
         d_opt.apply_gradients(zip(d_grads, discriminator.trainable_variables))
-        return gen_loss, disc_loss
+        return gen_loss
 
+    return train_step
+
+
+def _time_steps(step, ds, steps, warmup):
+    """images/s of `step(batch)` (returning a tensor) over `steps` batches of `ds` after `warmup`."""
     iterator = iter(ds)
     for _ in range(warmup):
-        train_step(next(iterator))[0].numpy()
+        step(next(iterator)).numpy()
     start = time.perf_counter()
     for _ in range(steps):
-        losses = train_step(next(iterator))
-    losses[0].numpy()  # wait for the last step
+        out = step(next(iterator))
+    out.numpy()  # wait for the last step
     return steps * BATCH / (time.perf_counter() - start)
 
 
@@ -224,14 +240,7 @@ def time_vae(args, loop):
         optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
         return loss
 
-    iterator = iter(ds)
-    for _ in range(warmup):
-        train_step(next(iterator)).numpy()
-    start = time.perf_counter()
-    for _ in range(steps):
-        loss = train_step(next(iterator))
-    loss.numpy()  # wait for the last step
-    return steps * BATCH / (time.perf_counter() - start)
+    return _time_steps(train_step, ds, steps, warmup)
 
 
 def time_cgan(args, loop):
@@ -254,37 +263,7 @@ def time_cgan(args, loop):
         clock = _Clock(warmup)
         gan.fit(ds, epochs=1, steps_per_epoch=warmup + steps, verbose=0, callbacks=[clock])
         return steps * BATCH / (clock.end - clock.start)
-    generator, discriminator = gan.generator, gan.discriminator
-    g_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
-    d_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
-    bce = keras.losses.BinaryCrossentropy(from_logits=True)
-
-    @tf.function
-    def train_step(images, labels):
-        labels = tf.cast(tf.reshape(labels, (-1,)), tf.int32)
-        noise = tf.random.normal([BATCH, gan.latent_dim])
-        with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
-            generated = generator([noise, labels], training=True)
-            real_output = discriminator([images, labels], training=True)
-            fake_output = discriminator([generated, labels], training=True)
-            gen_loss = bce(tf.ones_like(fake_output), fake_output)
-            disc_loss = bce(tf.ones_like(real_output), real_output) + bce(
-                tf.zeros_like(fake_output), fake_output
-            )
-        g_grads = gen_tape.gradient(gen_loss, generator.trainable_variables)
-        d_grads = disc_tape.gradient(disc_loss, discriminator.trainable_variables)
-        g_opt.apply_gradients(zip(g_grads, generator.trainable_variables))
-        d_opt.apply_gradients(zip(d_grads, discriminator.trainable_variables))
-        return gen_loss
-
-    iterator = iter(ds)
-    for _ in range(warmup):
-        train_step(*next(iterator)).numpy()
-    start = time.perf_counter()
-    for _ in range(steps):
-        loss = train_step(*next(iterator))
-    loss.numpy()  # wait for the last step
-    return steps * BATCH / (time.perf_counter() - start)
+    return _time_steps(_tutorial_step(gan), ds, steps, warmup)
 
 
 def pipeline_rate(name, data_dir, epochs=3):
