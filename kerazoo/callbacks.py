@@ -341,12 +341,11 @@ class StopOnDivergence(keras.callbacks.Callback):
 def _optimizers(model) -> list:
     """`(attribute, optimizer)` for each optimizer a model holds with variables to keep (built ones;
     both of a GAN's), in a fixed order."""
-    found = [
+    return [
         (name, value)
         for name, value in sorted(vars(model).items())
         if isinstance(value, keras.optimizers.Optimizer) and value.built
     ]
-    return found
 
 
 def _build_optimizers(model) -> None:
@@ -426,7 +425,6 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         super().__init__(backup_dir, save_freq=save_freq, delete_checkpoint=delete_checkpoint)
         from kerazoo.data import epoch_order
 
-        self._data = data
         self._order = epoch_order(data) if data is not None else None
         if data is not None and self._order is None:
             raise ValueError(
@@ -450,16 +448,22 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         return self._dir / "latest"
 
     @classmethod
-    def read_state(cls, backup_dir) -> dict | None:
-        """The `state.json` of the last complete backup in `backup_dir`, or None if there is none."""
+    def _last_backup(cls, backup_dir):
+        """`(folder, state)` of the last complete backup in `backup_dir` (`latest`, else `previous`,
+        which a kill between the two renames of a save leaves), or `(None, None)`."""
         for name in ("latest", "previous"):
             path = Path(backup_dir) / name / cls.STATE
             if path.is_file():
                 try:
-                    return json.loads(path.read_text())
+                    return path.parent, json.loads(path.read_text())
                 except (OSError, ValueError):
                     continue
-        return None
+        return None, None
+
+    @classmethod
+    def read_state(cls, backup_dir) -> dict | None:
+        """The `state.json` of the last complete backup in `backup_dir`, or None if there is none."""
+        return cls._last_backup(backup_dir)[1]
 
     @staticmethod
     def describe(state: dict) -> str:
@@ -545,7 +549,6 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
             "seconds": self.previous_seconds + time.perf_counter() - self._started,
             "history_lines": self._history_lines,
             "callbacks": [callback.get_state() for callback in self._stateful],
-            "data_seed": self._order.seed if self._order is not None else None,
         }
         arrays = {
             f"{group}/{i}": np.asarray(variable)
@@ -568,12 +571,9 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
 
     def _load_model(self):
         self._restored_history = None
-        folder = next(
-            (self._dir / n for n in ("latest", "previous") if (self._dir / n / self.STATE).is_file()), None
-        )
+        folder, state = self._last_backup(self._dir)
         if folder is None:
             return
-        state = json.loads((folder / self.STATE).read_text())
         _build_optimizers(self.model)
         rates = _learning_rates(self.model)
         with np.load(folder / self.VARIABLES, allow_pickle=False) as saved:

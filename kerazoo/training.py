@@ -358,8 +358,6 @@ def _check_resumable(config, saved):
 
 def _plain(value):
     """JSON's view of a value (tuples become lists), for comparisons with a saved config."""
-    import json
-
     return json.loads(json.dumps(value, default=str))
 
 
