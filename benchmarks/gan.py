@@ -39,17 +39,24 @@ from kerazoo.evaluation import evaluate_generator  # noqa: E402
 from kerazoo.training import library_versions  # noqa: E402
 
 SAMPLES = int(os.environ.get("KERAZOO_BENCH_SAMPLES", 10_000))
-GANS = ("gan", "dcgan", "cgan", "wgan_gp")
+GANS = ("gan", "dcgan", "cgan", "wgan_gp", "progan")
 
 
-def _samples(generator, seed):
-    """SAMPLES images from fixed noise (and, for cgan, SAMPLES / 10 of each digit), with the labels."""
-    noise = np.random.default_rng(seed + 1).standard_normal((SAMPLES, generator.inputs[0].shape[-1]))
-    noise = noise.astype(np.float32)
-    if len(generator.inputs) == 2:
-        requested = np.repeat(np.arange(10, dtype=np.int32), SAMPLES // 10)
-        return generator.predict([noise, requested], batch_size=500, verbose=0), requested
-    return generator.predict(noise, batch_size=500, verbose=0), None
+def _samples(generator, seed, latent_dim=None, conditional=None):
+    """SAMPLES images from fixed noise (and, for cgan, SAMPLES / 10 of each digit), with the labels.
+    `generator` is a Functional generator, or a GAN (`latent_dim` and `conditional` given), called in
+    batches of 500 (a growing ProGAN gives its current phase's images, upsampled)."""
+    latent_dim = latent_dim or generator.inputs[0].shape[-1]
+    conditional = len(generator.inputs) == 2 if conditional is None else conditional
+    noise = np.random.default_rng(seed + 1).standard_normal((SAMPLES, latent_dim)).astype(np.float32)
+    requested = np.repeat(np.arange(10, dtype=np.int32), SAMPLES // 10) if conditional else None
+    batches = [
+        np.asarray(
+            generator([noise[i : i + 500], requested[i : i + 500]] if conditional else noise[i : i + 500])
+        )
+        for i in range(0, SAMPLES, 500)
+    ]
+    return np.concatenate(batches), requested
 
 
 class EpochScore(keras.callbacks.Callback):
@@ -60,7 +67,11 @@ class EpochScore(keras.callbacks.Callback):
         self.classifier, self.seed, self.by_epoch = classifier, seed, []
 
     def on_epoch_end(self, epoch, logs=None):
-        figures = score(self.classifier, *_samples(self.model.generator, self.seed), value_range=(-1.0, 1.0))
+        gan = self.model
+        samples = _samples(gan, self.seed, gan.latent_dim, gan.conditional)
+        figures = score(self.classifier, *samples, value_range=(-1.0, 1.0))
+        if "resolution" in (logs or {}):  # a growing GAN: the phase the figures are of
+            figures.update(resolution=float(logs["resolution"]), alpha=float(logs["alpha"]))
         figures.pop("class_share")
         self.by_epoch.append(figures)
         print(f"epoch {epoch + 1}: {figures}", flush=True)
@@ -107,6 +118,8 @@ def bench(name, workdir, data_dir, epochs, classifier, seed=0, overrides=None) -
         images_per_second=metrics["images_per_second"],
         run_dir=str(run),
     )
+    if "phases" in metrics:  # a growing GAN: time and images/s of each phase
+        figures["phases"] = metrics["phases"]
     return label, figures
 
 

@@ -122,7 +122,7 @@ class SampleGrid(keras.callbacks.Callback):
 
     def _save(self, epoch):
         """Generate from the fixed inputs and write one grid."""
-        images = np.asarray(self.model.generator(self._inputs, training=False))
+        images = np.asarray(self.model(self._inputs, training=False))  # GAN.call: the generator's images
         path = self.directory / f"grid_epoch_{epoch + 1:03d}.png"
         save_image_grid(images, path, rows=self._rows, value_range=(-1.0, 1.0))
         if self._writer is not None:
@@ -231,7 +231,7 @@ class GANMonitor(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
-        samples = np.asarray(self.model.generator(self._inputs, training=False), dtype=np.float32)
+        samples = np.asarray(self.model(self._inputs, training=False), dtype=np.float32)
         samples = samples.reshape(len(samples), -1)
         diversity = mean_pairwise_distance(samples) / max(self._real_pairwise, 1e-12)
         realism = float(nearest_distances(samples, self._reference).mean()) / max(self._real_nn, 1e-12)

@@ -8,6 +8,7 @@ What differs between GAN types is the adversarial loss, a named choice passed to
 | `non_saturating` (default) | same | `-log D(G(z))` | probabilities |
 | `least_squares` | `(D(x) - 1)^2 / 2 + D(G(z))^2 / 2` | `(D(G(z)) - 1)^2 / 2` (Mao et al. 2017) | raw scores |
 | `wasserstein_gp` | `D(G(z)) - D(x) + gp_weight * GP` | `-D(G(z))` (Gulrajani et al. 2017) | critic scores |
+| `wasserstein_gp_drift` | the same `+ 0.001 * D(x)^2` (keeps scores near 0; Karras et al. 2018) | `-D(G(z))` | critic scores |
 | `hinge` | `relu(1 - D(x)) + relu(1 + D(G(z)))` | `-D(G(z))` | raw scores |
 
 The discriminator returns logits (or critic scores); the sigmoid lives in the loss. Any loss can add
@@ -72,6 +73,9 @@ class GANLoss:
     gradient_penalty: bool = False
 
 
+DRIFT = 0.001  # ProGAN's epsilon_drift: the weight of D(x)^2 in `wasserstein_gp_drift`
+
+
 def _softplus(x):
     return ops.softplus(x)
 
@@ -99,6 +103,13 @@ LOSSES = {
     "wasserstein_gp": GANLoss(
         "wasserstein_gp",
         lambda r, f: ops.mean(f) - ops.mean(r),
+        lambda f: -ops.mean(f),
+        probabilistic=False,
+        gradient_penalty=True,
+    ),
+    "wasserstein_gp_drift": GANLoss(
+        "wasserstein_gp_drift",
+        lambda r, f: ops.mean(f) - ops.mean(r) + DRIFT * ops.mean(ops.square(r)),
         lambda f: -ops.mean(f),
         probabilistic=False,
         gradient_penalty=True,
@@ -264,7 +275,7 @@ class GAN(keras.Model):
                 optimizer with `use_ema=True` keeps a moving average of its network's weights, which
                 `fit` swaps into that network at its end (as Keras does for `model.optimizer`).
             loss: one of `minimax`, `non_saturating` (default), `least_squares`, `wasserstein_gp`,
-                `hinge`, or a `GANLoss`.
+                `wasserstein_gp_drift`, `hinge`, or a `GANLoss`.
             d_steps: discriminator (critic) updates per generator update. Defaults to `1`.
             gp_weight: weight of the gradient penalty (`wasserstein_gp` only). Defaults to `10.0`.
             g_steps: generator updates per training step, after the discriminator's: the first on
@@ -372,6 +383,16 @@ class GAN(keras.Model):
 
     def train_step(self, data):
         real, labels = self._unpack(data)
+        return self._adversarial_step(real, labels)
+
+    def _networks(self):
+        """`(generator, discriminator)` that a training step updates: the GAN's own two (a growing GAN,
+        `kerazoo.models.progan.ProGAN`, returns those of its current phase)."""
+        return self.generator, self.discriminator
+
+    def _adversarial_step(self, real, labels):
+        """One training step on a batch of real images (and labels): see the class docstring."""
+        generator, discriminator = self._networks()
         batch = ops.shape(real)[0]
         loss = self.gan_loss
 
@@ -384,46 +405,46 @@ class GAN(keras.Model):
             for i in range(self.d_steps):
                 noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
                 if i == self.d_steps - 1:
-                    generated = _float32(self.generator(self._with_labels(noise, labels), training=True))
+                    generated = _float32(generator(self._with_labels(noise, labels), training=True))
                     fake = ops.stop_gradient(generated)
                 else:
                     with g_tape.stop_recording():
-                        fake = _float32(self.generator(self._with_labels(noise, labels), training=True))
+                        fake = _float32(generator(self._with_labels(noise, labels), training=True))
                 with g_tape.stop_recording():
-                    d_loss, real_logits = self._discriminator_update(real, fake, labels, batch)
+                    d_loss, real_logits = self._discriminator_update(discriminator, real, fake, labels, batch)
 
             # Update the generator through the updated discriminator, on the same generated batch;
             # only G's weights change.
-            fake_logits = _float32(self.discriminator(self._with_labels(generated, labels), training=True))
+            fake_logits = _float32(discriminator(self._with_labels(generated, labels), training=True))
             g_loss = loss.generator_loss(fake_logits)
             scaled = self.g_optimizer.scale_loss(scale_for_replicas(g_loss))
-        grads = g_tape.gradient(scaled, self.generator.trainable_weights)
-        self.g_optimizer.apply(grads, self.generator.trainable_weights)
+        grads = g_tape.gradient(scaled, generator.trainable_weights)
+        self.g_optimizer.apply(grads, generator.trainable_weights)
 
         # Further generator updates (g_steps > 1), each on fresh noise.
         for _ in range(self.g_steps - 1):
             noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
             with tf.GradientTape() as tape:
-                fake = self.generator(self._with_labels(noise, labels), training=True)
-                fake_logits = _float32(self.discriminator(self._with_labels(fake, labels), training=True))
+                fake = generator(self._with_labels(noise, labels), training=True)
+                fake_logits = _float32(discriminator(self._with_labels(fake, labels), training=True))
                 g_loss = loss.generator_loss(fake_logits)
                 scaled = self.g_optimizer.scale_loss(scale_for_replicas(g_loss))
-            grads = tape.gradient(scaled, self.generator.trainable_weights)
-            self.g_optimizer.apply(grads, self.generator.trainable_weights)
+            grads = tape.gradient(scaled, generator.trainable_weights)
+            self.g_optimizer.apply(grads, generator.trainable_weights)
 
         # Track the losses and what D says of real and generated images.
         return self._track(d_loss, g_loss, real_logits, fake_logits)
 
-    def _discriminator_update(self, real, fake, labels, batch):
+    def _discriminator_update(self, discriminator, real, fake, labels, batch):
         """One discriminator update on a real and a generated batch (with the R1 penalty and the
         gradient penalty where set); returns its loss and its logits for the real batch."""
         loss = self.gan_loss
         with tf.GradientTape() as tape:
             if self.r1_gamma:
-                r1, real_logits = r1_penalty(self.discriminator, real, labels)
+                r1, real_logits = r1_penalty(discriminator, real, labels)
             else:
-                real_logits = _float32(self.discriminator(self._with_labels(real, labels), training=True))
-            fake_logits = _float32(self.discriminator(self._with_labels(fake, labels), training=True))
+                real_logits = _float32(discriminator(self._with_labels(real, labels), training=True))
+            fake_logits = _float32(discriminator(self._with_labels(fake, labels), training=True))
             d_loss = loss.discriminator_loss(real_logits, fake_logits)
             if self.r1_gamma:
                 d_loss = d_loss + 0.5 * self.r1_gamma * r1
@@ -431,12 +452,10 @@ class GAN(keras.Model):
                 alpha = keras.random.uniform(
                     (batch,) + (1,) * len(self.image_shape), seed=self.seed_generator
                 )
-                d_loss = d_loss + self.gp_weight * gradient_penalty(
-                    self.discriminator, real, fake, labels, alpha
-                )
+                d_loss = d_loss + self.gp_weight * gradient_penalty(discriminator, real, fake, labels, alpha)
             scaled = self.d_optimizer.scale_loss(scale_for_replicas(d_loss))
-        grads = tape.gradient(scaled, self.discriminator.trainable_weights)
-        self.d_optimizer.apply(grads, self.discriminator.trainable_weights)
+        grads = tape.gradient(scaled, discriminator.trainable_weights)
+        self.d_optimizer.apply(grads, discriminator.trainable_weights)
         return d_loss, real_logits
 
     def _track(self, d_loss, g_loss, real_logits, fake_logits):

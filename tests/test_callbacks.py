@@ -96,6 +96,8 @@ def test_monitor_is_quiet_on_real_looking_diverse_samples():
         def generator(self, noise, training=False):
             return x[::2][: len(noise)]  # both modes
 
+        __call__ = generator  # GAN.call: the generator's images
+
     monitor = GANMonitor(x, num_samples=64)
     monitor.set_model(RealImages())
     monitor.on_train_begin()

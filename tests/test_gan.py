@@ -80,7 +80,7 @@ def test_every_loss_learns_a_mixture_of_two_gaussians(loss, r1_gamma):
         d_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5),
         g_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5),
         loss=loss,
-        d_steps=3 if loss == "wasserstein_gp" else 1,
+        d_steps=3 if loss.startswith("wasserstein") else 1,
         r1_gamma=r1_gamma,
     )
     assert near_a_mode(gan.generator(gan.sample_noise(500)).numpy()) < 0.05
@@ -167,6 +167,15 @@ def test_r1_gamma_adds_half_gamma_times_r1_to_the_discriminator_loss():
     assert r1 > 0
     assert d_loss[4.0] - d_loss[0.0] == pytest.approx(0.5 * 4.0 * r1, rel=1e-4)
     assert gan.get_compile_config()["r1_gamma"] == 4.0
+
+
+def test_the_drift_term_adds_a_thousandth_of_the_mean_squared_real_score():
+    real, fake = tf.constant([[3.0], [-1.0]]), tf.constant([[0.5], [1.5]])
+    plain = float(LOSSES["wasserstein_gp"].discriminator_loss(real, fake))
+    drift = float(LOSSES["wasserstein_gp_drift"].discriminator_loss(real, fake))
+    assert plain == pytest.approx(1.0 - 1.0)
+    assert drift - plain == pytest.approx(0.001 * (9.0 + 1.0) / 2)
+    assert LOSSES["wasserstein_gp_drift"].gradient_penalty
 
 
 @pytest.mark.parametrize("key", ["gp_weight", "r1_gamma"])

@@ -298,7 +298,15 @@ def test_every_registered_model_has_a_registered_task_and_a_typed_recipe():
         assert isinstance(entry.recipe, task.recipe_class), name
         assert set(entry.data_kinds) <= set(task.data_kinds), name
     assert list_tasks() == sorted(
-        ["logic", "regression", "classification", "forecasting", "generation", "reconstruction"]
+        [
+            "logic",
+            "regression",
+            "classification",
+            "forecasting",
+            "generation",
+            "progressive",
+            "reconstruction",
+        ]
     )
 
 

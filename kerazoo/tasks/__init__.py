@@ -7,6 +7,7 @@
 | `classification` | `kerazoo.tasks.classification` | images, tables | the classifier (`probabilities`, `class_ids`) |
 | `forecasting` | `kerazoo.tasks.forecasting` | monthly series | the forecaster (`windows` -> `predictions`) |
 | `generation` | `kerazoo.tasks.generation` | images (with labels if conditional) | the GAN's generator |
+| `progressive` | `kerazoo.tasks.progressive` | images, in phases of growing resolution | the full-resolution generator |
 | `reconstruction` | `kerazoo.tasks.reconstruction` | images | the autoencoder, or the VAE's decoder |
 
 A task from outside the package registers the same way (see README, "Adding a model"):
@@ -48,7 +49,15 @@ __all__ = [
     "evaluate_figures",
 ]
 
-_BUILTIN = ("logic", "regression", "classification", "forecasting", "generation", "reconstruction")
+_BUILTIN = (
+    "logic",
+    "regression",
+    "classification",
+    "forecasting",
+    "generation",
+    "progressive",
+    "reconstruction",
+)
 _TASKS: dict[str, Task] = {}
 _loaded = False
 
