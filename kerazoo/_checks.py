@@ -18,10 +18,19 @@ __all__ = [
     "check_rate",
     "check_file",
     "MAX_FILE_BYTES",
+    "MAX_EPOCHS",
+    "MAX_BATCH_SIZE",
+    "MAX_SEED",
+    "check_at_most",
 ]
 
 # The largest file kerazoo reads (data, CSV, .tflite): larger ones are refused before they are opened.
 MAX_FILE_BYTES = 2**31
+# Sanity limits of a run: larger values are typos (a million epochs, a batch of a million examples);
+# NumPy's and Python's seeding take 32 bits.
+MAX_EPOCHS = 1_000_000
+MAX_BATCH_SIZE = 2**20
+MAX_SEED = 2**32 - 1
 
 
 def _is_int(value) -> bool:
@@ -34,6 +43,13 @@ def check_int(arg: str, value, minimum: int = 0, *, label: str | None = None, er
         want = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
         raise error(f"{label or f'`{arg}`'} must be {want}. Received: {arg}={value!r}")
     return int(value)
+
+
+def check_at_most(arg: str, value, limit, *, error=ValueError):
+    """`value` must be at most `limit` (a sanity limit: larger values are typos)."""
+    if value > limit:
+        raise error(f"`{arg}` must be at most {limit:,}. Received: {arg}={value}")
+    return value
 
 
 def check_positive_int(arg: str, value, *, label: str | None = None, error=ValueError) -> int:

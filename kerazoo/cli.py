@@ -207,6 +207,102 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# TensorFlow's start-up lines (absl's pre-InitializeLog warning, oneDNN, the CUDA stub, CPU
+# features), printed on stderr as it loads whatever TF_CPP_MIN_LOG_LEVEL says: kept off the terminal
+# when kerazoo is the program. Anything else TensorFlow prints as it loads is passed on.
+_TF_NOISE = (
+    "WARNING: All log messages before absl::InitializeLog() is called",
+    "port.cc:",
+    "cudart_stub.cc:",
+    "cpu_feature_guard.cc:",
+    "To enable the following instructions:",
+)
+
+
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its start-up noise filtered from stderr (file descriptor 2, which its
+    C++ logging writes to); every other line it printed is written back, and errors propagate."""
+    if "tensorflow" in sys.modules:
+        return
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            lines = captured.read().decode(errors="replace").splitlines()
+            kept = [line for line in lines if not any(noise in line for noise in _TF_NOISE)]
+            if kept:
+                print("\n".join(kept), file=sys.stderr)
+
+
+def _check_int(option, value, minimum=1, limit=None):
+    """An integer option's value, checked before anything heavy is imported."""
+    from kerazoo._checks import check_at_most, check_int
+
+    if value is not None:
+        check_int(option, value, minimum, error=_EarlyError)
+        if limit is not None:
+            check_at_most(option, value, limit, error=_EarlyError)
+
+
+class _EarlyError(ValueError):
+    """A bad argument found before TensorFlow is imported (exit 2, one line)."""
+
+
+def _precheck(args) -> None:
+    """What can be checked without TensorFlow: numbers, option syntax, paths. Raises _EarlyError."""
+    from kerazoo._checks import MAX_BATCH_SIZE, MAX_EPOCHS, MAX_SEED
+    from kerazoo._io import check_output
+
+    if args.command == "train":
+        _check_int("epochs", args.epochs, limit=MAX_EPOCHS)
+        _check_int("batch_size", args.batch_size, limit=MAX_BATCH_SIZE)
+        _check_int("seed", args.seed, 0, MAX_SEED)
+        _check_int("split_seed", args.split_seed, 0, MAX_SEED)
+        _check_int("backup_every", args.backup_every)
+        try:
+            parse_set(args.set)
+            parse_set(args.recipe, "--recipe")
+        except ValueError as e:
+            raise _EarlyError(str(e)) from None
+        _export_formats(args.export, _EarlyError)
+        if args.out is not None:
+            check_output(args.out, _EarlyError)
+    elif args.command == "export":
+        _check_int("batch_size", args.batch_size, limit=MAX_BATCH_SIZE)
+        if not os.path.exists(args.source):  # the messages of kerazoo.export.load_servable
+            raise _EarlyError(f"No run directory or model file at '{args.source}'.")
+        if os.path.isfile(args.source) and not args.source.endswith(".keras"):
+            raise _EarlyError(f"'{args.source}' is not a .keras file. Pass a run directory or a .keras file.")
+        if args.out is not None:
+            check_output(args.out, _EarlyError)
+    elif args.command == "evaluate":
+        _check_int("n", args.n)
+        _check_int("seed", args.seed, 0, MAX_SEED)
+        if not os.path.isfile(os.path.join(args.run_dir, "config.json")):
+            raise _EarlyError(
+                f"'{args.run_dir}' is not a run directory (no config.json). Pass a directory written "
+                "by `kerazoo train`."
+            )
+
+
+def _export_formats(value, error) -> list:
+    """`--export saved_model,tflite` as a list; a bad list raises `error`."""
+    formats = [f.strip() for f in (value or "").split(",") if f.strip()]
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or (value is not None and not formats):
+        raise error(f"--export takes formats from {', '.join(FORMATS)}. Received: --export {value}")
+    return formats
+
+
 def _cmd_list(args) -> int:
     from kerazoo._registry import build, get_entry, list_models
 
@@ -232,12 +328,7 @@ def _cmd_train(args) -> int:
         recipe = parse_set(args.recipe, "--recipe")
     except ValueError as e:
         raise UsageError(str(e)) from None
-    formats = [f.strip() for f in (args.export or "").split(",") if f.strip()]
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown or (args.export is not None and not formats):
-        raise UsageError(
-            f"--export takes formats from {', '.join(FORMATS)}. Received: --export {args.export}"
-        )
+    formats = _export_formats(args.export, UsageError)
     result = train(
         args.name,
         dataset=args.dataset,
@@ -352,7 +443,13 @@ def main(argv=None) -> int:
         return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
+        _precheck(args)
+    except _EarlyError as e:
+        print(f"kerazoo {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    try:
         if args.command != "sample":  # TensorFlow-free: the runtime reads no registry
+            _import_tensorflow_quietly()
             from kerazoo._plugins import PluginError, load_plugins
 
             try:

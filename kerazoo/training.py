@@ -51,7 +51,7 @@ import tensorflow as tf
 
 import kerazoo
 from kerazoo import data as zdata
-from kerazoo._checks import check_int
+from kerazoo._checks import MAX_SEED, check_at_most, check_int
 from kerazoo._io import check_output, remove, write_json
 from kerazoo._registry import check_hparams, get_entry
 from kerazoo.callbacks import (
@@ -78,7 +78,6 @@ __all__ = [
 
 STRATEGIES = ("default", "mirrored")
 PRECISIONS = ("float32", "mixed", "auto")
-MAX_SEED = 2**32 - 1
 
 
 def _cpu_has_bf16() -> bool:
@@ -155,9 +154,7 @@ def _run(
     except ValueError as e:
         raise UsageError(str(e)) from None
     for arg, value in (("seed", seed), ("split_seed", split_seed)):
-        check_int(arg, value, 0, error=UsageError)
-        if value > MAX_SEED:  # NumPy's and Python's seeding take 32 bits
-            raise UsageError(f"`{arg}` must be at most {MAX_SEED}. Received: {arg}={value}")
+        check_at_most(arg, check_int(arg, value, 0, error=UsageError), MAX_SEED, error=UsageError)
     if dataset is not None and (not isinstance(dataset, str) or not dataset.strip()):
         raise UsageError(
             f"`dataset` must be a dataset name, or None for the model's default. Received: dataset={dataset!r}"

@@ -151,3 +151,68 @@ def test_existing_run_directory_is_refused_without_overwrite(tmp_path, capsys):
     assert (out / "model.keras").read_text() == "precious"
     assert main(["train", "neuron", "--out", str(out), "--quiet", "--overwrite", "--epochs", "2"]) == 0
     assert (out / "metrics.json").is_file()
+
+
+# -- a quiet, quick command line ---------------------------------------------------------------------
+
+
+def _run_cli(*argv, env_extra=None, code=None):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # as a user's shell
+    command = [sys.executable, "-c", code] if code else [sys.executable, "-m", "kerazoo.cli", *argv]
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=300, env={**env, **(env_extra or {})}
+    )
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "cnn", "--epochs", "-1"], "`epochs` must be a positive integer. Received: epochs=-1"),
+        (
+            ["train", "cnn", "--epochs", "2000000"],
+            "`epochs` must be at most 1,000,000. Received: epochs=2000000",
+        ),
+        (["train", "cnn", "--seed", "-1"], "`seed` must be an integer >= 0. Received: seed=-1"),
+        (["train", "cnn", "--backup-every", "0"], "`backup_every` must be a positive integer"),
+        (["train", "cnn", "--recipe", "epochs"], "--recipe takes key=value"),
+        (["export", "no/such/run"], "No run directory or model file at 'no/such/run'."),
+        (["evaluate", "no/such/run", "--n", "5"], "is not a run directory (no config.json)"),
+    ],
+)
+def test_bad_arguments_are_refused_before_tensorflow_loads(argv, message):
+    code = (
+        "import sys\nfrom kerazoo.cli import main\n"
+        f"rc = main({argv!r})\nprint(rc, 'tensorflow' in sys.modules)"
+    )
+    result = _run_cli(code=code)
+    assert result.stdout.split() == ["2", "False"]
+    (line,) = result.stderr.splitlines()  # exactly one line
+    assert line.startswith(f"kerazoo {argv[0]}: error: ") and message in line
+
+
+def test_commands_keep_tensorflow_start_up_noise_off_stderr():
+    result = _run_cli("train", "no_such_model")  # TensorFlow loads, then the name is refused
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("kerazoo train: error: Unknown model 'no_such_model'.")
+
+
+def test_the_quiet_import_passes_on_what_is_not_start_up_noise(tmp_path):
+    # A stand-in "tensorflow" that prints TensorFlow's start-up lines and one real problem on fd 2.
+    (tmp_path / "tensorflow.py").write_text(
+        "import os\n"
+        "os.write(2, b'WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\\n'"
+        " b'I0000 00:00:1.0 1 port.cc:153] oneDNN custom operations are on.\\n'"
+        " b'I0000 00:00:1.0 1 cudart_stub.cc:31] Could not find cuda drivers on your machine.\\n'"
+        " b'E0000 loader.cc:7] could not load libfoo.so: a real problem\\n')\n"
+    )
+    code = (
+        "from kerazoo.cli import _import_tensorflow_quietly\n_import_tensorflow_quietly()\nprint('imported')"
+    )
+    result = _run_cli(code=code, env_extra={"PYTHONPATH": str(tmp_path)})
+    assert result.stdout.strip() == "imported"
+    assert result.stderr.splitlines() == ["E0000 loader.cc:7] could not load libfoo.so: a real problem"]

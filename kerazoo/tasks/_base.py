@@ -16,14 +16,18 @@ from typing import Any, ClassVar
 import numpy as np
 
 from kerazoo import data as zdata
-from kerazoo._checks import check_choice, check_number, check_positive_int
+from kerazoo._checks import (
+    MAX_BATCH_SIZE,
+    MAX_EPOCHS,
+    check_at_most,
+    check_choice,
+    check_number,
+    check_positive_int,
+)
 
 __all__ = ["UsageError", "Recipe", "FitRecipe", "RunConfig", "Run", "Prepared", "Task", "optimizer_config"]
 
 SCHEDULES = (None, "cosine")
-# Sanity limits: larger values are typos (a run of a million epochs, a batch of a million examples).
-MAX_EPOCHS = 1_000_000
-MAX_BATCH_SIZE = 2**20
 
 
 class UsageError(ValueError):
@@ -69,9 +73,8 @@ class Recipe:
     def __post_init__(self):
         check_positive_int("epochs", self.epochs)
         check_positive_int("batch_size", self.batch_size)
-        for key, limit in (("epochs", MAX_EPOCHS), ("batch_size", MAX_BATCH_SIZE)):
-            if getattr(self, key) > limit:
-                raise ValueError(f"`{key}` must be at most {limit:,}. Received: {key}={getattr(self, key)}")
+        check_at_most("epochs", self.epochs, MAX_EPOCHS)
+        check_at_most("batch_size", self.batch_size, MAX_BATCH_SIZE)
         check_number("learning_rate", self.learning_rate, 0.0, strict=True)
         object.__setattr__(self, "learning_rate", float(self.learning_rate))  # Keras refuses an int
         check_choice("schedule", self.schedule, SCHEDULES)
