@@ -278,8 +278,14 @@ def _load_tfds(name: str, split: str, searched: Path | None = None):
         import tensorflow_datasets as tfds
     except ImportError as e:  # pragma: no cover - a declared dependency
         raise DataError(f"tensorflow-datasets is needed for '{name}': pip install tensorflow-datasets ({e})")
+    # A data directory that holds a prepared TFDS copy (`DIR/NAME/VERSION/...`, as TFDS writes them)
+    # is read as a TFDS data_dir; else $TFDS_DATA_DIR as it is now (TFDS reads it once, at import).
+    if searched is not None and (searched / name).is_dir():
+        tfds_dir = str(searched)
+    else:
+        tfds_dir = os.environ.get("TFDS_DATA_DIR") or None
     try:
-        builder = tfds.builder(name)
+        builder = tfds.builder(name, data_dir=tfds_dir)
     except ValueError:  # tfds' DatasetNotFoundError, whose message lists every TFDS dataset
         raise DataError(
             f"Unknown dataset '{name}'. Use 'digits', 'breast_cancer', 'synthetic_monthly', 'airline', "

@@ -277,3 +277,80 @@ def test_short_series_is_refused(tmp_path):
     short.write_text("month,v\n" + "".join(f"2000-{i:02d},{i}\n" for i in range(1, 13)))
     with pytest.raises(DataError, match="too short"):
         make_dataset("csv", "train", csv=short, column="v")
+
+
+def test_a_tfds_dataset_prepared_from_local_files_loads_by_its_tfds_name(tmp_path, monkeypatch):
+    """TFDS end to end without a network: a builder (as a user writes one for their own files, or as
+    TFDS ships them) prepares the dataset into TFDS_DATA_DIR with TFDS's own machinery; kerazoo then
+    finds it by its TFDS name and serves it exactly as it serves the same arrays from an .npz file."""
+    import tensorflow_datasets as tfds
+
+    rng = np.random.default_rng(0)
+    arrays = {
+        "x_train": rng.integers(0, 256, (40, 8, 8, 1), dtype=np.uint8),
+        "y_train": rng.integers(0, 3, 40).astype(np.int32),
+        "x_test": rng.integers(0, 256, (12, 8, 8, 1), dtype=np.uint8),
+        "y_test": rng.integers(0, 3, 12).astype(np.int32),
+    }
+    source = tmp_path / "local_files"  # the user's own files, read by the builder
+    source.mkdir()
+    np.savez(source / "kerazoo_test_shapes.npz", **arrays)
+
+    class KerazooTestShapes(tfds.core.GeneratorBasedBuilder):
+        VERSION = tfds.core.Version("1.0.0")
+
+        def _info(self):
+            return tfds.core.DatasetInfo(
+                builder=self,
+                features=tfds.features.FeaturesDict(
+                    {
+                        "image": tfds.features.Image(shape=(8, 8, 1)),
+                        "label": tfds.features.ClassLabel(num_classes=3),
+                    }
+                ),
+                supervised_keys=("image", "label"),
+            )
+
+        def _split_generators(self, dl_manager):
+            files = np.load(source / "kerazoo_test_shapes.npz")
+            return {
+                split: self._generate_examples(files[f"x_{split}"], files[f"y_{split}"])
+                for split in ("train", "test")
+            }
+
+        def _generate_examples(self, images, labels):
+            for i, (image, label) in enumerate(zip(images, labels)):
+                yield i, {"image": image, "label": int(label)}
+
+    prepared = tmp_path / "tfds"
+    monkeypatch.setenv("TFDS_DATA_DIR", str(prepared))  # set after TFDS was imported, as in a notebook
+    monkeypatch.delenv("KERAZOO_DATA_DIR", raising=False)
+    monkeypatch.setattr(data, "TFDS_PROBE_ADDRESS", ("127.0.0.1", 9))  # no network either way
+    KerazooTestShapes(data_dir=str(prepared)).download_and_prepare()
+
+    def canonical(x, y):  # TFDS stores examples in its own order: compare (image, label) pairs
+        order = sorted(range(len(x)), key=lambda i: x[i].tobytes())
+        return x[order], y[order]
+
+    for split in ("train", "test"):
+        x, y = data.load_images("kerazoo_test_shapes", split)
+        assert x.dtype == np.uint8 and x.shape == arrays[f"x_{split}"].shape and y.dtype == np.int32
+        for got, want in zip(canonical(x, y), canonical(arrays[f"x_{split}"], arrays[f"y_{split}"])):
+            np.testing.assert_array_equal(got, want)
+    # The prepared TFDS folder also works as a kerazoo data directory.
+    monkeypatch.delenv("TFDS_DATA_DIR")
+    x, y = data.load_images("kerazoo_test_shapes", "train", prepared)
+    np.testing.assert_array_equal(canonical(x, y)[1], canonical(arrays["x_train"], arrays["y_train"])[1])
+    monkeypatch.setenv("TFDS_DATA_DIR", str(prepared))
+    # Batches, scaling and labels as from local files (the same pairs, in TFDS's order).
+    x, y = data.load_images("kerazoo_test_shapes", "test")
+    np.savez(tmp_path / "kerazoo_test_shapes.npz", x_train=x, y_train=y, x_test=x, y_test=y)
+    for normalization in ("unit", "symmetric"):
+        via_tfds = make_dataset("kerazoo_test_shapes", "test", 5, shuffle=False, normalization=normalization)
+        via_npz = make_dataset(
+            "kerazoo_test_shapes", "test", 5, shuffle=False, normalization=normalization, data_dir=tmp_path
+        )
+        for (a, la), (b, lb) in zip(via_tfds, via_npz, strict=True):
+            np.testing.assert_array_equal(a, b)
+            np.testing.assert_array_equal(la, lb)
+    assert data.dataset_kind("kerazoo_test_shapes") == "image"
