@@ -3,7 +3,8 @@ accuracy of the `cnn` classifier through each TFLite variant.
 
     python benchmarks/export.py --data-dir ../shared/data [--dcgan-run runs/benchmarks/dcgan-e10]
 
-- Latency: median wall time of one call with a batch of 1, after warm-up, for the Keras generator
+- Latency: median wall time of one call with a batch of 1, after warm-up, the contenders called
+  in turn (one call of each, 300 rounds), for the Keras generator
   called directly (`generator(x, training=False)`, not `predict`), the SavedModel signature, and
   the TFLite files (float32 with a dynamic and with a fixed batch, float16, dynamic, int8) run by
   the ai-edge-litert interpreter through `kerazoo.runtime` (one thread per CPU, as TensorFlow uses). Weights do not change latency or size,
@@ -45,15 +46,19 @@ VARIANTS = {  # name: (quantize, batch_size)
 }
 
 
-def median_ms(call, repeats: int, warmup: int = 20) -> float:
-    for _ in range(warmup):
-        call()
-    times = []
+def median_ms(calls: dict, repeats: int, warmup: int = 20) -> dict:
+    """Median milliseconds of each call, the contenders alternated (one call of each in turn), so a
+    slower or faster stretch of the machine affects them all alike."""
+    for call in calls.values():
+        for _ in range(warmup):
+            call()
+    times = {label: [] for label in calls}
     for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
+        for label, call in calls.items():
+            start = time.perf_counter()
+            call()
+            times[label].append(time.perf_counter() - start)
+    return {label: 1000 * statistics.median(t) for label, t in times.items()}
 
 
 def generator_figures(source, outdir: Path, repeats: int) -> dict:
@@ -62,18 +67,15 @@ def generator_figures(source, outdir: Path, repeats: int) -> dict:
     noise = (
         np.random.default_rng(0).standard_normal((1, servable.model.inputs[0].shape[-1])).astype(np.float32)
     )
-    rows = {}
+    rows, calls = {}, {}
     noise_tensor = tf.constant(noise)
-    rows["keras generator(x, training=False)"] = {
-        "latency_ms": median_ms(lambda: generator(noise_tensor, training=False), repeats)
-    }
+    rows["keras generator(x, training=False)"] = {}
+    calls["keras generator(x, training=False)"] = lambda: generator(noise_tensor, training=False)
     sm_path = outdir / "dcgan_saved_model"
     meta = export(servable, format="saved_model", out=sm_path, overwrite=True)
     signature = tf.saved_model.load(str(sm_path)).signatures["serving_default"]
-    rows["saved_model signature"] = {
-        "latency_ms": median_ms(lambda: signature(noise=noise_tensor), repeats),
-        "size_bytes": meta["size_bytes"],
-    }
+    rows["saved_model signature"] = {"size_bytes": meta["size_bytes"]}
+    calls["saved_model signature"] = lambda: signature(noise=noise_tensor)
     for label, (quantize, batch_size) in VARIANTS.items():
         path = outdir / f"dcgan_{quantize}_b{batch_size or 'dyn'}.tflite"
         meta = export(
@@ -81,10 +83,13 @@ def generator_figures(source, outdir: Path, repeats: int) -> dict:
         )
         model = runtime.Generator(path)
         rows[label] = {
-            "latency_ms": median_ms(lambda m=model: m.generate(noise), repeats),
             "size_bytes": meta["size_bytes"],
+            "tflite_ops": meta["tflite_ops"],
             "verification": meta["verification"],
         }
+        calls[label] = lambda m=model: m.generate(noise)
+    for label, ms in median_ms(calls, repeats).items():
+        rows[label]["latency_ms"] = ms
     keras_ms = rows["keras generator(x, training=False)"]["latency_ms"]
     for row in rows.values():
         row["vs_keras"] = row["latency_ms"] / keras_ms

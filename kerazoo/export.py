@@ -53,6 +53,7 @@ from typing import Any, ClassVar
 import keras
 import numpy as np
 import tensorflow as tf
+from keras import ops
 
 from kerazoo import runtime
 from kerazoo._checks import check_positive_int
@@ -351,6 +352,109 @@ def as_float32(model):
     return copy
 
 
+class _SubPixelConv2DTranspose(keras.layers.Conv2DTranspose):
+    """A `Conv2DTranspose` computed as one stride-1 convolution followed by `depth_to_space`
+    (sub-pixel convolution): each of the stride x stride output phases is a convolution of the
+    input with a subset of the kernel's taps. Same weights, same outputs; what changes is the TFLite
+    graph: a TRANSPOSE_CONV with a dynamic batch needs its output shape computed at run time
+    (SHAPE, STRIDED_SLICE, PACK), which keeps the XNNPACK delegate out, whereas CONV_2D and
+    DEPTH_TO_SPACE take a dynamic batch with static shapes. Used only to export (never saved)."""
+
+    def call(self, inputs):
+        height, width = inputs.shape[1], inputs.shape[2]
+        kernel = ops.convert_to_tensor(self.kernel)  # (kh, kw, filters, in)
+        if height == width == 1 and self.padding == "valid" and min(self.kernel_size) >= self.strides[0]:
+            # A 1x1 input (the noise of a DCGAN generator): out[i, j] = x @ kernel[i, j].
+            kh, kw, filters, channels = kernel.shape
+            matrix = ops.reshape(ops.transpose(kernel, (3, 0, 1, 2)), (channels, kh * kw * filters))
+            x = ops.reshape(ops.matmul(ops.reshape(inputs, (-1, channels)), matrix), (-1, kh, kw, filters))
+        else:
+            x = self._sub_pixel(inputs, kernel, height, width)
+        if self.use_bias:
+            x = x + self.bias
+        return self.activation(x) if self.activation is not None else x
+
+    def _sub_pixel(self, inputs, kernel, height, width):
+        stride = self.strides[0]
+        plans = [
+            _transpose_taps(k, stride, self.padding, n) for k, n in zip(self.kernel_size, (height, width))
+        ]
+        (rows_index, rows_pad, rows_out), (cols_index, cols_pad, cols_out) = plans
+        kh, kw, filters, channels = kernel.shape
+        # Gather the phase kernels from the kernel padded with a zero tap (index kh / kw).
+        padded = ops.pad(kernel, ((0, 1), (0, 1), (0, 0), (0, 0)))
+        k = ops.take(padded, rows_index.reshape(-1), axis=0)  # (U*s, kw+1, filters, in)
+        k = ops.take(k, cols_index.reshape(-1), axis=1)  # (U*s, V*s, filters, in)
+        u, v = rows_index.shape[0], cols_index.shape[0]
+        k = ops.reshape(k, (u, stride, v, stride, filters, channels))
+        k = ops.reshape(ops.transpose(k, (0, 2, 5, 1, 3, 4)), (u, v, channels, stride * stride * filters))
+        x = inputs
+        for axis, (before, after) in ((1, rows_pad), (2, cols_pad)):
+            size = x.shape[axis]
+            start, stop = max(0, -before), size + min(0, after)  # negative padding crops
+            x = ops.slice(
+                x, [0] * axis + [start] + [0] * (3 - axis), [-1] * axis + [stop - start] + [-1] * (3 - axis)
+            )
+            pad = [(0, 0)] * 4
+            pad[axis] = (max(0, before), max(0, after))
+            x = ops.pad(x, pad)
+        x = ops.conv(x, k, strides=1, padding="valid")
+        x = ops.depth_to_space(x, stride) if stride > 1 else x
+        return x[:, :rows_out, :cols_out, :]
+
+
+def _transpose_taps(kernel_size: int, stride: int, padding: str, size: int):
+    """For one axis of a transposed convolution: which kernel tap each (offset, phase) of the
+    equivalent stride-1 convolution reads (`kernel_size`: none), the input padding (before, after;
+    negative crops) and the output size. Transposed: out[i * stride + t - pad] += x[i] * w[t]."""
+    if padding == "same":
+        out_size, pad = size * stride, max(kernel_size - stride, 0) // 2
+    else:
+        out_size, pad = size * stride + max(kernel_size - stride, 0), 0  # as Keras / TF compute it
+    taps = {}  # (offset into x, phase) -> tap
+    for phase in range(stride):
+        for tap in range(kernel_size):
+            if (phase + pad - tap) % stride == 0:
+                taps[((phase + pad - tap) // stride, phase)] = tap
+    low = min(offset for offset, _ in taps)
+    high = max(offset for offset, _ in taps)
+    index = np.full((high - low + 1, stride), kernel_size, np.int32)  # the zero tap by default
+    for (offset, phase), tap in taps.items():
+        index[offset - low, phase] = tap
+    phases_out = -(-out_size // stride)
+    before = -low
+    after = phases_out + (high - low) - size - before
+    return index, (before, after), out_size
+
+
+def sub_pixel_transposed_convs(model):
+    """`model` with every Conv2DTranspose (channels last, equal strides, no dilation or output padding)
+    computed by `_SubPixelConv2DTranspose`: same weights and outputs, a TFLite graph that XNNPACK
+    runs with a dynamic batch. `model` itself when it has none."""
+
+    def plain(layer):
+        return (
+            type(layer) is keras.layers.Conv2DTranspose
+            and layer.data_format == "channels_last"
+            and len(set(layer.strides)) == 1
+            and set(layer.dilation_rate) == {1}
+            and layer.output_padding is None
+            and layer.padding in ("same", "valid")
+        )
+
+    if not any(plain(layer) for layer in model._flatten_layers()):
+        return model
+
+    def clone(layer):
+        if plain(layer):
+            return _SubPixelConv2DTranspose.from_config(layer.get_config())
+        return layer.__class__.from_config(layer.get_config())
+
+    copy = keras.models.clone_model(model, clone_function=clone, recursive=True)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def image_range(model) -> tuple:
     """[-1, 1] for a tanh output, else [0, 1] (sigmoid decoders, autoencoders)."""
     activation = getattr(model.layers[-1], "activation", None)
@@ -585,7 +689,10 @@ def _export(
     with atomic_write(out, meta_path) as tmp:
         artifact = tmp / out.name
         saved_model = artifact if format == "saved_model" else tmp / "saved_model"
-        _write_saved_model(servable, saved_model, batch_size)
+        converted = servable
+        if format == "tflite":  # transposed convolutions as XNNPACK runs them, at any batch
+            converted = dataclasses.replace(servable, model=sub_pixel_transposed_convs(servable.model))
+        _write_saved_model(converted, saved_model, batch_size)
         if format == "saved_model":
             actual = _run_saved_model(artifact, inputs, batch_size)
             size = sum(f.stat().st_size for f in artifact.rglob("*") if f.is_file())
