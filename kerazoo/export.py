@@ -353,9 +353,10 @@ def as_float32(model):
 
 
 class _SubPixelConv2DTranspose(keras.layers.Conv2DTranspose):
-    """A `Conv2DTranspose` computed as one stride-1 convolution followed by `depth_to_space`
-    (sub-pixel convolution): each of the stride x stride output phases is a convolution of the
-    input with a subset of the kernel's taps. Same weights, same outputs; what changes is the TFLite
+    """A `Conv2DTranspose` computed as sub-pixel convolutions: each of the stride x stride output
+    phases is a stride-1 convolution of the input with the kernel taps that reach it (so no
+    multiplication by zero, and the same number of weights), and `depth_to_space` interleaves the
+    phases. Same weights, same outputs; what changes is the TFLite
     graph: a TRANSPOSE_CONV with a dynamic batch needs its output shape computed at run time
     (SHAPE, STRIDED_SLICE, PACK), which keeps the XNNPACK delegate out, whereas CONV_2D and
     DEPTH_TO_SPACE take a dynamic batch with static shapes. Used only to export (never saved)."""
@@ -376,55 +377,58 @@ class _SubPixelConv2DTranspose(keras.layers.Conv2DTranspose):
 
     def _sub_pixel(self, inputs, kernel, height, width):
         stride = self.strides[0]
-        plans = [
-            _transpose_taps(k, stride, self.padding, n) for k, n in zip(self.kernel_size, (height, width))
-        ]
-        (rows_index, rows_pad, rows_out), (cols_index, cols_pad, cols_out) = plans
-        kh, kw, filters, channels = kernel.shape
-        # Gather the phase kernels from the kernel padded with a zero tap (index kh / kw).
-        padded = ops.pad(kernel, ((0, 1), (0, 1), (0, 0), (0, 0)))
-        k = ops.take(padded, rows_index.reshape(-1), axis=0)  # (U*s, kw+1, filters, in)
-        k = ops.take(k, cols_index.reshape(-1), axis=1)  # (U*s, V*s, filters, in)
-        u, v = rows_index.shape[0], cols_index.shape[0]
-        k = ops.reshape(k, (u, stride, v, stride, filters, channels))
-        k = ops.reshape(ops.transpose(k, (0, 2, 5, 1, 3, 4)), (u, v, channels, stride * stride * filters))
-        x = inputs
-        for axis, (before, after) in ((1, rows_pad), (2, cols_pad)):
-            size = x.shape[axis]
-            start, stop = max(0, -before), size + min(0, after)  # negative padding crops
-            x = ops.slice(
-                x, [0] * axis + [start] + [0] * (3 - axis), [-1] * axis + [stop - start] + [-1] * (3 - axis)
-            )
-            pad = [(0, 0)] * 4
-            pad[axis] = (max(0, before), max(0, after))
-            x = ops.pad(x, pad)
-        x = ops.conv(x, k, strides=1, padding="valid")
-        x = ops.depth_to_space(x, stride) if stride > 1 else x
+        (rows, rows_out, m_rows), (cols, cols_out, m_cols) = (
+            _phase_taps(k, stride, self.padding, n) for k, n in zip(self.kernel_size, (height, width))
+        )
+        kernel = ops.transpose(kernel, (0, 1, 3, 2))  # (kh, kw, in, filters), as ops.conv takes it
+        phases = []
+        for row_low, row_taps in rows:
+            for col_low, col_taps in cols:
+                if not row_taps or not col_taps:  # a phase no tap reaches (kernel smaller than stride)
+                    phases.append(None)
+                    continue
+                k = ops.take(ops.take(kernel, row_taps, axis=0), col_taps, axis=1)
+                x = _shift(inputs, 1, row_low, m_rows + len(row_taps) - 1)
+                x = _shift(x, 2, col_low, m_cols + len(col_taps) - 1)
+                phases.append(ops.conv(x, k, strides=1, padding="valid"))
+        first = next(p for p in phases if p is not None)
+        phases = [first * 0.0 if p is None else p for p in phases]
+        x = ops.depth_to_space(ops.concatenate(phases, axis=-1), stride) if stride > 1 else phases[0]
         return x[:, :rows_out, :cols_out, :]
 
 
-def _transpose_taps(kernel_size: int, stride: int, padding: str, size: int):
-    """For one axis of a transposed convolution: which kernel tap each (offset, phase) of the
-    equivalent stride-1 convolution reads (`kernel_size`: none), the input padding (before, after;
-    negative crops) and the output size. Transposed: out[i * stride + t - pad] += x[i] * w[t]."""
+def _shift(x, axis: int, low: int, length: int):
+    """`x` along `axis` as the window [low, low + length) of its indices, zero outside (static pad
+    and slice; a negative `low` pads before, a window past the end pads after)."""
+    size = x.shape[axis]
+    start, stop = max(low, 0), min(low + length, size)
+    begin = [0] * 4
+    begin[axis] = start
+    shape = [-1] * 4
+    shape[axis] = stop - start
+    x = ops.slice(x, begin, shape)
+    pad = [(0, 0)] * 4
+    pad[axis] = (max(-low, 0), max(low + length - size, 0))
+    return ops.pad(x, pad)
+
+
+def _phase_taps(kernel_size: int, stride: int, padding: str, size: int):
+    """One axis of a transposed convolution as `stride` stride-1 convolutions, one per output phase:
+    for phase r (outputs r, r + stride, ...), the first input offset it reads and the kernel taps it
+    applies, in order; the output size; and the outputs per phase. Transposed convolution:
+    out[i * stride + t - pad] += x[i] * w[t] (as TensorFlow computes it)."""
     if padding == "same":
         out_size, pad = size * stride, max(kernel_size - stride, 0) // 2
     else:
-        out_size, pad = size * stride + max(kernel_size - stride, 0), 0  # as Keras / TF compute it
-    taps = {}  # (offset into x, phase) -> tap
+        out_size, pad = size * stride + max(kernel_size - stride, 0), 0
+    phases = []
     for phase in range(stride):
-        for tap in range(kernel_size):
-            if (phase + pad - tap) % stride == 0:
-                taps[((phase + pad - tap) // stride, phase)] = tap
-    low = min(offset for offset, _ in taps)
-    high = max(offset for offset, _ in taps)
-    index = np.full((high - low + 1, stride), kernel_size, np.int32)  # the zero tap by default
-    for (offset, phase), tap in taps.items():
-        index[offset - low, phase] = tap
-    phases_out = -(-out_size // stride)
-    before = -low
-    after = phases_out + (high - low) - size - before
-    return index, (before, after), out_size
+        # Output m * stride + phase reads x[m + d] * w[t] where t = phase + pad - d * stride.
+        taps = sorted(
+            ((phase + pad - t) // stride, t) for t in range(kernel_size) if (phase + pad - t) % stride == 0
+        )
+        phases.append((taps[0][0] if taps else 0, [t for _, t in taps]))
+    return phases, out_size, -(-out_size // stride)
 
 
 def sub_pixel_transposed_convs(model):
