@@ -243,12 +243,12 @@ def _import_tensorflow_quietly() -> None:
                 print("\n".join(kept), file=sys.stderr)
 
 
-def _check_int(option, value, minimum=1, limit=None):
+def _check_int(option, value, minimum=1, limit=None, label=None):
     """An integer option's value, checked before anything heavy is imported."""
     from kerazoo._checks import check_at_most, check_int
 
     if value is not None:
-        check_int(option, value, minimum, error=_EarlyError)
+        check_int(option, value, minimum, label=label, error=_EarlyError)
         if limit is not None:
             check_at_most(option, value, limit, error=_EarlyError)
 
@@ -276,8 +276,8 @@ def _precheck(args) -> None:
         _export_formats(args.export, _EarlyError)
         if args.out is not None:
             check_output(args.out, _EarlyError)
-    elif args.command == "export":
-        _check_int("batch_size", args.batch_size, limit=MAX_BATCH_SIZE)
+    elif args.command == "export":  # the message kerazoo.export gives
+        _check_int("batch_size", args.batch_size, limit=MAX_BATCH_SIZE, label="--batch-size")
         if not os.path.exists(args.source):  # the messages of kerazoo.export.load_servable
             raise _EarlyError(f"No run directory or model file at '{args.source}'.")
         if os.path.isfile(args.source) and not args.source.endswith(".keras"):
