@@ -58,7 +58,7 @@ class Progressive(Generation):
             raise UsageError(
                 f"The growth schedule shows {last_start:,} real images before its last phase "
                 f"({len(model.resolutions)} resolutions {', '.join(map(str, model.resolutions))}, "
-                f"phase_images={phase_images:,}), but {run.recipe.epochs} epochs of "
+                f"phase_images={phase_images:,}), but {run.recipe.epochs} epoch{'s' * (run.recipe.epochs != 1)} of "
                 f"{per_epoch:,} images show {total:,}. Pass --epochs {needed} or more, or a smaller "
                 "--recipe phase_images=N."
             )
