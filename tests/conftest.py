@@ -31,6 +31,25 @@ def mnist_npz_dir(tmp_path):
     return tmp_path
 
 
+def run_python(code: str, timeout: int = 300):
+    """Run `code` in a fresh Python process (its own TensorFlow: two logical CPUs for a
+    MirroredStrategy, say) and return its last stdout line as JSON; fail with its stderr's end if it
+    failed."""
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def write_idx(path, array):
     """Write `array` (uint8) as an official idx file, gzipped."""
     array = np.asarray(array, np.uint8)

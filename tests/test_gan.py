@@ -1,9 +1,6 @@
 """The GAN model: one train_step for every loss, saving, conditioning, distribution, bad input."""
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import keras
@@ -378,15 +375,9 @@ DISTRIBUTED = textwrap.dedent(
 
 
 def test_distributed_step_matches_single_device_step():
-    result = subprocess.run(
-        [sys.executable, "-c", DISTRIBUTED],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = json.loads(result.stdout.strip().splitlines()[-1])
+    from conftest import run_python
+
+    out = run_python(DISTRIBUTED)
     single, mirrored = out["single"], out["mirrored"]
     assert mirrored["replicas"] == 2
     for key in ("d", "g"):

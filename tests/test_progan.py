@@ -314,19 +314,9 @@ print(json.dumps({"seen": int(gan.images_seen.numpy()), "phase": gan.phase.label
 
 
 def test_mirrored_strategy_counts_the_global_batch_and_grows():
-    import os
-    import subprocess
-    import sys
+    from conftest import run_python
 
-    result = subprocess.run(
-        [sys.executable, "-c", DISTRIBUTED],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = json.loads(result.stdout.strip().splitlines()[-1])
+    out = run_python(DISTRIBUTED)
     assert out["seen"] == 32 * 4  # two replicas of 16 a step: the global batch counted once
     assert out["phase"] == "28x28" and np.isfinite(out["d_loss"])
 
