@@ -109,6 +109,19 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a recipe key, e.g. --recipe learning_rate=3e-4 --recipe optimizer.beta_1=0.8 (repeatable)",
     )
+    tr.add_argument(
+        "--pairs",
+        metavar="KIND",
+        help="translation: make (input, target) pairs from an image dataset, edges or lowres:K "
+        "(the same as --recipe pairs=KIND)",
+    )
+    tr.add_argument(
+        "--direction",
+        help="translation: map2aerial or aerial2map (synthetic_maps), AtoB or BtoA (pix2pix_folder)",
+    )
+    tr.add_argument(
+        "--jitter", action="store_true", help="translation: pix2pix's random resize-crop and mirror of pairs"
+    )
     tr.add_argument("--csv", help="CSV file for --dataset csv (first column a date)")
     tr.add_argument("--column", help="the CSV column to forecast")
     tr.add_argument(
@@ -204,6 +217,21 @@ def _build_parser() -> argparse.ArgumentParser:
     sa.add_argument("--columns", type=int, help="grid columns (default: about square)")
     sa.add_argument("--out", help="PNG path (default: ARTIFACT with .png)")
     sa.add_argument("--overwrite", action="store_true", help="replace an existing PNG")
+
+    tl = sub.add_parser(
+        "translate",
+        help="translate images with an exported .tflite translator (pix2pix, SRGAN; no TensorFlow)",
+    )
+    tl.add_argument("artifact", metavar="ARTIFACT", help="an exported translator (.tflite)")
+    tl.add_argument(
+        "inputs", metavar="INPUT", nargs="+", help="image files (resized to the model's input size)"
+    )
+    tl.add_argument(
+        "--out",
+        required=True,
+        help="PNG path: the translated image for one input; for several, one (input | output) row each",
+    )
+    tl.add_argument("--overwrite", action="store_true", help="replace an existing PNG")
     return parser
 
 
@@ -328,6 +356,10 @@ def _cmd_train(args) -> int:
         recipe = parse_set(args.recipe, "--recipe")
     except ValueError as e:
         raise UsageError(str(e)) from None
+    # The translation task's data options: flags for recipe keys.
+    for key, value in (("pairs", args.pairs), ("direction", args.direction), ("jitter", args.jitter or None)):
+        if value is not None:
+            recipe[key] = value
     formats = _export_formats(args.export, UsageError)
     result = train(
         args.name,
@@ -430,6 +462,26 @@ def _cmd_sample(args) -> int:
     return 0
 
 
+def _cmd_translate(args) -> int:
+    from kerazoo import runtime
+
+    if os.path.exists(args.out) and not args.overwrite:
+        raise runtime.ArtifactError(f"'{args.out}' already exists. Choose another --out or pass --overwrite.")
+    translator = runtime.load(args.artifact)
+    if not isinstance(translator, runtime.Translator):
+        raise runtime.ArtifactError(
+            f"'{args.artifact}' is not an exported translator (no metadata saying role 'translator'). "
+            "Export a pix2pix or SRGAN run with `kerazoo export`."
+        )
+    inputs, outputs = translator.translate_files(args.inputs)
+    if len(outputs) == 1:
+        runtime.save_grid(outputs, args.out, columns=1, overwrite=True, scale=1, padding=0)
+    else:
+        runtime.save_grid(runtime.side_by_side(inputs, outputs), args.out, columns=2, overwrite=True)
+    print(f"wrote {args.out} ({len(outputs)} image{'s' * (len(outputs) > 1)} translated by {args.artifact})")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
@@ -448,7 +500,7 @@ def main(argv=None) -> int:
         print(f"kerazoo {args.command}: error: {e}", file=sys.stderr)
         return 2
     try:
-        if args.command != "sample":  # TensorFlow-free: the runtime reads no registry
+        if args.command not in ("sample", "translate"):  # TensorFlow-free: the runtime reads no registry
             _import_tensorflow_quietly()
             from kerazoo._plugins import PluginError, load_plugins
 
@@ -459,10 +511,11 @@ def main(argv=None) -> int:
                 return 2
         if args.command == "list":
             return _cmd_list(args)
-        if args.command == "sample":  # TensorFlow-free: only the runtime is imported
+        if args.command in ("sample", "translate"):  # TensorFlow-free: only the runtime is imported
             from kerazoo.runtime import ArtifactError
 
-            errors, command, diverged = (ArtifactError,), _cmd_sample, ()
+            errors, diverged = (ArtifactError,), ()
+            command = _cmd_sample if args.command == "sample" else _cmd_translate
         else:
             # Usage and data errors are raised before anything is trained or written.
             from kerazoo.data import DataError

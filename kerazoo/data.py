@@ -16,6 +16,7 @@ depends on the name:
 | `synthetic_monthly`, `airline`, `csv` | a monthly series (generated, bundled, or from a CSV file), as lookback windows |
 | `and`, `or`, `nand`, `xor` | truth tables of the logic gates (train and test are the table) |
 | `doubling` | the seed's regression data: 0, 1, 2, 3, 4 -> 0, 2, 4, 6, 8 |
+| `synthetic_maps`, `pix2pix_folder`; any image set with `pairs=` | `(input, target)` images for translation (`kerazoo.pairs`) |
 
 Every failure to find or read data raises `DataError` (a ValueError) with one line that says what
 was wrong and what to do.
@@ -73,6 +74,7 @@ TRUTH_TABLES = {
 SERIES_DATASETS = ("synthetic_monthly", "airline", "csv")
 TABULAR_DATASETS = ("breast_cancer",)
 REGRESSION_DATASETS = ("doubling",)
+PAIRED_DATASETS = ("synthetic_maps", "pix2pix_folder")  # kerazoo.pairs: (input, target) images
 # Where TFDS downloads from; probed with a short timeout before a download is attempted.
 TFDS_PROBE_ADDRESS = ("storage.googleapis.com", 443)
 TFDS_PROBE_TIMEOUT = 3.0
@@ -104,7 +106,9 @@ NORMALIZATIONS = {"unit": to_unit, "symmetric": to_symmetric}
 
 
 def dataset_kind(name: str) -> str:
-    """'logic', 'regression', 'tabular', 'series' or 'image' for a dataset name."""
+    """'logic', 'regression', 'tabular', 'series', 'paired' or 'image' for a dataset name."""
+    if name in PAIRED_DATASETS:
+        return "paired"
     if name in TRUTH_TABLES:
         return "logic"
     if name in REGRESSION_DATASETS:
@@ -509,6 +513,9 @@ def make_dataset(
     lookback: int = 12,
     csv=None,
     column=None,
+    pairs: str | None = None,
+    direction: str | None = None,
+    jitter: bool = False,
 ) -> tf.data.Dataset:
     """A batched, prefetched `tf.data.Dataset` for a named dataset and split (see the module docstring).
 
@@ -528,11 +535,20 @@ def make_dataset(
         split_seed: seed of the stratified split for `breast_cancer`.
         lookback: window length for series datasets.
         csv, column: the file and column for the `csv` dataset.
+        pairs: for an image dataset, yield `(input, target)` pairs instead of `(image, label)`:
+            `"edges"` (the image's edge map -> the image) or `"lowres:K"` (the image shrunk K times
+            by area averaging -> the image). `synthetic_maps` and `pix2pix_folder` are always pairs.
+        direction: which way a paired dataset translates: `"map2aerial"` (default) or
+            `"aerial2map"` for `synthetic_maps` (tiles of `image_size`, default 64x64, drawn at that
+            size); `"AtoB"` (default) or `"BtoA"` for `pix2pix_folder`.
+        jitter: for a shuffled paired split, pix2pix's random jitter: each pair enlarged by 286/256,
+            cropped back at a random place and mirrored half the time (both images alike).
 
     Shapes:
         Images: x `(batch, H, W, C)` float32, y `(batch,)` int32. Tabular: `(batch, F)`, `(batch,)`.
         Series: x `(batch, lookback, 1)`, y `(batch, 1)`. Logic and doubling: `(batch, 2)` or
-        `(batch, 1)` inputs, `(batch, 1)` float32 targets.
+        `(batch, 1)` inputs, `(batch, 1)` float32 targets. Pairs: `(input, target)`, both
+        `(batch, H, W, C)` float32 (a `lowres:K` input `(batch, H/K, W/K, C)`).
 
     Raises:
         DataError: unknown dataset or split, missing or corrupt files, no network for TFDS.
@@ -544,10 +560,17 @@ def make_dataset(
             f"Unknown normalization. Expected one of {sorted(NORMALIZATIONS)} or None. "
             f"Received: normalization={normalization!r}"
         )
+    shuffled = shuffle if shuffle is not None else split == "train"
+    kind = dataset_kind(name)
+    if kind == "paired" or pairs is not None:
+        x, y = _paired_arrays(name, split, data_dir, pairs, direction, image_size)
+        return _paired_dataset(x, y, batch_size, normalization, shuffled, seed, drop_remainder, jitter)
+    if direction is not None or jitter:
+        raise DataError(f"direction= and jitter= are for paired data; '{name}' is not paired (pass pairs=).")
     x, y = _arrays(
         name, split, data_dir=data_dir, split_seed=split_seed, csv=csv, column=column, lookback=lookback
     )
-    if dataset_kind(name) == "image":
+    if kind == "image":
         preprocess = NORMALIZATIONS[normalization] if normalization else (lambda im: im)
 
         def _map(image, *label):
@@ -564,7 +587,7 @@ def make_dataset(
     # then means the number of CPU cores.
     options = tf.data.Options()
     options.autotune.enabled = False
-    if shuffle if shuffle is not None else split == "train":
+    if shuffled:
         order = EpochOrder(len(x), batch_size, seed, drop_remainder)
         return order.dataset((x, y) if labels else x, _map, options)
     ds = tf.data.Dataset.from_tensor_slices((x, y) if labels else x)
@@ -572,6 +595,77 @@ def make_dataset(
         ds = ds.map(_map, num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.cache().batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
     return ds.with_options(options)
+
+
+def _paired_arrays(name, split, data_dir, pairs, direction, image_size):
+    """`(inputs, targets)` NumPy arrays of a paired dataset, or of an image dataset made into pairs."""
+    from kerazoo import pairs as zpairs
+
+    if name == "synthetic_maps":
+        if pairs is not None:
+            raise DataError("synthetic_maps is already paired: drop pairs= (use direction=).")
+        size = MAPS_DEFAULT_SIZE if image_size is None else image_size
+        side = size if isinstance(size, int) else (size[0] if size[0] == size[1] else None)
+        if side is None:
+            raise DataError(f"synthetic_maps tiles are square. Received: image_size={image_size!r}")
+        return zpairs.synthetic_maps(split, direction or "map2aerial", side)
+    if name == "pix2pix_folder":
+        if pairs is not None:
+            raise DataError("pix2pix_folder is already paired: drop pairs= (use direction=).")
+        x, y = zpairs.load_pix2pix_folder(resolve_data_dir(data_dir), split, direction or "AtoB")
+    else:
+        if dataset_kind(name) != "image":
+            raise DataError(f"pairs= makes pairs from image datasets; '{name}' is {dataset_kind(name)} data.")
+        if direction is not None:
+            raise DataError(f"direction= is for synthetic_maps and pix2pix_folder, not '{name}'.")
+        images, _ = load_images(name, split, data_dir)
+        if image_size is not None:
+            images = _resize_uint8(images, image_size)
+        return zpairs.make_pairs(images, pairs)
+    if image_size is not None:
+        x, y = _resize_uint8(x, image_size), _resize_uint8(y, image_size)
+    return x, y
+
+
+MAPS_DEFAULT_SIZE = 64
+
+
+def _resize_uint8(images, size):
+    resized = tf.image.resize(images, tuple(size), method="area", antialias=True).numpy()
+    return np.clip(np.round(resized), 0, 255).astype(np.uint8)
+
+
+def _paired_dataset(x, y, batch_size, normalization, shuffled, seed, drop_remainder, jitter):
+    preprocess = NORMALIZATIONS[normalization] if normalization else (lambda im: tf.cast(im, tf.float32))
+    if jitter and tuple(x.shape[1:3]) != tuple(y.shape[1:3]):
+        raise DataError("jitter= crops both images alike: it needs inputs and targets of one size.")
+
+    def _map(inputs, targets):
+        inputs, targets = preprocess(inputs), preprocess(targets)
+        return _jitter(inputs, targets) if jitter and shuffled else (inputs, targets)
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    if shuffled:
+        return EpochOrder(len(x), batch_size, seed, drop_remainder).dataset((x, y), _map, options)
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size, drop_remainder=drop_remainder)
+    return ds.map(_map).cache().prefetch(tf.data.AUTOTUNE).with_options(options)
+
+
+def _jitter(inputs, targets):
+    """pix2pix's random jitter on a batch of pairs: enlarge by 286/256, crop back at a random place
+    (one per pair, the same for both images), mirror half the pairs."""
+    both = tf.concat([inputs, targets], axis=-1)
+    batch = tf.shape(both)[0]
+    size = tf.shape(both)[1:3]
+    keep = 256.0 / 286.0  # the crop's share of the enlarged image
+    corner = tf.random.uniform((batch, 2), 0.0, 1.0 - keep)
+    boxes = tf.concat([corner, corner + keep], axis=1)
+    both = tf.image.crop_and_resize(both, boxes, tf.range(batch), size)
+    mirror = tf.random.uniform((batch, 1, 1, 1)) < 0.5
+    both = tf.where(mirror, tf.reverse(both, axis=[2]), both)
+    channels = inputs.shape[-1]
+    return both[..., :channels], both[..., channels:]
 
 
 _ORDERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

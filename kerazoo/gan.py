@@ -234,6 +234,10 @@ class GAN(keras.Model):
             raise ValueError(
                 f"The generator makes images of shape {self.image_shape} but the discriminator takes {d_shape}."
             )
+        self._init_training_state(seed)
+
+    def _init_training_state(self, seed):
+        """The seed generator and the loss trackers (`kerazoo.models.translation.Translator` shares them)."""
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
@@ -390,11 +394,26 @@ class GAN(keras.Model):
         `kerazoo.models.progan.ProGAN`, returns those of its current phase)."""
         return self.generator, self.discriminator
 
+    def _generate(self, generator, labels, batch, training=True):
+        """A batch of generated images: the generator on fresh noise (and the labels)."""
+        noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+        return generator(self._with_labels(noise, labels), training=training)
+
+    def _discriminator_condition(self, labels):
+        """What the discriminator is given beside the images: the labels (None: nothing)."""
+        return labels
+
+    def _generator_objective(self, g_loss, generated, real):
+        """What the generator minimises: its adversarial loss (a translator adds reconstruction)."""
+        return g_loss
+
     def _adversarial_step(self, real, labels):
-        """One training step on a batch of real images (and labels): see the class docstring."""
+        """One training step on a batch of real images (and labels, or whatever conditions the
+        generator): see the class docstring."""
         generator, discriminator = self._networks()
         batch = ops.shape(real)[0]
         loss = self.gan_loss
+        d_labels = self._discriminator_condition(labels)
 
         # The generator's pass for the last discriminator update is recorded on `g_tape` and reused
         # by the first generator update (as in the TensorFlow DCGAN tutorial's loop): one generator
@@ -403,32 +422,34 @@ class GAN(keras.Model):
         # and penalties stay float32.
         with tf.GradientTape() as g_tape:
             for i in range(self.d_steps):
-                noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
                 if i == self.d_steps - 1:
-                    generated = _float32(generator(self._with_labels(noise, labels), training=True))
+                    generated = _float32(self._generate(generator, labels, batch))
                     fake = ops.stop_gradient(generated)
                 else:
                     with g_tape.stop_recording():
-                        fake = _float32(generator(self._with_labels(noise, labels), training=True))
+                        fake = _float32(self._generate(generator, labels, batch))
                 with g_tape.stop_recording():
-                    d_loss, real_logits = self._discriminator_update(discriminator, real, fake, labels, batch)
+                    d_loss, real_logits = self._discriminator_update(
+                        discriminator, real, fake, d_labels, batch
+                    )
 
             # Update the generator through the updated discriminator, on the same generated batch;
             # only G's weights change.
-            fake_logits = _float32(discriminator(self._with_labels(generated, labels), training=True))
+            fake_logits = _float32(discriminator(self._with_labels(generated, d_labels), training=True))
             g_loss = loss.generator_loss(fake_logits)
-            scaled = self.g_optimizer.scale_loss(scale_for_replicas(g_loss))
+            objective = self._generator_objective(g_loss, generated, real)
+            scaled = self.g_optimizer.scale_loss(scale_for_replicas(objective))
         grads = g_tape.gradient(scaled, generator.trainable_weights)
         self.g_optimizer.apply(grads, generator.trainable_weights)
 
         # Further generator updates (g_steps > 1), each on fresh noise.
         for _ in range(self.g_steps - 1):
-            noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
             with tf.GradientTape() as tape:
-                fake = generator(self._with_labels(noise, labels), training=True)
-                fake_logits = _float32(discriminator(self._with_labels(fake, labels), training=True))
+                fake = _float32(self._generate(generator, labels, batch))
+                fake_logits = _float32(discriminator(self._with_labels(fake, d_labels), training=True))
                 g_loss = loss.generator_loss(fake_logits)
-                scaled = self.g_optimizer.scale_loss(scale_for_replicas(g_loss))
+                objective = self._generator_objective(g_loss, fake, real)
+                scaled = self.g_optimizer.scale_loss(scale_for_replicas(objective))
             grads = tape.gradient(scaled, generator.trainable_weights)
             self.g_optimizer.apply(grads, generator.trainable_weights)
 

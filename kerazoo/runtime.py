@@ -29,6 +29,7 @@ __all__ = [
     "ArtifactError",
     "LiteModel",
     "Generator",
+    "Translator",
     "load",
     "register_role",
     "metadata_path",
@@ -241,6 +242,79 @@ class Generator(LiteModel):
         return self.generate(noise, labels)["images_uint8"]
 
 
+@register_role("translator")
+class Translator(LiteModel):
+    """An exported image-to-image generator (pix2pix, SRGAN): `images` in -> `images`, `images_uint8`.
+
+    Example:
+        translator = Translator("pix2pix.tflite")
+        aerial = translator.translate(map_tiles)            # uint8 (N, 64, 64, 3) -> uint8
+        inputs, outputs = translator.translate_files(["map.png"])
+    """
+
+    def __init__(self, path, num_threads: int | None = None):
+        super().__init__(path, num_threads)
+        if not self.accepts(self):
+            raise ArtifactError(
+                f"'{self.path}' is not an exported translator (role {self.metadata.get('role')!r}, inputs "
+                f"{sorted(self.input_specs)}). Export a pix2pix or SRGAN run with `kerazoo export`."
+            )
+        self.input_shape = tuple(self.input_specs["images"][0][1:])
+        low, high = self.metadata.get("input_range", (-1.0, 1.0))
+        self.input_range = (float(low), float(high))
+
+    @classmethod
+    def accepts(cls, model: LiteModel) -> bool:
+        # Autoencoders have the same signature; only the metadata tells a translator apart.
+        return model.metadata.get("role") == "translator" and "images" in model.input_specs
+
+    def translate(self, images) -> np.ndarray:
+        """uint8 images of the input shape `(N, H, W, C)` -> the outputs, uint8 `(N, H', W', C')`."""
+        images = np.asarray(images)
+        if images.ndim == 3:
+            images = images[None]
+        if images.dtype != np.uint8 or tuple(images.shape[1:]) != self.input_shape:
+            raise ArtifactError(
+                f"translate takes uint8 images of shape (N, {', '.join(map(str, self.input_shape))}). "
+                f"Received: {images.shape} {images.dtype}; translate_files resizes image files."
+            )
+        low, high = self.input_range
+        x = images.astype(np.float32) * ((high - low) / 255.0) + low
+        return self(images=x)["images_uint8"]
+
+    def read(self, path) -> np.ndarray:
+        """An image file as the model's input: uint8, grey or RGB as it takes, resized (bicubic) to
+        its input size when it differs."""
+        from PIL import Image, UnidentifiedImageError
+
+        path = check_file(path, "image", error=ArtifactError)
+        h, w, c = self.input_shape
+        try:
+            with Image.open(path) as im:
+                im = im.convert("L" if c == 1 else "RGB")
+                if im.size != (w, h):
+                    im = im.resize((w, h), Image.Resampling.BICUBIC)
+                array = np.asarray(im)
+        except (OSError, UnidentifiedImageError, ValueError) as e:
+            raise ArtifactError(f"Cannot read image '{path}' ({str(e)[:120]}).") from None
+        return array.reshape(h, w, c)
+
+    def translate_files(self, paths) -> tuple:
+        """`(inputs, outputs)` uint8 for image files (see `read`)."""
+        inputs = np.stack([self.read(p) for p in paths])
+        return inputs, self.translate(inputs)
+
+
+def side_by_side(inputs, outputs) -> np.ndarray:
+    """(input | output) pairs as one array of tiles for `save_grid(..., columns=2)`: inputs smaller
+    than the outputs enlarged by repeating pixels, grey ones shown in colour beside colour outputs."""
+    factor = outputs.shape[1] // inputs.shape[1]
+    inputs = inputs.repeat(factor, axis=1).repeat(factor, axis=2)
+    channels = max(inputs.shape[-1], outputs.shape[-1])
+    inputs, outputs = (np.repeat(a, channels // a.shape[-1], axis=-1) for a in (inputs, outputs))
+    return np.stack([inputs, outputs], axis=1).reshape(-1, *outputs.shape[1:])
+
+
 def load(path, num_threads: int | None = None) -> LiteModel:
     """The artifact as the runtime class of its role (`Generator` for an exported generator), found
     from the metadata beside it, else from its signature; a plain `LiteModel` otherwise."""
@@ -271,8 +345,11 @@ def image_grid(images, columns: int | None = None, padding: int = 2, scale: int 
     return grid[..., 0] if c == 1 else grid
 
 
-def save_grid(images, path, columns: int | None = None, overwrite: bool = True, scale: int = 2) -> Path:
-    """Write `image_grid(images, columns, scale=scale)` as a PNG; written to a temporary sibling and
+def save_grid(
+    images, path, columns: int | None = None, overwrite: bool = True, scale: int = 2, padding: int = 2
+) -> Path:
+    """Write `image_grid(images, columns, padding, scale)` as a PNG (one image as it is with
+    `padding=0, scale=1`); written to a temporary sibling and
     renamed, so an interrupted write leaves no partial file. Refuses an existing file unless
     `overwrite`."""
     from PIL import Image
@@ -282,7 +359,7 @@ def save_grid(images, path, columns: int | None = None, overwrite: bool = True, 
         raise ArtifactError(f"'{path}' already exists. Choose another --out or pass --overwrite.")
     if not path.parent.is_dir():
         raise ArtifactError(f"Folder '{path.parent}' does not exist. Create it or choose another --out.")
-    grid = image_grid(images, columns, scale=scale)
+    grid = image_grid(images, columns, padding=padding, scale=scale)
     with atomic_write(path) as tmp:
         Image.fromarray(grid).save(tmp / path.name, format="PNG")
     return path

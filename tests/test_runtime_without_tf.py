@@ -124,3 +124,28 @@ def test_export_scripts_export_here_and_deploy_there(python, tmp_path):
     assert deployed.returncode == 0, deployed.stderr[-3000:]
     assert "done without TensorFlow" in deployed.stdout
     assert (tmp_path / "deploy_generator" / "grid.png").is_file()
+
+
+@pytest.mark.slow
+def test_translate_runs_where_tensorflow_is_not_installed(python, tmp_path):
+    from PIL import Image
+
+    from kerazoo import pairs
+
+    artifact = tmp_path / "pix2pix.tflite"
+    export(kerazoo.build("pix2pix", filters=4, max_filters=8, seed=0), format="tflite", out=artifact)
+    maps, _ = pairs.synthetic_maps("test")
+    Image.fromarray(maps[0]).save(tmp_path / "map.png")
+    out = tmp_path / "aerial.png"
+    script = (
+        "import sys\n"
+        "from kerazoo.cli import main\n"
+        f"code = main(['translate', {str(artifact)!r}, 'map.png', '--out', {str(out)!r}])\n"
+        "assert code == 0, code\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')], 'TF was imported'\n"
+        f"assert main(['translate', {str(artifact)!r}, 'missing.png', '--out', 'x.png']) == 2\n"
+    )
+    result = subprocess.run([python, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "image 'missing.png' does not exist" in result.stderr
+    assert Image.open(out).size == (64, 64) and not (tmp_path / "x.png").exists()

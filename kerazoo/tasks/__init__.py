@@ -9,6 +9,7 @@
 | `generation` | `kerazoo.tasks.generation` | images (with labels if conditional) | the GAN's generator |
 | `progressive` | `kerazoo.tasks.progressive` | images, in phases of growing resolution | the full-resolution generator |
 | `reconstruction` | `kerazoo.tasks.reconstruction` | images | the autoencoder, or the VAE's decoder |
+| `translation` | `kerazoo.tasks.translation` | `(input, target)` image pairs | the generator (`images` -> `images`) |
 
 A task from outside the package registers the same way (see README, "Adding a model"):
 
@@ -57,6 +58,7 @@ _BUILTIN = (
     "generation",
     "progressive",
     "reconstruction",
+    "translation",
 )
 _TASKS: dict[str, Task] = {}
 _loaded = False

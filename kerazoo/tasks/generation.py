@@ -127,9 +127,7 @@ class Generation(Task):
         from kerazoo.callbacks import GANMonitor
 
         model = prepared.model
-        grids = sorted((run_dir / "grids").glob("grid_epoch_*.png"))
-        if grids:
-            shutil.copyfile(grids[-1], run_dir / "samples.png")
+        keep_last_grid(run_dir, "grid_epoch_*.png")
         model.deployable.save(run_dir / "generator.keras")
         history = model.history.history
         figures = {
@@ -190,3 +188,10 @@ def generator_servable(model, name, task, config, stem="generator") -> Generator
         num_classes=num_classes,
         stem=stem,
     )
+
+
+def keep_last_grid(run_dir, pattern) -> None:
+    """Copy the run's last grid (`run_dir/grids/pattern`, sorted by name) to `run_dir/samples.png`."""
+    grids = sorted((run_dir / "grids").glob(pattern))
+    if grids:
+        shutil.copyfile(grids[-1], run_dir / "samples.png")
