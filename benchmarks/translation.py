@@ -12,6 +12,7 @@ upsamplings.
 |---|---|---|---|
 | `srresnet` | srgan | MNIST, `pairs=lowres:4` (7x7 -> 28x28) | `adversarial_weight=0` |
 | `srgan` | srgan | the same | its own (MSE + 1e-3 adversarial) |
+| `srgan_perceptual` | srgan | the same | `reconstruction=perceptual`: MSE + the distance between the last convolution's maps of a second CNN (2 MNIST epochs, seed 1; not the evaluator) |
 | `edges2digits` | pix2pix | MNIST, `pairs=edges` | its own (adversarial + 100 L1) |
 | `map2aerial`, `aerial2map` | pix2pix | synthetic_maps, each direction | its own |
 | `map2aerial_l1`, `aerial2map_l1` | pix2pix | the same | `adversarial_weight=0` (the paper's L1-only ablation) |
@@ -44,6 +45,7 @@ L1_ONLY = {"adversarial_weight": 0.0}
 CONTENDERS = {
     "srresnet": ("srgan", "mnist", {"pairs": "lowres:4", **L1_ONLY}),
     "srgan": ("srgan", "mnist", {"pairs": "lowres:4"}),
+    "srgan_perceptual": ("srgan", "mnist", {"pairs": "lowres:4", "reconstruction": "perceptual"}),
     "edges2digits": ("pix2pix", "mnist", {"pairs": "edges"}),
     "map2aerial": ("pix2pix", "synthetic_maps", {"direction": "map2aerial"}),
     "map2aerial_l1": ("pix2pix", "synthetic_maps", {"direction": "map2aerial", **L1_ONLY}),
@@ -77,8 +79,21 @@ def _mnist_classifier_figures(run_dir, recipe, data_dir, workdir):
     return figures
 
 
+def feature_cnn(workdir, data_dir):
+    """The perceptual loss's classifier: the zoo's CNN, 2 epochs on MNIST, seed 1 (the evaluator that
+    judges the outputs is another, 20-epoch CNN)."""
+    run = workdir / "translation_feature_cnn"
+    if not (run / "model.keras").is_file():
+        kerazoo.train(
+            "cnn", dataset="mnist", data_dir=data_dir, epochs=2, seed=1, out=run, overwrite=True, verbose=0
+        )
+    return str(run)
+
+
 def run(name, args) -> dict:
     model, dataset, recipe = CONTENDERS[name]
+    if recipe.get("reconstruction") == "perceptual":
+        recipe = {**recipe, "feature_model": feature_cnn(args.workdir, args.data_dir)}
     epochs = args.mnist_epochs if dataset == "mnist" else args.maps_epochs
     run_dir = args.workdir / f"translation_{name}"
     start = time.perf_counter()

@@ -361,3 +361,30 @@ def test_the_export_script_deploys_a_run(maps_run, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "same as the runtime's: True" in result.stdout
     assert (tmp_path / "translate_images" / "translated.png").is_file()
+
+
+def test_the_perceptual_loss_adds_the_classifier_feature_distance(tmp_path):
+    inputs = keras.Input((8, 8, 1))
+    x = keras.layers.Conv2D(3, 3, name="conv")(inputs)
+    logits = keras.layers.Dense(2)(keras.layers.Flatten()(x))
+    keras.Model(inputs, logits).save(tmp_path / "clf.keras")
+    model = kerazoo.build("pix2pix", image_shape=(8, 8, 1), filters=2, max_filters=4)
+    model.compile(
+        reconstruction="perceptual", reconstruction_weight=1.0, feature_model=tmp_path / "clf.keras"
+    )
+    outputs, targets = _toy(4)
+    features = model._features  # the classifier up to its last convolution
+    by_hand = np.mean((outputs - targets) ** 2) + np.mean(
+        (features((outputs + 1) / 2).numpy() - features((targets + 1) / 2).numpy()) ** 2
+    )
+    np.testing.assert_allclose(float(model._reconstruction(outputs, targets)), by_hand, rtol=1e-5)
+    with pytest.raises(ValueError, match="needs a feature_model"):
+        model.compile(reconstruction="perceptual")
+    with pytest.raises(ValueError, match=r"reads images of shape \(8, 8, 1\)"):
+        kerazoo.build("srgan", filters=2, blocks=1).compile(
+            reconstruction="perceptual", feature_model=tmp_path / "clf.keras"
+        )
+    out = tmp_path / "run"
+    assert main(["train", "srgan", "--recipe", "reconstruction=perceptual", "--out", str(out)]) == 2
+    assert main(["train", "srgan", "--recipe", "feature_model=nowhere", "--out", str(out)]) == 2
+    assert not out.exists()

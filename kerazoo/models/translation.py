@@ -27,7 +27,7 @@ from kerazoo.models._common import check_positive_int, check_shape
 
 __all__ = ["Translator", "PixelShuffle", "unet_generator", "patch_discriminator", "pix2pix", "srgan"]
 
-RECONSTRUCTIONS = ("l1", "mse")
+RECONSTRUCTIONS = ("l1", "mse", "perceptual")
 
 _TRANSLATION = dict(task="translation", normalization="symmetric")
 default_cfgs = {
@@ -143,20 +143,34 @@ class Translator(GAN):
         return super().metrics + own
 
     def compile(
-        self, *args, reconstruction="l1", reconstruction_weight=100.0, adversarial_weight=1.0, **kwargs
+        self,
+        *args,
+        reconstruction="l1",
+        reconstruction_weight=100.0,
+        adversarial_weight=1.0,
+        feature_model=None,
+        **kwargs,
     ):
         """`GAN.compile`'s arguments, plus:
 
         Args:
-            reconstruction: `"l1"` (pix2pix) or `"mse"` (SRResNet's pixel loss) between output and
-                target. Defaults to `"l1"`.
+            reconstruction: `"l1"` (pix2pix), `"mse"` (SRResNet's pixel loss) between output and
+                target, or `"perceptual"`: the pixel MSE plus the MSE between the feature maps of
+                `feature_model`'s last convolution for output and target (SRGAN's content loss, with
+                a classifier trained on the same data in place of VGG). Defaults to `"l1"`.
             reconstruction_weight: its weight (pix2pix's lambda). Defaults to `100.0`.
             adversarial_weight: the adversarial loss's weight; `0` trains the generator on the
                 reconstruction alone (no discriminator). Defaults to `1.0` (SRGAN: `1e-3`).
+            feature_model: for `"perceptual"`, a classifier's run directory or `.keras` file (e.g. the
+                zoo's `cnn` trained on the same images, `runs/cnn`); it reads images in [0, 1].
         """
         self.reconstruction = check_choice("reconstruction", reconstruction, RECONSTRUCTIONS)
         self.reconstruction_weight = check_number("reconstruction_weight", reconstruction_weight)
         self.adversarial_weight = check_number("adversarial_weight", adversarial_weight)
+        self.feature_model = None if feature_model is None else str(feature_model)
+        self._features = None
+        if reconstruction == "perceptual":
+            self._features = perceptual_features(feature_model, self.image_shape)
         super().compile(*args, **kwargs)
 
     def get_compile_config(self):
@@ -166,6 +180,7 @@ class Translator(GAN):
                 reconstruction=self.reconstruction,
                 reconstruction_weight=self.reconstruction_weight,
                 adversarial_weight=self.adversarial_weight,
+                feature_model=self.feature_model,
             )
         return config
 
@@ -199,6 +214,9 @@ class Translator(GAN):
     def _reconstruction(self, outputs, targets):
         diff = _float32(outputs) - _float32(targets)
         loss = ops.mean(ops.abs(diff)) if self.reconstruction == "l1" else ops.mean(ops.square(diff))
+        if self._features is not None:  # the classifier reads [0, 1]
+            features = [_float32(self._features((x + 1.0) / 2.0, training=False)) for x in (outputs, targets)]
+            loss = loss + ops.mean(ops.square(features[0] - features[1]))
         self.reconstruction_tracker.update_state(loss)
         self.psnr_tracker.update_state(ops.mean(tf.image.psnr(_float32(outputs), _float32(targets), 2.0)))
         return loss
@@ -239,6 +257,34 @@ class Translator(GAN):
         for key in ("generator", "discriminator"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
+
+
+def perceptual_features(path, image_shape):
+    """The frozen feature extractor of a perceptual loss: a classifier (run directory or `.keras`
+    file) up to its last convolution (its penultimate layer if it has none), for images of
+    `image_shape` in [0, 1]."""
+    from pathlib import Path
+
+    from kerazoo._registry import load_model
+    from kerazoo.embeddings import feature_model
+
+    if path is None:
+        raise ValueError(
+            "reconstruction='perceptual' needs a feature_model: the run directory or .keras file of a "
+            "classifier trained on the same images (e.g. `kerazoo train cnn --out runs/cnn`, then "
+            "--recipe feature_model=runs/cnn)."
+        )
+    path = Path(path)
+    classifier = load_model(path / "model.keras" if path.is_dir() else path)
+    if tuple(classifier.input_shape[1:]) != tuple(image_shape):
+        raise ValueError(
+            f"feature_model '{path}' reads images of shape {tuple(classifier.input_shape[1:])}, not "
+            f"the translator's {tuple(image_shape)}: train it on the same images."
+        )
+    convs = [layer.name for layer in classifier.layers if isinstance(layer, layers.Conv2D)]
+    extractor = feature_model(classifier, convs[-1] if convs else None)
+    extractor.trainable = False
+    return extractor
 
 
 # --- pix2pix --------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ Deploys the generator: `images` (input images in [-1, 1]) -> `images`, `images_u
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -35,8 +36,8 @@ GRID_PAIRS = 8  # test pairs in each epoch's triplet grid
 
 @dataclasses.dataclass(frozen=True)
 class TranslationRecipe(GANRecipe):
-    """A translator's recipe: `GANRecipe` plus the generator's reconstruction loss (`"l1"` or `"mse"`)
-    and its weight, the adversarial weight (0: reconstruction alone, no discriminator), and the data:
+    """A translator's recipe: `GANRecipe` plus the generator's reconstruction loss (`"l1"`, `"mse"`, or
+    `"perceptual"` with a classifier's run directory or `.keras` file as `feature_model`) and its weight, the adversarial weight (0: reconstruction alone, no discriminator), and the data:
     `pairs` (`"edges"`, `"lowres:K"` for an image dataset), `direction` (`synthetic_maps`:
     `map2aerial`, `aerial2map`; `pix2pix_folder`: `AtoB`, `BtoA`) and pix2pix's `jitter`."""
 
@@ -45,6 +46,7 @@ class TranslationRecipe(GANRecipe):
     reconstruction: str = "l1"
     reconstruction_weight: float = 100.0
     adversarial_weight: float = 1.0
+    feature_model: str | None = None
     pairs: str | None = None
     direction: str | None = None
     jitter: bool = False
@@ -56,6 +58,15 @@ class TranslationRecipe(GANRecipe):
         check_choice("reconstruction", self.reconstruction, RECONSTRUCTIONS)
         check_number("reconstruction_weight", self.reconstruction_weight)
         check_number("adversarial_weight", self.adversarial_weight)
+        if self.reconstruction == "perceptual" and not self.feature_model:
+            raise ValueError(
+                "reconstruction=perceptual needs feature_model: a classifier run directory or .keras "
+                "file trained on the same images (e.g. --recipe feature_model=runs/cnn)."
+            )
+        if self.feature_model is not None and not Path(self.feature_model).exists():
+            raise ValueError(
+                f"feature_model '{self.feature_model}' does not exist: pass a run directory or .keras file."
+            )
         if not self.reconstruction_weight and not self.adversarial_weight:
             raise ValueError(
                 "reconstruction_weight and adversarial_weight cannot both be 0: nothing to learn."
@@ -70,6 +81,7 @@ class TranslationRecipe(GANRecipe):
             "reconstruction": self.reconstruction,
             "reconstruction_weight": self.reconstruction_weight,
             "adversarial_weight": self.adversarial_weight,
+            "feature_model": self.feature_model,
         }
 
 
