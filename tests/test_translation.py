@@ -316,7 +316,7 @@ def test_export_and_translate_files(maps_run, tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err and not (tmp_path / "n.png").exists()
 
 
-def test_srgan_runs_report_the_bicubic_baseline(tmp_path):
+def test_srgan_runs_report_the_bicubic_baseline_and_the_classifier_on_outputs(tmp_path, digits_cnn_run):
     metrics = kerazoo.train(
         "srgan",
         out=tmp_path / "sr",
@@ -328,6 +328,12 @@ def test_srgan_runs_report_the_bicubic_baseline(tmp_path):
     assert set(metrics["baselines"]) == {"bicubic"} and 0 < metrics["baselines"]["bicubic"]["psnr"] < 40
     config = json.loads((tmp_path / "sr" / "config.json").read_text())
     assert config["recipe"]["pairs"] == "lowres:4" and config["recipe"]["adversarial_weight"] == 1e-3
+    # Labelled images made into pairs: the evaluator's accuracy on the outputs against on the real ones.
+    assert main(["evaluate", str(tmp_path / "sr"), "--evaluator", str(digits_cnn_run)]) == 0
+    figures = json.loads((tmp_path / "sr" / "eval" / "metrics.json").read_text())
+    assert figures["classifier_accuracy_real"] > 0.9 and 0.0 <= figures["classifier_accuracy"] <= 1.0
+    ratio = figures["classifier_accuracy"] / figures["classifier_accuracy_real"]
+    assert figures["classifier_accuracy_ratio"] == pytest.approx(ratio)
 
 
 @pytest.mark.parametrize(
