@@ -13,8 +13,7 @@ binding would need.
 
 Install without TensorFlow (see README, "Deploying without TensorFlow"):
 
-    pip install numpy pillow ai-edge-litert
-    pip install --no-deps kerazoo
+    pip install kerazoo        # the plain install: NumPy, Pillow, ai-edge-litert; no TensorFlow
 
 `ARTIFACT` is a `.tflite` file from `kerazoo export` (for example
 `runs/dcgan/export/generator.tflite`, written by the README's main job).

@@ -11,6 +11,7 @@ The public names are imported on first use, so `import kerazoo` itself stays lig
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 __version__ = "0.1.0"
 
@@ -46,8 +47,21 @@ _LAZY = {
 
 def __getattr__(name):
     if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        missing = [m for m in TRAINING_MODULES if importlib.util.find_spec(m) is None]
+        if missing:
+            raise ModuleNotFoundError(
+                f"kerazoo.{name} needs {', '.join(missing)}, which this install lacks: the plain install is "
+                'the deployment runtime (kerazoo.runtime). For training: pip install "kerazoo[train]"',
+                name=missing[0],
+            )
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # found once; later lookups skip this function
+        return value
     raise AttributeError(f"module 'kerazoo' has no attribute {name!r}")
+
+
+# What the `train` extra installs (pip install "kerazoo[train]"), as import names.
+TRAINING_MODULES = ("tensorflow", "keras", "sklearn", "matplotlib", "tensorflow_datasets", "scipy")
 
 
 def __dir__():

@@ -247,6 +247,15 @@ _TF_NOISE = (
 )
 
 
+def _missing_training_dependencies() -> list:
+    """The modules of the `train` extra that are not installed (found without importing them)."""
+    import importlib.util
+
+    from kerazoo import TRAINING_MODULES
+
+    return [name for name in TRAINING_MODULES if importlib.util.find_spec(name) is None]
+
+
 def _import_tensorflow_quietly() -> None:
     """Import TensorFlow with its start-up noise filtered from stderr (file descriptor 2, which its
     C++ logging writes to); every other line it printed is written back, and errors propagate."""
@@ -501,6 +510,15 @@ def main(argv=None) -> int:
         return 2
     try:
         if args.command not in ("sample", "translate"):  # TensorFlow-free: the runtime reads no registry
+            missing = _missing_training_dependencies()
+            if missing:
+                print(
+                    f"kerazoo {args.command}: error: this install is the deployment runtime (no "
+                    f"{', '.join(missing)}); only 'kerazoo sample' and 'kerazoo translate' work here. "
+                    'For training, export and evaluation: pip install "kerazoo[train]"',
+                    file=sys.stderr,
+                )
+                return 2
             _import_tensorflow_quietly()
             from kerazoo._plugins import PluginError, load_plugins
 

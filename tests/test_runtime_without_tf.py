@@ -39,7 +39,7 @@ def _closure(roots):
     return seen
 
 
-def _light_venv(root: Path) -> Path:
+def _light_venv(root: Path, with_kerazoo: bool = True) -> Path:
     venv.EnvBuilder(with_pip=False).create(root)
     python = root / "bin" / "python"
     site = Path(
@@ -55,7 +55,8 @@ def _light_venv(root: Path) -> Path:
             source = Path(dist.locate_file(top))
             if source.exists() and not (site / top).exists():
                 (site / top).symlink_to(source)
-    (site / "kerazoo").symlink_to(Path(kerazoo.__file__).parent)
+    if with_kerazoo:
+        (site / "kerazoo").symlink_to(Path(kerazoo.__file__).parent)
     return python
 
 
@@ -149,3 +150,78 @@ def test_translate_runs_where_tensorflow_is_not_installed(python, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "image 'missing.png' does not exist" in result.stderr
     assert Image.open(out).size == (64, 64) and not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.slow
+def test_the_built_wheel_is_the_light_install(tmp_path):
+    """`python -m build` makes the sdist, and the wheel from it; the wheel holds the package and its
+    data, no tests; pip installs it into a venv without TensorFlow resolving its declared
+    dependencies (no --no-deps); there `kerazoo sample` works and training says what to install."""
+    import tarfile
+    import zipfile
+
+    root = Path(kerazoo.__file__).resolve().parents[1]
+    dist = tmp_path / "dist"
+    built = subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(dist), str(root)],
+        capture_output=True,
+        text=True,
+    )
+    assert built.returncode == 0, built.stderr[-3000:]
+    (wheel,) = dist.glob("kerazoo-*.whl")
+    (sdist,) = dist.glob("kerazoo-*.tar.gz")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert {"kerazoo/_data/airline_passengers.csv", "kerazoo/runtime.py", "kerazoo/cli.py"} <= set(names)
+    assert not [n for n in names if n.split("/")[0] in ("tests", "benchmarks", "train", "export", "runs")]
+    metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
+    requires = [
+        line[len("Requires-Dist: ") :] for line in metadata.splitlines() if line.startswith("Requires-Dist:")
+    ]
+    plain = sorted(r.split(">")[0].split("<")[0] for r in requires if "extra ==" not in r)
+    assert plain == ["ai-edge-litert", "numpy", "pillow"]
+    assert any(r.startswith("tensorflow") and 'extra == "train"' in r for r in requires)
+    members = tarfile.open(sdist).getnames()
+    assert any(m.endswith("kerazoo/_data/airline_passengers.csv") for m in members)
+    assert not [m for m in members if "/tests/" in m or m.endswith("/tests")]
+
+    python = _light_venv(tmp_path / "venv", with_kerazoo=False)
+    installed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--no-index",
+            "--no-cache-dir",
+            str(wheel),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert installed.returncode == 0, installed.stdout[-2000:] + installed.stderr[-2000:]
+    artifact = tmp_path / "dcgan.tflite"
+    export(kerazoo.build("dcgan", width=8), format="tflite", out=artifact)
+    command = python.parent / "kerazoo"  # the console script the wheel installed
+    sample = subprocess.run(
+        [command, "sample", str(artifact), "--n", "4", "--out", str(tmp_path / "grid.png")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert sample.returncode == 0 and (tmp_path / "grid.png").is_file(), sample.stderr[-2000:]
+    train = subprocess.run([command, "train", "cnn"], capture_output=True, text=True, cwd=tmp_path)
+    assert train.returncode == 2 and 'pip install "kerazoo[train]"' in train.stderr
+    probe = subprocess.run(
+        [
+            python,
+            "-c",
+            "import kerazoo\ntry:\n    kerazoo.build\nexcept ModuleNotFoundError as e:\n    print(e)",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert "kerazoo[train]" in probe.stdout, probe.stderr[-2000:]
+    assert not (tmp_path / "runs").exists()
