@@ -215,7 +215,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     sa.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
     sa.add_argument("--columns", type=int, help="grid columns (default: about square)")
-    sa.add_argument("--out", help="PNG path (default: ARTIFACT with .png)")
+    sa.add_argument("--out", help="PNG path (default: ARTIFACT with .png); a CSV for a table generator")
     sa.add_argument("--overwrite", action="store_true", help="replace an existing PNG")
 
     tl = sub.add_parser(
@@ -455,6 +455,11 @@ def _cmd_sample(args) -> int:
     from kerazoo import runtime
 
     generator = runtime.load(args.artifact)
+    if isinstance(generator, runtime.TableSampler):  # a table generator: a CSV of synthetic rows
+        out = args.out or os.path.splitext(args.artifact)[0] + ".csv"
+        generator.write_csv(args.n, out, label=args.label, seed=args.seed, overwrite=args.overwrite)
+        print(f"wrote {out} ({args.n} synthetic rows from {args.artifact})")
+        return 0
     if not isinstance(generator, runtime.Generator):
         raise runtime.ArtifactError(f"'{args.artifact}' is not an exported generator (it takes no 'noise').")
     out = args.out or os.path.splitext(args.artifact)[0] + ".png"

@@ -106,9 +106,11 @@ NORMALIZATIONS = {"unit": to_unit, "symmetric": to_symmetric}
 
 
 def dataset_kind(name: str) -> str:
-    """'logic', 'regression', 'tabular', 'series', 'paired' or 'image' for a dataset name."""
+    """'logic', 'regression', 'tabular', 'series', 'paired', 'table' or 'image' for a dataset name."""
     if name in PAIRED_DATASETS:
         return "paired"
+    if name == "table":  # a CSV with a class column, read by tabular synthesis (kerazoo.tables)
+        return "table"
     if name in TRUTH_TABLES:
         return "logic"
     if name in REGRESSION_DATASETS:

@@ -30,6 +30,7 @@ __all__ = [
     "LiteModel",
     "Generator",
     "Translator",
+    "TableSampler",
     "load",
     "register_role",
     "metadata_path",
@@ -303,6 +304,50 @@ class Translator(LiteModel):
         """`(inputs, outputs)` uint8 for image files (see `read`)."""
         inputs = np.stack([self.read(p) for p in paths])
         return inputs, self.translate(inputs)
+
+
+@register_role("table_generator")
+class TableSampler(Generator):
+    """An exported table generator (`tabular_gan`): `noise`, `labels` -> encoded rows, decoded into
+    the original columns by the transform in its metadata (NumPy only).
+
+    Example:
+        sampler = TableSampler("tabular_gan.tflite")
+        table = sampler.sample_table(100, label=1, seed=0)   # a kerazoo.tables.Table
+        sampler.write_csv(100, "synth.csv")
+    """
+
+    def __init__(self, path, num_threads: int | None = None):
+        LiteModel.__init__(self, path, num_threads)
+        from kerazoo.tables import TableTransform
+
+        if not self.accepts(self):
+            raise ArtifactError(f"'{self.path}' is not an exported table generator with its metadata.")
+        self.transform = TableTransform.from_json(self.metadata["table_transform"])
+        self.latent_dim = self.input_specs["noise"][0][-1]
+        self.conditional = True
+        self.num_classes = len(self.transform.classes)
+
+    @classmethod
+    def accepts(cls, model: LiteModel) -> bool:
+        return bool(model.metadata.get("table_transform")) and "rows" in model.output_names
+
+    def sample_table(self, n: int, label: int | None = None, seed: int | None = None):
+        """`n` decoded rows (`kerazoo.tables.Table`): each class in turn, or only class id `label`."""
+        check_positive_int("n", n, label="--n", error=ArtifactError)
+        labels = self._labels(n, label)
+        noise = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
+        return self.transform.decode(self(noise=noise, labels=labels)["rows"], labels)
+
+    def write_csv(
+        self, n: int, path, label: int | None = None, seed: int | None = None, overwrite=False
+    ) -> Path:
+        from kerazoo.tables import TableError, write_csv
+
+        try:
+            return write_csv(self.sample_table(n, label, seed), path, overwrite=overwrite)
+        except TableError as e:
+            raise ArtifactError(str(e)) from None
 
 
 def side_by_side(inputs, outputs) -> np.ndarray:

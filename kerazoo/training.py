@@ -166,8 +166,8 @@ def _run(
             f"Model '{entry.name}' ({task.name}) cannot train on dataset '{dataset}' ({kind} data). "
             f"Its default dataset is '{entry.dataset}'."
         )
-    if (csv is not None or column is not None) and dataset != "csv":
-        raise UsageError(f"--csv and --column go with --dataset csv. Received: dataset={dataset!r}")
+    if (csv is not None or column is not None) and dataset not in ("csv", "table"):
+        raise UsageError(f"--csv and --column go with --dataset csv or table. Received: dataset={dataset!r}")
     return task, Run(
         entry=entry,
         recipe=effective,

@@ -225,3 +225,21 @@ def test_the_built_wheel_is_the_light_install(tmp_path):
     )
     assert "kerazoo[train]" in probe.stdout, probe.stderr[-2000:]
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.slow
+def test_csv_sampling_runs_where_tensorflow_is_not_installed(python, tmp_path):
+    kerazoo.train("tabular_gan", out=tmp_path / "run", epochs=1, hparams={"units": (8,)}, verbose=0)
+    artifact = tmp_path / "table.tflite"
+    export(tmp_path / "run", format="tflite", out=artifact)
+    script = (
+        "import csv, sys\n"
+        "from kerazoo.cli import main\n"
+        f"assert main(['sample', {str(artifact)!r}, '--n', '12', '--label', '0', '--out', 'synth.csv']) == 0\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'sklearn')], 'TF was imported'\n"
+        "rows = list(csv.DictReader(open('synth.csv')))\n"
+        "assert len(rows) == 12 and {r['diagnosis'] for r in rows} == {'benign'}, rows[:2]\n"
+        "assert len(rows[0]) == 31 and float(rows[0]['mean radius']) > 0\n"
+    )
+    result = subprocess.run([python, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -108,4 +108,6 @@ def test_breast_cancer_is_the_offline_table():
     assert set(table.columns["diagnosis"]) == {"malignant", "benign"}
     transform = TableTransform.fit(table)
     back = transform.decode(transform.encode(table))
-    np.testing.assert_allclose(back.columns["mean radius"], table.columns["mean radius"], rtol=1e-5)  # float32 ranks
+    np.testing.assert_allclose(
+        back.columns["mean radius"], table.columns["mean radius"], rtol=1e-5
+    )  # float32 ranks

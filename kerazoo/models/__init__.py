@@ -1,3 +1,3 @@
 """The zoo's builders. Importing this package registers every model."""
 
-from kerazoo.models import adversarial, autoencoders, classic, forecast, progan, translation  # noqa: F401
+from kerazoo.models import adversarial, autoencoders, classic, forecast, progan, tabular, translation  # noqa: F401

@@ -9,6 +9,7 @@
 | `generation` | `kerazoo.tasks.generation` | images (with labels if conditional) | the GAN's generator |
 | `progressive` | `kerazoo.tasks.progressive` | images, in phases of growing resolution | the full-resolution generator |
 | `reconstruction` | `kerazoo.tasks.reconstruction` | images | the autoencoder, or the VAE's decoder |
+| `synthesis` | `kerazoo.tasks.synthesis` | tables with a class column | the generator (`noise`, `labels` -> encoded rows; CSV via its metadata) |
 | `translation` | `kerazoo.tasks.translation` | `(input, target)` image pairs | the generator (`images` -> `images`) |
 
 A task from outside the package registers the same way (see README, "Adding a model"):
@@ -58,6 +59,7 @@ _BUILTIN = (
     "generation",
     "progressive",
     "reconstruction",
+    "synthesis",
     "translation",
 )
 _TASKS: dict[str, Task] = {}
