@@ -18,6 +18,8 @@ ROLE_OUTPUTS = {
     "autoencoder": {"images", "images_uint8"},
     "classifier": {"probabilities", "class_ids"},
     "regressor": {"predictions"},
+    "translator": {"images", "images_uint8"},
+    "table_generator": {"rows"},
 }
 
 

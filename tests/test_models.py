@@ -14,9 +14,12 @@ TRUTH_INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
 def _tiny_input(entry, model, batch=3):
     """A small batch for the model: data of its input spec, or noise (and labels) for a GAN."""
     rng = np.random.default_rng(0)
+    if hasattr(model, "source_shape"):  # a translator (pix2pix, SRGAN): input images
+        return rng.uniform(-1, 1, (batch, *model.source_shape)).astype(np.float32)
     if isinstance(model, kerazoo.GAN):
         noise = rng.standard_normal((batch, model.latent_dim)).astype(np.float32)
-        return [noise, np.arange(batch, dtype=np.int32)] if model.conditional else noise
+        labels = np.arange(batch, dtype=np.int32) % model.num_classes if model.conditional else None
+        return [noise, labels] if model.conditional else noise
     return rng.random((batch, *entry.input_spec["shape"])).astype(np.float32)
 
 

@@ -204,13 +204,17 @@ class Synthesis(Task):
         return synthesis_figures(synthetic, train, test, transform, seed=seed)
 
     def servable(self, model, name, config):
-        if config is None:
-            raise ExportError(
-                f"'{name}' needs its table's transform to be deployed: export the run directory "
-                "written by `kerazoo train`, not a bare model."
-            )
-        _, _, transform = self._data(config, config.dataset)
+        from kerazoo._registry import get_entry
+
+        # A bare model is taken to be for its zoo entry's default table (breast_cancer, split 0).
+        _, _, transform = self._data(config, config.dataset if config else get_entry(name).dataset)
         generator = model.generator if hasattr(model, "generator") else model
+        width = int(generator.outputs[0].shape[-1])
+        if width != transform.width:
+            raise ExportError(
+                f"'{name}' makes rows of {width} numbers but its table encodes to {transform.width}: export "
+                "the run directory written by `kerazoo train`, which knows its table."
+            )
         return TableGeneratorServable(
             generator,
             name,
