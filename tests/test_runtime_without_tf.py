@@ -105,9 +105,18 @@ def test_sampler_runs_where_tensorflow_is_not_installed(python, tmp_path):
 @pytest.mark.slow
 def test_export_scripts_export_here_and_deploy_there(python, tmp_path):
     """export/export_generator.py (quick mode) writes the artifacts; export/deploy_generator.py
-    draws from one in the environment without TensorFlow."""
+    draws from one in the environment without TensorFlow. export/translate_images.py (quick mode:
+    a one-epoch pix2pix of its own) runs beside the first: exported, verified, translated."""
     scripts = Path(__file__).resolve().parents[1] / "export"
     env = {**os.environ, "KERAZOO_QUICK": "1", "KERAZOO_OUT": str(tmp_path), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    translating = subprocess.Popen(
+        [sys.executable, scripts / "translate_images.py"],
+        env={**env, "KERAZOO_RUN": str(tmp_path / "no_run")},
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     made = subprocess.run(
         [sys.executable, scripts / "export_generator.py"],
         env=env,
@@ -115,7 +124,11 @@ def test_export_scripts_export_here_and_deploy_there(python, tmp_path):
         capture_output=True,
         text=True,
     )
+    translated_out, translated_err = translating.communicate(timeout=600)
     assert made.returncode == 0, made.stderr[-3000:]
+    assert translating.returncode == 0, translated_err[-3000:]
+    assert "same as the runtime's: True" in translated_out
+    assert (tmp_path / "translate_images" / "translated.png").is_file()
     artifact = tmp_path / "export_generator" / "generator_int8.tflite"
     assert artifact.is_file() and (tmp_path / "export_generator" / "tflite_grid.png").is_file()
     env["KERAZOO_ARTIFACT"] = str(artifact)

@@ -45,7 +45,8 @@ def toy_run(tmp_path_factory):
     csv_path = _toy_csv(root / "toy.csv")
     out = root / "run"
     argv = ["train", "tabular_gan", "--dataset", "table", "--csv", str(csv_path), "--column", "group"]
-    assert main(argv + ["--out", str(out), "--epochs", "150", "--batch-size", "32", "--quiet"]) == 0
+    fast = ["--epochs", "150", "--batch-size", "32", "--set", "units=64,64"]
+    assert main(argv + ["--out", str(out), *fast, "--quiet"]) == 0
     return out
 
 

@@ -352,23 +352,6 @@ def test_bad_translation_runs_exit_2_and_write_nothing(tmp_path, capsys, argv, m
     assert match in capsys.readouterr().err and not out.exists()
 
 
-@pytest.mark.slow
-def test_the_export_script_deploys_a_run(maps_run, tmp_path):
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    script = Path(__file__).resolve().parents[1] / "export" / "translate_images.py"
-    env = {**os.environ, "KERAZOO_QUICK": "1", "KERAZOO_RUN": str(maps_run), "KERAZOO_OUT": str(tmp_path)}
-    result = subprocess.run(
-        [sys.executable, script], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "same as the runtime's: True" in result.stdout
-    assert (tmp_path / "translate_images" / "translated.png").is_file()
-
-
 def test_the_perceptual_loss_adds_the_classifier_feature_distance(tmp_path):
     inputs = keras.Input((8, 8, 1))
     x = keras.layers.Conv2D(3, 3, name="conv")(inputs)
