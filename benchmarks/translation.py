@@ -37,6 +37,7 @@ from _evaluator import evaluator  # noqa: E402
 
 import kerazoo  # noqa: E402
 from kerazoo import data as zdata  # noqa: E402
+from kerazoo.tasks._base import dataset_arrays  # noqa: E402
 from kerazoo.tasks.translation import classifier_figures  # noqa: E402
 from kerazoo.training import library_versions  # noqa: E402
 
@@ -67,7 +68,7 @@ def _mnist_classifier_figures(run_dir, recipe, data_dir, workdir):
         data_dir=data_dir,
         pairs=recipe["pairs"],
     )
-    inputs, targets = (np.concatenate(a) for a in zip(*[(np.asarray(x), np.asarray(y)) for x, y in ds]))
+    inputs, targets = dataset_arrays(ds)
     _, labels = zdata.load_images("mnist", "test", data_dir)
     outputs = generator.predict(inputs, batch_size=500, verbose=0)
     figures = classifier_figures(classifier, outputs, targets, labels)

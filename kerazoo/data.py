@@ -566,29 +566,17 @@ def make_dataset(
     kind = dataset_kind(name)
     if kind == "paired" or pairs is not None:
         x, y = _paired_arrays(name, split, data_dir, pairs, direction, image_size)
-        return _paired_dataset(x, y, batch_size, normalization, shuffled, seed, drop_remainder, jitter)
-    if direction is not None or jitter:
-        raise DataError(f"direction= and jitter= are for paired data; '{name}' is not paired (pass pairs=).")
-    x, y = _arrays(
-        name, split, data_dir=data_dir, split_seed=split_seed, csv=csv, column=column, lookback=lookback
-    )
-    if kind == "image":
-        preprocess = NORMALIZATIONS[normalization] if normalization else (lambda im: im)
-
-        def _map(image, *label):
-            image = preprocess(image)
-            if image_size is not None:
-                image = tf.image.resize(image, image_size)
-            return (image, *label) if label else image
-
+        _map, labels = _paired_map(x, y, normalization, jitter and shuffled), True
     else:
-        _map = None
-    # No tf.data autotuning: everything after the load is cheap, and with it `fit` stalled about
-    # 10 s at the start of some epochs while the last epoch's iterator was torn down (3 of 8 DCGAN
-    # epochs on the digits, 31% of the run; benchmarks/speed.py's note in README). AUTOTUNE below
-    # then means the number of CPU cores.
-    options = tf.data.Options()
-    options.autotune.enabled = False
+        if direction is not None or jitter:
+            raise DataError(
+                f"direction= and jitter= are for paired data; '{name}' is not paired (pass pairs=)."
+            )
+        x, y = _arrays(
+            name, split, data_dir=data_dir, split_seed=split_seed, csv=csv, column=column, lookback=lookback
+        )
+        _map = _image_map(normalization, image_size) if kind == "image" else None
+    options = pipeline_options()
     if shuffled:
         order = EpochOrder(len(x), batch_size, seed, drop_remainder)
         return order.dataset((x, y) if labels else x, _map, options)
@@ -637,21 +625,41 @@ def _resize_uint8(images, size):
     return np.clip(np.round(resized), 0, 255).astype(np.uint8)
 
 
-def _paired_dataset(x, y, batch_size, normalization, shuffled, seed, drop_remainder, jitter):
+def pipeline_options() -> tf.data.Options:
+    """The options of every kerazoo pipeline: no tf.data autotuning. Everything after the load is
+    cheap, and with it `fit` stalled about 10 s at the start of some epochs while the last epoch's
+    iterator was torn down (3 of 8 DCGAN epochs on the digits, 31% of the run; benchmarks/speed.py's
+    note in README). AUTOTUNE in the pipelines then means the number of CPU cores."""
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return options
+
+
+def _image_map(normalization, image_size):
+    """The preprocessing of an image (and its label, if any): scaled, and resized to `image_size`."""
+    preprocess = NORMALIZATIONS[normalization] if normalization else (lambda im: im)
+
+    def _map(image, *label):
+        image = preprocess(image)
+        if image_size is not None:
+            image = tf.image.resize(image, image_size)
+        return (image, *label) if label else image
+
+    return _map
+
+
+def _paired_map(x, y, normalization, jitter):
+    """The preprocessing of `(input, target)` pairs (an example or, shuffled, a batch): both scaled,
+    and with `jitter` (shuffled batches only) cropped and mirrored alike."""
     preprocess = NORMALIZATIONS[normalization] if normalization else (lambda im: tf.cast(im, tf.float32))
     if jitter and tuple(x.shape[1:3]) != tuple(y.shape[1:3]):
         raise DataError("jitter= crops both images alike: it needs inputs and targets of one size.")
 
     def _map(inputs, targets):
         inputs, targets = preprocess(inputs), preprocess(targets)
-        return _jitter(inputs, targets) if jitter and shuffled else (inputs, targets)
+        return _jitter(inputs, targets) if jitter else (inputs, targets)
 
-    options = tf.data.Options()
-    options.autotune.enabled = False
-    if shuffled:
-        return EpochOrder(len(x), batch_size, seed, drop_remainder).dataset((x, y), _map, options)
-    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size, drop_remainder=drop_remainder)
-    return ds.map(_map).cache().prefetch(tf.data.AUTOTUNE).with_options(options)
+    return _map
 
 
 def _jitter(inputs, targets):
@@ -738,9 +746,10 @@ class EpochOrder:
         for b in range(start, self.steps):
             yield order[b * self.batch_size : (b + 1) * self.batch_size]
 
-    def dataset(self, arrays, batch_map, options) -> tf.data.Dataset:
+    def dataset(self, arrays, batch_map=None, options=None) -> tf.data.Dataset:
         """The batched dataset of `arrays` in this order (`batch_map` applied to each batch), of
-        cardinality `steps`: each pass is one epoch."""
+        cardinality `steps`: each pass is one epoch. `options` default to `pipeline_options()`."""
+        options = options or pipeline_options()
         self._source = (tf.nest.map_structure(tf.constant, arrays), batch_map, options)
         ds = self._pipeline(self, self.steps)
         _ORDERS[ds] = self

@@ -190,14 +190,16 @@ class Generator(LiteModel):
 
     def __init__(self, path, num_threads: int | None = None):
         super().__init__(path, num_threads)
-        if "noise" not in self.input_specs or "images_uint8" not in self.output_names:
+        if not self.accepts(self):
             raise ArtifactError(
-                f"'{self.path}' is not an exported generator (inputs {sorted(self.input_specs)}, "
-                f"outputs {list(self.output_names)}). Export a GAN or VAE run."
+                f"'{self.path}' is not an exported {self.kind} (inputs {sorted(self.input_specs)}, "
+                f"outputs {list(self.output_names)}). Export a {self.source} run."
             )
         self.latent_dim = self.input_specs["noise"][0][-1]
         self.conditional = "labels" in self.input_specs
         self.num_classes = self.metadata.get("num_classes")
+
+    kind, source = "generator", "GAN or VAE"
 
     @classmethod
     def accepts(cls, model: LiteModel) -> bool:
@@ -317,15 +319,13 @@ class TableSampler(Generator):
         sampler.write_csv(100, "synth.csv")
     """
 
+    kind, source = "table generator (with its metadata)", "tabular_gan"
+
     def __init__(self, path, num_threads: int | None = None):
-        LiteModel.__init__(self, path, num_threads)
         from kerazoo.tables import TableTransform
 
-        if not self.accepts(self):
-            raise ArtifactError(f"'{self.path}' is not an exported table generator with its metadata.")
+        super().__init__(path, num_threads)
         self.transform = TableTransform.from_json(self.metadata["table_transform"])
-        self.latent_dim = self.input_specs["noise"][0][-1]
-        self.conditional = True
         self.num_classes = len(self.transform.classes)
 
     @classmethod
@@ -350,14 +350,15 @@ class TableSampler(Generator):
             raise ArtifactError(str(e)) from None
 
 
-def side_by_side(inputs, outputs) -> np.ndarray:
-    """(input | output) pairs as one array of tiles for `save_grid(..., columns=2)`: inputs smaller
-    than the outputs enlarged by repeating pixels, grey ones shown in colour beside colour outputs."""
-    factor = outputs.shape[1] // inputs.shape[1]
-    inputs = inputs.repeat(factor, axis=1).repeat(factor, axis=2)
-    channels = max(inputs.shape[-1], outputs.shape[-1])
-    inputs, outputs = (np.repeat(a, channels // a.shape[-1], axis=-1) for a in (inputs, outputs))
-    return np.stack([inputs, outputs], axis=1).reshape(-1, *outputs.shape[1:])
+def side_by_side(*columns) -> np.ndarray:
+    """uint8 image arrays of equal length (inputs, outputs, targets, ...) interleaved row by row, as one
+    array of tiles for `save_grid(..., columns=k * len(columns))`: images smaller than the last
+    column's enlarged by repeating pixels, grey ones shown in colour beside colour ones."""
+    size = columns[-1].shape[1]
+    columns = [a.repeat(size // a.shape[1], axis=1).repeat(size // a.shape[1], axis=2) for a in columns]
+    channels = max(a.shape[-1] for a in columns)
+    columns = [np.repeat(a, channels // a.shape[-1], axis=-1) for a in columns]
+    return np.stack(columns, axis=1).reshape(-1, *columns[-1].shape[1:])
 
 
 def load(path, num_threads: int | None = None) -> LiteModel:

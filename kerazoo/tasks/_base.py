@@ -310,16 +310,7 @@ class Task:
         dataset = dataset or (config.dataset if config else None) or entry.dataset
         data_dir = data_dir or (config.data_dir if config else None)
         name, kwargs = self.data_kwargs(entry, dataset, data_dir, config)
-        ds = zdata.make_dataset(name, split, 512, shuffle=False, **kwargs)
-        if limit:
-            ds = ds.unbatch().take(limit).batch(512)
-        xs, ys = [], []
-        for batch in ds:
-            x, y = batch if isinstance(batch, tuple) else (batch, None)
-            xs.append(np.asarray(x))
-            if y is not None:
-                ys.append(np.asarray(y))
-        return np.concatenate(xs).astype(np.float32), (np.concatenate(ys) if ys else None)
+        return dataset_arrays(zdata.make_dataset(name, split, 512, shuffle=False, **kwargs), limit)
 
     # --- evaluation ------------------------------------------------------------------------------
 
@@ -357,6 +348,20 @@ class Task:
         from kerazoo.export import Servable
 
         return Servable(model, name, self, config, ("inputs",))
+
+
+def dataset_arrays(ds, limit=None) -> tuple:
+    """`(x as float32, y or None)` NumPy arrays from a batched dataset of `x` or `(x, y)` (at most
+    `limit` examples)."""
+    if limit:
+        ds = ds.unbatch().take(limit).batch(512)
+    xs, ys = [], []
+    for batch in ds:
+        x, y = batch if isinstance(batch, tuple) else (batch, None)
+        xs.append(np.asarray(x))
+        if y is not None:
+            ys.append(np.asarray(y))
+    return np.concatenate(xs).astype(np.float32), (np.concatenate(ys) if ys else None)
 
 
 def evaluate_figures(model, ds) -> dict:

@@ -164,12 +164,9 @@ class Synthesis(Task):
         y = transform.labels(train)
         if run.recipe.batch_size > len(x):
             raise UsageError(f"batch_size={run.recipe.batch_size} is larger than the {len(x)} training rows.")
-        order = zdata.EpochOrder(len(x), run.recipe.batch_size, run.seed, drop_remainder=True)
-        import tensorflow as tf
-
-        options = tf.data.Options()
-        options.autotune.enabled = False
-        train_ds = order.dataset((x, y), None, options)
+        train_ds = zdata.EpochOrder(len(x), run.recipe.batch_size, run.seed, drop_remainder=True).dataset(
+            (x, y)
+        )
         run.hparams.setdefault("seed", run.seed)
         run.derive(num_features=transform.width, groups=transform.groups, num_classes=len(transform.classes))
         model = run.build()

@@ -25,8 +25,9 @@ from kerazoo import data as zdata
 from kerazoo import pairs as zpairs
 from kerazoo._checks import check_choice, check_number
 from kerazoo.export import ImageServable
+from kerazoo.plots import to_uint8
 from kerazoo.tasks import register_task
-from kerazoo.tasks._base import Prepared, Task, UsageError
+from kerazoo.tasks._base import Prepared, Task, UsageError, dataset_arrays
 from kerazoo.tasks.generation import GANRecipe, keep_last_grid
 
 __all__ = ["TranslationRecipe", "Translation", "TripletGrid", "TranslatorServable", "translation_figures"]
@@ -176,7 +177,7 @@ class Translation(Task):
         model.generator.save(run_dir / "generator.keras")
         history = model.history.history
         figures = {k: float(v[-1]) for k, v in history.items() if v and k in _HISTORY_KEYS}
-        x, y = _split(prepared.val_ds)
+        x, y = dataset_arrays(prepared.val_ds)
         figures.update(
             translation_figures(model.generator, x, y, prepared.extras["dataset"], prepared.extras["kwargs"])
         )
@@ -188,9 +189,9 @@ class Translation(Task):
         generator = model.generator if self.claims(model) else model
         entry = _entry(config)
         name, kwargs = self.data_kwargs(entry, config.dataset, data_dir or config.data_dir, config)
-        x, y = _split(zdata.make_dataset(name, "test", 256, shuffle=False, **kwargs), limit=n)
-        figures = translation_figures(generator, x, y, name, kwargs)
+        x, y = self.split_arrays(entry, config, "test", data_dir=data_dir, limit=n)
         outputs = generator.predict(x, batch_size=256, verbose=0)
+        figures = translation_figures(generator, x, y, name, kwargs, outputs=outputs)
         save_triplets(x[:GRID_PAIRS], outputs[:GRID_PAIRS], y[:GRID_PAIRS], report / "triplets.png")
         if zdata.dataset_kind(name) == "image":  # labelled images made into pairs: the "FCN score"
             classifier, accuracy, where = evaluator_for(name, kwargs["data_dir"], evaluator)
@@ -221,19 +222,6 @@ def _entry(config):
     return get_entry(config.model)
 
 
-def _split(ds, limit=None):
-    """All `(inputs, targets)` of a batched paired dataset as NumPy arrays (at most `limit`)."""
-    xs, ys, count = [], [], 0
-    for x, y in ds:
-        xs.append(np.asarray(x))
-        ys.append(np.asarray(y))
-        count += len(xs[-1])
-        if limit and count >= limit:
-            break
-    x, y = np.concatenate(xs), np.concatenate(ys)
-    return (x[:limit], y[:limit]) if limit else (x, y)
-
-
 # --- figures --------------------------------------------------------------------------------------
 
 
@@ -254,19 +242,16 @@ def _scores(outputs, targets) -> dict:
     }
 
 
-def to_uint8(images) -> np.ndarray:
-    """[-1, 1] float images -> uint8 0..255."""
-    return np.clip(np.round((np.asarray(images) + 1.0) * 127.5), 0, 255).astype(np.uint8)
-
-
-def translation_figures(generator, inputs, targets, dataset=None, kwargs=None) -> dict:
+def translation_figures(generator, inputs, targets, dataset=None, kwargs=None, outputs=None) -> dict:
     """The test figures of a translator's generator on `(inputs, targets)` in [-1, 1]: `l1` (mean
     absolute error, [-1, 1] scale), `psnr` (dB) and `ssim` of its outputs; the same for the identity
     (inputs of the targets' shape) and bicubic upsampling (smaller inputs) as `baselines`;
     `sharpness` of outputs and targets (mean gradient magnitude) and their ratio; for maps translated
     from aerial tiles (`synthetic_maps`, `aerial2map`), `map_colour_accuracy` (the share of pixels
-    whose map colour is right)."""
-    outputs = generator.predict(inputs, batch_size=256, verbose=0).astype(np.float32)
+    whose map colour is right). `outputs`: the generator's outputs for `inputs`, if already made."""
+    if outputs is None:
+        outputs = generator.predict(inputs, batch_size=256, verbose=0)
+    outputs = np.asarray(outputs, np.float32)
     figures = {"n": int(len(inputs)), **_scores(outputs, targets)}
     baselines = {}
     if inputs.shape == targets.shape:
@@ -279,7 +264,9 @@ def translation_figures(generator, inputs, targets, dataset=None, kwargs=None) -
     figures["target_sharpness"] = sharpness(targets)
     figures["sharpness_ratio"] = figures["sharpness"] / max(figures["target_sharpness"], 1e-12)
     if dataset == "synthetic_maps" and (kwargs or {}).get("direction") == "aerial2map":
-        figures["map_colour_accuracy"] = zpairs.map_colour_accuracy(to_uint8(outputs), to_uint8(targets))
+        figures["map_colour_accuracy"] = zpairs.map_colour_accuracy(
+            to_uint8(outputs, (-1, 1)), to_uint8(targets, (-1, 1))
+        )
     return figures
 
 
@@ -305,16 +292,9 @@ def classifier_figures(classifier, outputs, targets, labels) -> dict:
 def save_triplets(inputs, outputs, targets, path) -> None:
     """A PNG of (input | output | target) triplets, two per row; [-1, 1] images, smaller inputs
     enlarged by repeating pixels, grey inputs shown in colour where the targets have it."""
-    from kerazoo.runtime import save_grid
+    from kerazoo.runtime import save_grid, side_by_side
 
-    inputs, outputs, targets = (to_uint8(a) for a in (inputs, outputs, targets))
-    factor = targets.shape[1] // inputs.shape[1]
-    inputs = inputs.repeat(factor, axis=1).repeat(factor, axis=2)
-    channels = max(a.shape[-1] for a in (inputs, outputs, targets))
-    inputs, outputs, targets = (
-        np.repeat(a, channels // a.shape[-1], axis=-1) for a in (inputs, outputs, targets)
-    )
-    tiles = np.stack([inputs, outputs, targets], axis=1).reshape(-1, *targets.shape[1:])
+    tiles = side_by_side(*(to_uint8(a, (-1, 1)) for a in (inputs, outputs, targets)))
     scale = max(1, 128 // targets.shape[1])
     save_grid(tiles, path, columns=6 if len(inputs) > 1 else 3, scale=scale)
 
