@@ -282,7 +282,13 @@ def _offline_message(name: str, searched: Path | None) -> str:
 def _load_tfds(name: str, split: str, searched: Path | None = None):
     try:
         import tensorflow_datasets as tfds
-    except ImportError as e:  # pragma: no cover - a declared dependency
+    except ImportError as e:
+        if "runtime_version" in str(e):  # tensorflow-metadata >= 1.18 beside TF 2.16/2.17's protobuf 4
+            raise DataError(
+                f"tensorflow-datasets cannot be imported for '{name}': the installed tensorflow-metadata "
+                "needs protobuf >= 5.26, and this TensorFlow keeps protobuf 4. Install the last "
+                'tensorflow-metadata for protobuf 4: pip install "tensorflow-metadata<1.18"'
+            ) from None
         raise DataError(f"tensorflow-datasets is needed for '{name}': pip install tensorflow-datasets ({e})")
     # A data directory that holds a prepared TFDS copy (`DIR/NAME/VERSION/...`, as TFDS writes them)
     # is read as a TFDS data_dir; else $TFDS_DATA_DIR as it is now (TFDS reads it once, at import).

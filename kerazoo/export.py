@@ -393,7 +393,7 @@ class _SubPixelConv2DTranspose(keras.layers.Conv2DTranspose):
                 phases.append(ops.conv(x, k, strides=1, padding="valid"))
         first = next(p for p in phases if p is not None)
         phases = [first * 0.0 if p is None else p for p in phases]
-        x = ops.depth_to_space(ops.concatenate(phases, axis=-1), stride) if stride > 1 else phases[0]
+        x = tf.nn.depth_to_space(ops.concatenate(phases, axis=-1), stride) if stride > 1 else phases[0]
         return x[:, :rows_out, :cols_out, :]
 
 

@@ -190,6 +190,23 @@ def test_offline_tfds_fails_fast_with_a_clear_message(tmp_path, monkeypatch):
         data.load_images("fashion_mnist", "train", tmp_path)
 
 
+def test_tfds_beside_a_protobuf_4_tensorflow_says_which_tensorflow_metadata_fits(monkeypatch):
+    # TF 2.16/2.17 keep protobuf 4; pip's newest tensorflow-metadata then fails to import (it needs
+    # protobuf >= 5.26 but does not say so). The error names the version that fits.
+    import builtins
+
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name == "tensorflow_datasets":
+            raise ImportError("cannot import name 'runtime_version' from 'google.protobuf'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    with pytest.raises(DataError, match=r'pip install "tensorflow-metadata<1.18"$'):
+        data._load_tfds("fashion_mnist", "train")
+
+
 def test_network_probe_gives_up_at_its_timeout(monkeypatch):
     import socket
 

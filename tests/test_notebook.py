@@ -34,3 +34,57 @@ def test_quickstart_notebook_executes(tmp_path, monkeypatch):
     diff = re.search(r"max \|Keras - TFLite\| = ([\d.e+-]+)", text)
     assert diff and float(diff.group(1)) < 1e-4, text[-2000:]
     assert (tmp_path / "out" / "dcgan.tflite").is_file() and os.path.isdir(tmp_path / "cache")
+
+
+def test_the_install_cell_keeps_the_tensorflow_and_keras_already_installed(tmp_path, monkeypatch):
+    """Colab comes with its own TensorFlow and Keras: the install cell pins them, and pip, asked for
+    exactly that command (offline, as a dry run), would install kerazoo alone."""
+    import importlib.metadata
+    import importlib.util
+    import shutil
+    import subprocess
+    import sys
+
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    cell = next(c.source for c in notebook.cells if c.cell_type == "code" and "pip" in c.source)
+    calls = []
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "kerazoo" else real_find_spec(name, *a)
+    )
+    monkeypatch.setattr(subprocess, "check_call", calls.append)
+    exec(cell, {})
+    (command,) = calls
+    for name in ("tensorflow", "keras"):
+        assert f"{name}=={importlib.metadata.version(name)}" in command
+
+    root = NOTEBOOK.parents[1]
+    source = tmp_path / "kerazoo"
+    source.mkdir()
+    for name in ("setup.cfg", "pyproject.toml", "MANIFEST.in", "README.md"):
+        shutil.copy(root / name, source / name)
+    shutil.copytree(root / "kerazoo", source / "kerazoo", ignore=shutil.ignore_patterns("__pycache__"))
+    assert command[:4] == [sys.executable, "-m", "pip", "install"]
+    arguments = [
+        str(source) + a[len("/content/kerazoo") :] if a.startswith("/content/kerazoo") else a
+        for a in command[4:]
+    ]
+    arguments = [a for a in arguments if a != "-q"]
+    dry = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--dry-run",
+            "--no-index",
+            "--no-build-isolation",
+            *arguments,
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert dry.returncode == 0, dry.stdout[-2000:] + dry.stderr[-2000:]
+    assert "Would install kerazoo-" in dry.stdout and not re.search(
+        r"Would install .*(tensorflow|keras)-", dry.stdout
+    )
