@@ -4,13 +4,13 @@
     kerazoo list
     kerazoo train NAME [--dataset D] [--data-dir DIR] [--epochs N] [--batch-size N] [--seed S]
                        [--out DIR] [--set key=value ...] [--recipe key=value ...]
-                       [--csv PATH --column NAME] [--split-seed K]
+                       [--csv PATH --column NAME | --label COLUMN] [--split-seed K]
                        [--strategy default|mirrored] [--precision float32|mixed|auto]
                        [--export saved_model,tflite] [--tensorboard DIR]
                        [--resume] [--backup-every N] [--nondeterministic] [--overwrite] [--quiet]
     kerazoo export RUN_DIR_OR_MODEL [--format saved_model|tflite] [--quantize float32|float16|dynamic|int8]
                        [--batch-size N] [--out PATH] [--data-dir DIR] [--dataset D] [--overwrite] [--unsafe]
-    kerazoo sample ARTIFACT.tflite [--n 64] [--label K] [--seed S] [--columns C] [--out grid.png] [--overwrite]
+    kerazoo sample ARTIFACT.tflite [--n 64] [--label K|CLASS] [--seed S] [--columns C] [--out grid.png] [--overwrite]
     kerazoo evaluate RUN_DIR [--data-dir DIR] [--n N] [--evaluator PATH] [--seed S] [--unsafe]
 
 `kerazoo sample` imports no TensorFlow: it runs where only numpy, ai-edge-litert and Pillow are
@@ -123,7 +123,12 @@ def _build_parser() -> argparse.ArgumentParser:
         "--jitter", action="store_true", help="translation: pix2pix's random resize-crop and mirror of pairs"
     )
     tr.add_argument("--csv", help="CSV file for --dataset csv (first column a date)")
-    tr.add_argument("--column", help="the CSV column to forecast")
+    tr.add_argument(
+        "--column",
+        "--label",
+        dest="column",
+        help="the CSV column to forecast (--dataset csv), or the class column (--dataset table)",
+    )
     tr.add_argument(
         "--split-seed",
         type=int,
@@ -211,7 +216,9 @@ def _build_parser() -> argparse.ArgumentParser:
     sa.add_argument("artifact", metavar="ARTIFACT", help="an exported generator (.tflite)")
     sa.add_argument("--n", type=int, default=64, help="number of samples (default: 64)")
     sa.add_argument(
-        "--label", type=int, help="class to draw, for a conditional generator (default: all in turn)"
+        "--label",
+        help="class to draw, for a conditional generator (default: all in turn): a class id, or for a "
+        "table generator also a class as written in its label column",
     )
     sa.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
     sa.add_argument("--columns", type=int, help="grid columns (default: about square)")
@@ -467,9 +474,17 @@ def _cmd_sample(args) -> int:
         raise runtime.ArtifactError(f"'{out}' already exists. Choose another --out or pass --overwrite.")
     if args.columns is not None and args.columns < 1:
         raise runtime.ArtifactError(f"--columns must be a positive integer. Received: {args.columns}")
-    images = generator.sample(args.n, label=args.label, seed=args.seed)
+    label = args.label
+    if label is not None:
+        try:
+            label = int(label)
+        except ValueError:
+            raise runtime.ArtifactError(
+                f"--label must be a class id (an integer) for this generator. Received: {label!r}"
+            ) from None
+    images = generator.sample(args.n, label=label, seed=args.seed)
     columns = args.columns
-    if columns is None and generator.conditional and args.label is None:
+    if columns is None and generator.conditional and label is None:
         columns = generator.num_classes  # one column per class
     runtime.save_grid(images, out, columns=columns, overwrite=args.overwrite)
     print(f"wrote {out} ({len(images)} samples from {args.artifact})")

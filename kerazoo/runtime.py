@@ -332,15 +332,31 @@ class TableSampler(Generator):
     def accepts(cls, model: LiteModel) -> bool:
         return bool(model.metadata.get("table_transform")) and "rows" in model.output_names
 
-    def sample_table(self, n: int, label: int | None = None, seed: int | None = None):
-        """`n` decoded rows (`kerazoo.tables.Table`): each class in turn, or only class id `label`."""
+    def class_id(self, label) -> int | None:
+        """The class id of `label`: a class as it is written in the table's label column (`"malignant"`,
+        or `"4"` for a column of numbers), else a class id (an int, or its digits)."""
+        if label is None or isinstance(label, (int, np.integer)):
+            return label
+        names = [str(c) for c in self.transform.classes]
+        if str(label) in names:
+            return names.index(str(label))
+        if str(label).isdigit():
+            return int(label)
+        raise ArtifactError(
+            f"--label must be one of the classes of '{self.transform.label}' ({', '.join(names)}) or a class "
+            f"id in 0..{len(names) - 1}. Received: label={label!r}"
+        )
+
+    def sample_table(self, n: int, label: int | str | None = None, seed: int | None = None):
+        """`n` decoded rows (`kerazoo.tables.Table`): each class in turn, or only class `label` (a class
+        as written in the label column, or a class id)."""
         check_positive_int("n", n, label="--n", error=ArtifactError)
-        labels = self._labels(n, label)
+        labels = self._labels(n, self.class_id(label))
         noise = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
         return self.transform.decode(self(noise=noise, labels=labels)["rows"], labels)
 
     def write_csv(
-        self, n: int, path, label: int | None = None, seed: int | None = None, overwrite=False
+        self, n: int, path, label: int | str | None = None, seed: int | None = None, overwrite=False
     ) -> Path:
         from kerazoo.tables import TableError, write_csv
 

@@ -44,7 +44,8 @@ def toy_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("synth")
     csv_path = _toy_csv(root / "toy.csv")
     out = root / "run"
-    argv = ["train", "tabular_gan", "--dataset", "table", "--csv", str(csv_path), "--column", "group"]
+    # --label names the class column (--column is the same flag).
+    argv = ["train", "tabular_gan", "--dataset", "table", "--csv", str(csv_path), "--label", "group"]
     fast = ["--epochs", "150", "--batch-size", "32", "--set", "units=64,64"]
     assert main(argv + ["--out", str(out), *fast, "--quiet"]) == 0
     return out
@@ -73,6 +74,14 @@ def test_a_tiny_table_gan_keeps_names_types_ranges_and_the_asked_for_class(toy_r
     sampled = list(csv.DictReader(open(out)))
     assert len(sampled) == 40 and {r["group"] for r in sampled} == {"b"}
     assert np.mean([float(r["dose"]) > 5 for r in sampled]) > 0.8
+    # A class by its name in the label column draws the same rows as its id.
+    named = tmp_path / "named.csv"
+    assert main(["sample", str(artifact), "--n", "40", "--label", "b", "--out", str(named)]) == 0
+    assert named.read_text() == out.read_text()
+    with pytest.raises(
+        runtime.ArtifactError, match=r"one of the classes of 'group' \(a, b\) or a class id in 0..1"
+    ):
+        sampler.sample_table(5, label="c")
 
 
 def test_tstr_and_dcr_on_hand_made_cases():
@@ -94,7 +103,7 @@ def test_tstr_and_dcr_on_hand_made_cases():
 @pytest.mark.parametrize(
     "argv, match",
     [
-        (["--dataset", "table"], "--csv PATH --column LABEL"),
+        (["--dataset", "table"], "--csv PATH --label COLUMN"),
         (["--dataset", "table", "--csv", "{csv}", "--column", "nope"], "no label column 'nope'"),
         (["--dataset", "digits"], "cannot train on dataset 'digits'"),
     ],

@@ -2,7 +2,7 @@
 are good for.
 
 Data: `breast_cancer` (scikit-learn's, offline) or any CSV with a class column
-(`--dataset table --csv PATH --column LABEL`), split 80/20 stratified by `--split-seed`; the
+(`--dataset table --csv PATH --label COLUMN`), split 80/20 stratified by `--split-seed`; the
 transform (`kerazoo.tables.TableTransform`) is fitted on the training rows only. The recipe is the
 generation task's `GANRecipe`. `metrics.json` and `kerazoo evaluate` compare as many synthetic rows
 as there are real training rows (same class balance) with the real ones:
@@ -43,13 +43,13 @@ def load_table(dataset, csv=None, column=None) -> tables.Table:
         return tables.load_breast_cancer_table()
     if dataset == "table":
         if csv is None or column is None:
-            raise UsageError("Dataset 'table' needs a file and its class column: --csv PATH --column LABEL.")
+            raise UsageError("Dataset 'table' needs a file and its class column: --csv PATH --label COLUMN.")
         try:
             return tables.read_table(csv, label=column)
         except tables.TableError as e:
             raise zdata.DataError(str(e)) from None
     raise UsageError(
-        f"Tabular synthesis reads 'breast_cancer' or 'table' (--csv PATH --column LABEL). Received: {dataset!r}"
+        f"Tabular synthesis reads 'breast_cancer' or 'table' (--csv PATH --label COLUMN). Received: {dataset!r}"
     )
 
 
@@ -77,23 +77,28 @@ def _design(table, transform):
     return transform.encode(table).astype(np.float64)
 
 
-def synthesis_figures(synthetic, train, test, transform, seed=0) -> dict:
-    """TSTR/TRTR accuracies, fidelity and privacy figures (see the module docstring)."""
-    from scipy.stats import ks_2samp
+def table_classifiers(seed=0) -> dict:
+    """The scikit-learn models that judge synthetic rows (TSTR), by name: each value makes a fresh one."""
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
-    from sklearn.neighbors import NearestNeighbors
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    x_syn, x_tr, x_te = (_design(t, transform) for t in (synthetic, train, test))
-    y_syn, y_tr, y_te = (transform.labels(t) for t in (synthetic, train, test))
-    models = {
+    return {
         "logistic_regression": lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
         "random_forest": lambda: RandomForestClassifier(n_estimators=200, random_state=seed),
     }
+
+
+def synthesis_figures(synthetic, train, test, transform, seed=0) -> dict:
+    """TSTR/TRTR accuracies, fidelity and privacy figures (see the module docstring)."""
+    from scipy.stats import ks_2samp
+    from sklearn.neighbors import NearestNeighbors
+
+    x_syn, x_tr, x_te = (_design(t, transform) for t in (synthetic, train, test))
+    y_syn, y_tr, y_te = (transform.labels(t) for t in (synthetic, train, test))
     tstr, trtr = {}, {}
-    for name, make in models.items():
+    for name, make in table_classifiers(seed).items():
         if len(np.unique(y_syn)) > 1:
             tstr[name] = float(make().fit(x_syn, y_syn).score(x_te, y_te))
         trtr[name] = float(make().fit(x_tr, y_tr).score(x_te, y_te))
