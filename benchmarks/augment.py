@@ -20,7 +20,8 @@ from MNIST's training split, one per seed), the CNN is trained for the same numb
 - `classic`: the same with the CNN's shift/rotation augmentation on;
 - `cgan`: half of each batch real, half samples of a `cgan` (width 32) trained with the cgan recipe
   on the same labelled images (`--gan-steps` steps, batch 64; 500 samples a digit);
-and tested on the full MNIST test split. Mean and spread over `--seeds` seeds.
+and tested on the full MNIST test split. Mean and spread over `--seeds` seeds. Grids of the cgans'
+samples (a row per digit) go to `--workdir` (`augment_*_samples.png`).
 
 `tabular`: the same question for tables. Each stratified 80/20 split of breast_cancer (seeds
 0..`--seeds`-1) keeps a stratified 20% of its training rows (91 rows); logistic regression and a
@@ -46,7 +47,7 @@ import tensorflow as tf  # noqa: E402
 
 import kerazoo  # noqa: E402
 from kerazoo import data as zdata  # noqa: E402
-from kerazoo import tables  # noqa: E402
+from kerazoo import runtime, tables  # noqa: E402
 from kerazoo.tasks.synthesis import load_table, sample_rows, split_table, table_classifiers  # noqa: E402
 from kerazoo.training import library_versions  # noqa: E402
 
@@ -93,6 +94,12 @@ def generate(generator, per_class, seed, num_classes=10):
     return _to_unit(generator.predict([noise, labels], batch_size=1000, verbose=0)), labels
 
 
+def save_samples(images, labels, path):
+    """A grid of the first 10 samples of each class (a row per class) in `path`, to look at."""
+    rows = np.concatenate([np.flatnonzero(labels == k)[:10] for k in range(10)])
+    runtime.save_grid((images[rows] * 255).round().astype(np.uint8), path, columns=10)
+
+
 def cas(args) -> dict:
     run = args.workdir / "augment_cgan_mnist"
     if not (run / "generator.keras").is_file():
@@ -104,6 +111,7 @@ def cas(args) -> dict:
     x_real, y_real = _mnist(args.data_dir, "train")
     test = _mnist(args.data_dir, "test")
     x_fake, y_fake = generate(generator, len(x_real) // 10, seed=1)
+    save_samples(x_fake, y_fake, args.workdir / "augment_cas_samples.png")
     steps = args.cas_epochs * (len(x_real) // 128)
     figures = {"cgan_epochs": metrics["epochs"], "cgan_train_seconds": metrics["train_seconds"]}
     for name, (x, y) in {"real": (x_real, y_real), "cgan": (x_fake, y_fake)}.items():
@@ -144,6 +152,7 @@ def small(args, per_class, seed) -> dict:
     generator = small_label_cgan(x, y, args.gan_steps, seed)
     figures["gan_seconds"] = round(time.perf_counter() - start, 1)
     x_fake, y_fake = generate(generator, 500, seed)
+    save_samples(x_fake, y_fake, args.workdir / f"augment_small_{per_class}_seed{seed}_samples.png")
     half = [_stream(x, y, seed, batch=None), _stream(x_fake, y_fake, seed + 1, batch=None)]
     mixed = tf.data.Dataset.sample_from_datasets(half, weights=[0.5, 0.5], seed=seed).batch(BATCH)
     figures["cgan"] = train_classifier(mixed, args.steps, test, augment=False, seed=seed)
