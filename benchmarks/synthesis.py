@@ -12,8 +12,8 @@ matrices. Privacy: median distance to the closest real training row for syntheti
 real test rows (DCR), exact copies. Mean and standard deviation over the splits go to
 `benchmarks/results/synthesis.json`, a Markdown table to stdout.
 
-Anchor not run here: the `ctgan` package (CTGAN, a PyTorch library) would need PyTorch in this
-environment; it was not installed this session.
+The anchor, CTGAN (the `ctgan` package, PyTorch), runs in its own venv on the same splits and figures:
+`benchmarks/ctgan_anchor.py`.
 """
 
 from __future__ import annotations
