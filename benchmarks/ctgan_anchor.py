@@ -62,7 +62,8 @@ def main():
         parser.error("--python: the Python of a venv with ctgan installed is required")
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import numpy as np
+
+    from synthesis import summarize  # this folder's benchmarks/synthesis.py
 
     from kerazoo import tables
     from kerazoo.tasks.synthesis import split_table, synthesis_figures
@@ -89,18 +90,7 @@ def main():
         runs.append(run)
         print(json.dumps(run), flush=True)
 
-    def stat(values):
-        return {"mean": float(np.mean(values)), "std": float(np.std(values))}
-
-    summary = {
-        f"{kind}_{model}": stat([r[kind][model] for r in runs])
-        for kind in ("tstr", "trtr")
-        for model in ("logistic_regression", "random_forest")
-    }
-    summary["mean_ks"] = stat([r["mean_ks"] for r in runs])
-    summary["correlation_mean_abs_diff"] = stat([r["correlation_mean_abs_diff"] for r in runs])
-    summary["exact_copies_total"] = int(sum(r["privacy"]["exact_copies"] for r in runs))
-    summary["train_seconds"] = stat([r["train_seconds"] for r in runs])
+    summary = summarize(runs)
     versions = subprocess.run(
         [args.python, "-c", "import ctgan, torch; print(ctgan.__version__, torch.__version__)"],
         capture_output=True,

@@ -33,6 +33,26 @@ from kerazoo.training import library_versions  # noqa: E402
 RESULTS = Path(__file__).parent / "results" / "synthesis.json"
 
 
+def summarize(runs) -> dict:
+    """Mean and standard deviation over splits of each run's figures (also benchmarks/ctgan_anchor.py's)."""
+
+    def stat(values):
+        return {"mean": float(np.mean(values)), "std": float(np.std(values))}
+
+    summary = {
+        f"{kind}_{model}": stat([r[kind][model] for r in runs])
+        for kind in ("tstr", "trtr")
+        for model in ("logistic_regression", "random_forest")
+    }
+    summary["mean_ks"] = stat([r["mean_ks"] for r in runs])
+    summary["correlation_mean_abs_diff"] = stat([r["correlation_mean_abs_diff"] for r in runs])
+    summary["dcr_synthetic_median"] = stat([r["privacy"]["dcr_synthetic_median"] for r in runs])
+    summary["dcr_holdout_median"] = stat([r["privacy"]["dcr_holdout_median"] for r in runs])
+    summary["exact_copies_total"] = int(sum(r["privacy"]["exact_copies"] for r in runs))
+    summary["train_seconds"] = stat([r["train_seconds"] for r in runs])
+    return summary
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--splits", type=int, default=5)
@@ -55,20 +75,7 @@ def main():
         )
         print(json.dumps(runs[-1]), flush=True)
 
-    def stat(values):
-        return {"mean": float(np.mean(values)), "std": float(np.std(values))}
-
-    summary = {
-        f"{kind}_{model}": stat([r[kind][model] for r in runs])
-        for kind in ("tstr", "trtr")
-        for model in ("logistic_regression", "random_forest")
-    }
-    summary["mean_ks"] = stat([r["mean_ks"] for r in runs])
-    summary["correlation_mean_abs_diff"] = stat([r["correlation_mean_abs_diff"] for r in runs])
-    summary["dcr_synthetic_median"] = stat([r["privacy"]["dcr_synthetic_median"] for r in runs])
-    summary["dcr_holdout_median"] = stat([r["privacy"]["dcr_holdout_median"] for r in runs])
-    summary["exact_copies_total"] = int(sum(r["privacy"]["exact_copies"] for r in runs))
-    summary["train_seconds"] = stat([r["train_seconds"] for r in runs])
+    summary = summarize(runs)
     report = {
         "command": f"python benchmarks/synthesis.py --splits {args.splits}",
         "versions": library_versions(),

@@ -93,3 +93,17 @@ def digits_cnn_run(tmp_path_factory):
     run = tmp_path_factory.mktemp("digits_cnn") / "run"
     kerazoo.train("cnn", out=run, verbose=0)
     return run
+
+
+def copy_package_source(dest):
+    """A copy of what pip needs to build kerazoo (package, setup files, README) in `dest`, so that a
+    build there leaves this checkout alone; returns `dest`."""
+    import shutil
+    from pathlib import Path
+
+    root, dest = Path(__file__).resolve().parents[1], Path(dest)
+    dest.mkdir(parents=True)
+    for name in ("setup.cfg", "pyproject.toml", "MANIFEST.in", "README.md"):
+        shutil.copy(root / name, dest / name)
+    shutil.copytree(root / "kerazoo", dest / "kerazoo", ignore=shutil.ignore_patterns("__pycache__"))
+    return dest

@@ -41,7 +41,6 @@ def test_the_install_cell_keeps_the_tensorflow_and_keras_already_installed(tmp_p
     exactly that command (offline, as a dry run), would install kerazoo alone."""
     import importlib.metadata
     import importlib.util
-    import shutil
     import subprocess
     import sys
 
@@ -58,12 +57,9 @@ def test_the_install_cell_keeps_the_tensorflow_and_keras_already_installed(tmp_p
     for name in ("tensorflow", "keras"):
         assert f"{name}=={importlib.metadata.version(name)}" in command
 
-    root = NOTEBOOK.parents[1]
-    source = tmp_path / "kerazoo"
-    source.mkdir()
-    for name in ("setup.cfg", "pyproject.toml", "MANIFEST.in", "README.md"):
-        shutil.copy(root / name, source / name)
-    shutil.copytree(root / "kerazoo", source / "kerazoo", ignore=shutil.ignore_patterns("__pycache__"))
+    from conftest import copy_package_source
+
+    source = copy_package_source(tmp_path / "kerazoo")
     assert command[:4] == [sys.executable, "-m", "pip", "install"]
     arguments = [
         str(source) + a[len("/content/kerazoo") :] if a.startswith("/content/kerazoo") else a

@@ -13,6 +13,7 @@ import venv
 from pathlib import Path
 
 import pytest
+from conftest import copy_package_source
 
 ROOT = Path(__file__).resolve().parents[1]
 # The oldest pair: TF 2.16 is the first TensorFlow on Keras 3; Keras 3.8 is the oldest Keras 3 on which
@@ -55,11 +56,7 @@ def test_setup_cfg_states_the_pair_this_test_installs():
 
 @pytest.mark.slow
 def test_the_oldest_supported_tensorflow_and_keras_pass_a_representative_subset(tmp_path):
-    source = tmp_path / "src"
-    source.mkdir()
-    for name in ("setup.cfg", "pyproject.toml", "MANIFEST.in", "README.md"):
-        shutil.copy(ROOT / name, source / name)
-    shutil.copytree(ROOT / "kerazoo", source / "kerazoo", ignore=shutil.ignore_patterns("__pycache__"))
+    source = copy_package_source(tmp_path / "src")
 
     venv.EnvBuilder(with_pip=True).create(tmp_path / "venv")
     python = str(tmp_path / "venv" / "bin" / "python")
