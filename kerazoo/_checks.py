@@ -117,3 +117,24 @@ def check_file(
                 f"'{path}' is not a valid {what} (no {magic.decode('latin-1')} identifier: it is truncated or another format)."
             )
     return path
+
+
+# Image augmentation: a policy is "none" or "+"-joined transforms, each a Keras preprocessing layer
+# that is active in training only and does nothing at inference.
+AUGMENTATIONS = ("shift", "rotate", "flip")
+
+
+def check_augment(value) -> tuple:
+    """An augmentation policy as a tuple of transforms: `"none"` (or False/None) -> `()`, `"shift+flip"`
+    -> `("shift", "flip")`; `True` is the digits policy `"shift+rotate"` (what `augment=True` meant)."""
+    if value is True:
+        return ("shift", "rotate")
+    if value in (False, None, "none", ""):
+        return ()
+    parts = tuple(value.split("+")) if isinstance(value, str) else ()
+    if not parts or any(p not in AUGMENTATIONS for p in parts) or len(set(parts)) != len(parts):
+        raise ValueError(
+            f"`augment` must be 'none' or transforms joined by '+' from {list(AUGMENTATIONS)} "
+            f"(e.g. 'shift+flip'). Received: augment={value!r}"
+        )
+    return tuple(p for p in AUGMENTATIONS if p in parts)

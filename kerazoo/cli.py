@@ -3,6 +3,7 @@
     kerazoo [--plugin MODULE ...] COMMAND ...
     kerazoo list
     kerazoo train NAME [--dataset D] [--data-dir DIR] [--epochs N] [--batch-size N] [--seed S]
+                       [--validation-split F]
                        [--out DIR] [--set key=value ...] [--recipe key=value ...]
                        [--csv PATH --column NAME | --label COLUMN] [--split-seed K]
                        [--strategy default|mirrored] [--precision float32|mixed|auto]
@@ -93,6 +94,12 @@ def _build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--data-dir", help="folder with local MNIST-format files (or $KERAZOO_DATA_DIR)")
     tr.add_argument("--epochs", type=int, help="epochs (default: the recipe's)")
     tr.add_argument("--batch-size", type=int, help="batch size (default: the recipe's)")
+    tr.add_argument(
+        "--validation-split",
+        type=float,
+        metavar="F",
+        help="share of the training split held out to select on, 0 for none (default: the recipe's)",
+    )
     tr.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     tr.add_argument("--out", help="run directory (default: runs/NAME)")
     tr.add_argument(
@@ -383,6 +390,7 @@ def _cmd_train(args) -> int:
         data_dir=args.data_dir,
         epochs=args.epochs,
         batch_size=args.batch_size,
+        validation_split=args.validation_split,
         seed=args.seed,
         out=args.out,
         hparams=hparams,

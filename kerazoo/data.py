@@ -61,6 +61,8 @@ __all__ = [
 
 DATA_DIR_ENV = "KERAZOO_DATA_DIR"
 SPLITS = ("train", "test")
+# make_dataset's splits: "validation" is carved from "train" (`validation_split=`), "train" is then the rest.
+DATASET_SPLITS = ("train", "validation", "test")
 IDX_FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
@@ -136,9 +138,43 @@ def resolve_data_dir(data_dir) -> Path | None:
     return path
 
 
-def _check_split(split: str) -> None:
-    if split not in SPLITS:
-        raise DataError(f"Unknown split. Expected one of {SPLITS}. Received: split={split!r}")
+def _check_split(split: str, splits=SPLITS) -> None:
+    if split not in splits:
+        raise DataError(f"Unknown split. Expected one of {splits}. Received: split={split!r}")
+
+
+def check_validation_split(value, error=None) -> float:
+    """`value` as a validation fraction in [0, 1) (0: no validation split), else `error` (DataError)."""
+    error = error or DataError
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+        raise error(
+            "`validation_split` must be a fraction of the training split in [0, 1) (0: none). "
+            f"Received: validation_split={value!r}"
+        )
+    return float(value)
+
+
+def carve_validation(x, y, split: str, fraction: float, seed: int = 0):
+    """The `"validation"` part of a training split (`fraction` of it, stratified by `y`, seeded) or,
+    for `split="train"`, the rest. The two are disjoint, cover the split, and keep its order.
+
+    Raises:
+        DataError: a class too small to be in both parts.
+    """
+    from sklearn.model_selection import train_test_split
+
+    if not fraction:
+        return x, y
+    index = np.arange(len(x))
+    try:
+        rest, validation = train_test_split(index, test_size=fraction, stratify=y, random_state=seed)
+    except ValueError as e:
+        raise DataError(
+            f"Cannot carve a stratified validation split of {fraction:g} from {len(x)} training "
+            f"examples ({e}). Use a larger --validation-split, or 0 for none."
+        ) from None
+    keep = np.sort(validation if split == "validation" else rest)
+    return x[keep], y[keep]
 
 
 def _check_images(x, y, where: str):
@@ -459,14 +495,29 @@ class LogDiffScaler:
         return previous * np.exp(np.asarray(z_pred) * self.std_ + self.mean_)
 
 
-def series_windows(series: MonthlySeries, split: str, *, lookback: int = 12, test_size: int = 48):
+def series_windows(
+    series: MonthlySeries,
+    split: str,
+    *,
+    lookback: int = 12,
+    test_size: int = 48,
+    validation_split: float = 0.0,
+):
     """One-step-ahead windows of the transformed series.
+
+    The last `test_size` months are the test horizon. With `validation_split`, the last share of the
+    training windows (the months just before the test horizon, at least one) is the `"validation"`
+    split and `"train"` the windows before it.
 
     Returns `(x, y, targets, scaler)`: x float32 `(N, lookback, 1)`, y float32 `(N, 1)` in the
     transformed space, `targets` the indices into `series.values` that y predicts, and the scaler
-    (fitted on the training part) that maps predictions back. Test windows read actual past values.
+    (fitted on the months before the test horizon) that maps predictions back. Windows read actual
+    past values.
     """
-    _check_split(split)
+    _check_split(split, DATASET_SPLITS)
+    validation_split = check_validation_split(validation_split)
+    if split == "validation" and not validation_split:
+        raise DataError("The 'validation' split needs validation_split > 0.")
     n = len(series.values)
     n_train = n - test_size
     if lookback < 1:
@@ -478,7 +529,13 @@ def series_windows(series: MonthlySeries, split: str, *, lookback: int = 12, tes
         )
     scaler = LogDiffScaler().fit(series.values[:n_train])
     z = scaler.transform(series.values)
-    targets = np.arange(lookback + 1, n_train) if split == "train" else np.arange(n_train, n)
+    n_validation = max(1, round(validation_split * (n_train - lookback - 1))) if validation_split else 0
+    start = n_train - n_validation
+    targets = {
+        "train": np.arange(lookback + 1, start),
+        "validation": np.arange(start, n_train),
+        "test": np.arange(n_train, n),
+    }[split]
     x = np.stack([z[t - lookback : t] for t in targets])[..., None].astype(np.float32)
     y = z[targets][:, None].astype(np.float32)
     return x, y, targets, scaler
@@ -488,9 +545,25 @@ def series_windows(series: MonthlySeries, split: str, *, lookback: int = 12, tes
 # The pipeline
 
 
-def _arrays(name, split, *, data_dir, split_seed, csv, column, lookback):
-    """(features, labels) numpy arrays for any dataset name."""
+def _arrays(name, split, *, data_dir, split_seed, csv, column, lookback, validation_split=0.0):
+    """(features, labels) numpy arrays for any dataset name; with `validation_split`, `"train"` and
+    `"validation"` are the two parts of the training split."""
     kind = dataset_kind(name)
+    if validation_split and kind in ("logic", "regression"):
+        raise DataError(f"'{name}' is a {kind} table: it has no validation split. Pass validation_split=0.")
+    if kind == "series":
+        windows = series_windows(
+            load_series(name, csv=csv, column=column),
+            split,
+            lookback=lookback,
+            validation_split=validation_split,
+        )
+        return windows[0], windows[1]
+    if split != "test" and validation_split:
+        x, y = _arrays(
+            name, "train", data_dir=data_dir, split_seed=split_seed, csv=csv, column=column, lookback=lookback
+        )
+        return carve_validation(x, y, split, validation_split, split_seed)
     if kind == "logic":
         x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
         return x, np.array(TRUTH_TABLES[name], dtype=np.float32)[:, None]
@@ -499,9 +572,6 @@ def _arrays(name, split, *, data_dir, split_seed, csv, column, lookback):
         return x, 2.0 * x
     if kind == "tabular":
         return load_tabular(name, split, split_seed=split_seed)
-    if kind == "series":
-        x, y, _, _ = series_windows(load_series(name, csv=csv, column=column), split, lookback=lookback)
-        return x, y
     return load_images(name, split, data_dir)
 
 
@@ -524,12 +594,13 @@ def make_dataset(
     pairs: str | None = None,
     direction: str | None = None,
     jitter: bool = False,
+    validation_split: float = 0.0,
 ) -> tf.data.Dataset:
     """A batched, prefetched `tf.data.Dataset` for a named dataset and split (see the module docstring).
 
     Args:
         name: dataset name (see the module docstring for the list and where each comes from).
-        split: `"train"` or `"test"`.
+        split: `"train"`, `"validation"` (needs `validation_split`) or `"test"`.
         batch_size: examples per batch. Defaults to `32`.
         normalization: for images, `"unit"` ([0, 1]), `"symmetric"` ([-1, 1]) or `None` (uint8).
             Ignored for non-image data. Defaults to `"unit"`.
@@ -540,7 +611,8 @@ def make_dataset(
             is `epoch_order(ds)`: epoch `e` is a permutation drawn from `(seed, e)`.
         seed: the shuffle seed.
         drop_remainder: drop the last partial batch.
-        split_seed: seed of the stratified split for `breast_cancer`.
+        split_seed: seed of the stratified train/test split of `breast_cancer`, and of the
+            validation split.
         lookback: window length for series datasets.
         csv, column: the file and column for the `csv` dataset.
         pairs: for an image dataset, yield `(input, target)` pairs instead of `(image, label)`:
@@ -551,6 +623,9 @@ def make_dataset(
             size); `"AtoB"` (default) or `"BtoA"` for `pix2pix_folder`.
         jitter: for a shuffled paired split, pix2pix's random jitter: each pair enlarged by 286/256,
             cropped back at a random place and mirrored half the time (both images alike).
+        validation_split: the share of the training split held out as the `"validation"` split
+            (stratified by label and seeded by `split_seed`; for a series, the months just before
+            the test horizon); `"train"` is then the rest. Defaults to `0` (none).
 
     Shapes:
         Images: x `(batch, H, W, C)` float32, y `(batch,)` int32. Tabular: `(batch, F)`, `(batch,)`.
@@ -561,8 +636,11 @@ def make_dataset(
     Raises:
         DataError: unknown dataset or split, missing or corrupt files, no network for TFDS.
     """
-    _check_split(split)
+    _check_split(split, DATASET_SPLITS)
     check_positive_int("batch_size", batch_size, error=DataError)
+    validation_split = check_validation_split(validation_split)
+    if split == "validation" and not validation_split:
+        raise DataError("The 'validation' split needs validation_split > 0 (the share of 'train' it takes).")
     if normalization is not None and normalization not in NORMALIZATIONS:
         raise DataError(
             f"Unknown normalization. Expected one of {sorted(NORMALIZATIONS)} or None. "
@@ -571,6 +649,8 @@ def make_dataset(
     shuffled = shuffle if shuffle is not None else split == "train"
     kind = dataset_kind(name)
     if kind == "paired" or pairs is not None:
+        if validation_split:
+            raise DataError(f"Paired data ('{name}') has no validation split. Pass validation_split=0.")
         x, y = _paired_arrays(name, split, data_dir, pairs, direction, image_size)
         _map, labels = _paired_map(x, y, normalization, jitter and shuffled), True
     else:
@@ -579,7 +659,14 @@ def make_dataset(
                 f"direction= and jitter= are for paired data; '{name}' is not paired (pass pairs=)."
             )
         x, y = _arrays(
-            name, split, data_dir=data_dir, split_seed=split_seed, csv=csv, column=column, lookback=lookback
+            name,
+            split,
+            data_dir=data_dir,
+            split_seed=split_seed,
+            csv=csv,
+            column=column,
+            lookback=lookback,
+            validation_split=validation_split,
         )
         _map = _image_map(normalization, image_size) if kind == "image" else None
     options = pipeline_options()

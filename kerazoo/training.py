@@ -7,8 +7,8 @@ tools rely on:
 |---|---|
 | `model.keras` | the trained model |
 | `config.json` | every argument, the effective hparams, the recipe, the seed, library versions |
-| `history.json` | per-epoch metrics from `fit` (`val_*` are computed on the test split, for the curves only) |
-| `metrics.json` | final figures on the test split (`test_accuracy`, `test_rmse`, ...) and `train_seconds` |
+| `history.json` | per-epoch metrics from `fit` (`val_*`: on the validation split carved from the training split, where the recipe has one) |
+| `metrics.json` | final figures on the test split, read once after training (`test_accuracy`, `test_rmse`, ...), the validation split's (`validation_*`), and `train_seconds` |
 | `training_curves.png` | loss (and accuracy) against epochs |
 | `predictions.csv`, `forecast.png` | forecaster only: date, actual, predicted over the test horizon |
 | `decision_boundary.png` | logic models only: the output over the input plane, with the truth table |
@@ -31,6 +31,10 @@ can be checked (arguments, hparams, recipe, data) is checked before training sta
 Training is deterministic by default (`tf.config.experimental.enable_op_determinism()` and every seed
 set): the same arguments give the same weights; `deterministic=False` (`--nondeterministic`) trades
 that for speed where it costs some.
+
+Model selection is honest: the classifiers, the forecaster and the autoencoders select (early
+stopping, the epoch kept) on a validation split carved from the training split
+(`recipe.validation_split`, `--validation-split F`); the test split is not read before training ends.
 
 This module is the generic driver: everything that differs by task (data, derived hparams, compile,
 callbacks, final figures and pictures) is the model's task's (`kerazoo.tasks`).
@@ -138,6 +142,7 @@ def _run(
     column,
     split_seed,
     tensorboard,
+    validation_split=None,
 ):
     """The checked run: entry, effective recipe and arguments (nothing built yet)."""
     entry = get_entry(name)
@@ -145,9 +150,18 @@ def _run(
     hparams = dict(hparams or {})
     check_hparams(entry.name, hparams)
     overrides = dict(recipe or {})
-    for key, value in (("epochs", epochs), ("batch_size", batch_size)):
+    for key, value in (
+        ("epochs", epochs),
+        ("batch_size", batch_size),
+        ("validation_split", validation_split),
+    ):
         if value is not None:
             overrides[key] = value
+    if "validation_split" in overrides and "validation_split" not in entry.recipe.keys():
+        raise UsageError(
+            f"Model '{entry.name}' ({task.name}) selects nothing on a validation split: "
+            "--validation-split is for the classifiers, the forecaster and the autoencoders."
+        )
     try:
         effective = entry.recipe.replace(overrides)
         effective.check_optimizers()
@@ -189,6 +203,7 @@ def train(
     data_dir=None,
     epochs: int | None = None,
     batch_size: int | None = None,
+    validation_split: float | None = None,
     seed: int = 0,
     out=None,
     hparams: dict | None = None,
@@ -217,6 +232,9 @@ def train(
         dataset: dataset name; defaults to the model's default (the embedded offline data).
         data_dir: folder with local MNIST-format files (else `$KERAZOO_DATA_DIR`).
         epochs, batch_size: default to the recipe's (shorthands for `recipe={"epochs": ...}`).
+        validation_split: the share of the training split held out to select on (early stopping,
+            the validation curves); `0` for none. Defaults to the recipe's (a shorthand for
+            `recipe={"validation_split": ...}`; tasks that select nothing have none).
         seed: seeds Keras, NumPy, Python and TF, and the shuffling. Defaults to `0`.
         out: the run directory; defaults to `runs/NAME`. An existing non-empty one is refused
             unless `overwrite=True`.
@@ -276,6 +294,7 @@ def train(
             column=column,
             split_seed=split_seed,
             tensorboard=tensorboard,
+            validation_split=validation_split,
         )
     except (UsageError, zdata.DataError):
         raise

@@ -93,7 +93,7 @@ def test_bad_input_is_one_clear_error():
 
 def test_embeddings_have_the_stated_size():
     assert embed(kerazoo.build("cnn"), _images()).shape == (8, 128)
-    assert embed(kerazoo.build("mlp"), _images()).shape == (8, 64)
+    assert embed(kerazoo.build("mlp"), _images()).shape == (8, 512)
     assert embed(kerazoo.build("conv_autoencoder", latent_dim=16), _images()).shape == (8, 16)
     assert embed(kerazoo.build("vae", latent_dim=2), _images()).shape == (8, 2)
     ds = kerazoo.make_dataset("digits", "test", 100)  # (images, labels) batches

@@ -168,7 +168,9 @@ def test_not_gzip_idx_file(mnist_idx_dir):
 def test_unknown_dataset_and_split():
     with pytest.raises(DataError, match="Unknown dataset 'mnsit'"):
         data.load_images("mnsit", "train")
-    with pytest.raises(DataError, match="Received: split='validation'"):
+    with pytest.raises(DataError, match="Received: split='val'"):
+        make_dataset("digits", "val")
+    with pytest.raises(DataError, match="'validation' split needs validation_split > 0"):
         make_dataset("digits", "validation")
     with pytest.raises(DataError, match="Received: batch_size=0"):
         make_dataset("digits", "train", 0)

@@ -162,21 +162,26 @@ def test_linear_regression_converges_to_two_by_the_delta_rule():
 # -- MLP and CNN ---------------------------------------------------------------------------
 
 
-def test_mlp_784_128_64_10_has_109386_parameters_and_log_softmax_output():
+def test_mlp_784_512_512_10_has_669706_parameters_and_log_softmax_output():
     model = kerazoo.build("mlp")
-    assert model.count_params() == 109_386
+    assert model.count_params() == 669_706 and "669,706" in kerazoo.models.classic.mlp.__doc__
+    assert kerazoo.build("mlp", hidden_units=(128, 64)).count_params() == 109_386
     out = model(np.random.rand(4, 28, 28, 1).astype(np.float32)).numpy()
     np.testing.assert_allclose(np.exp(out).sum(axis=1), 1.0, rtol=1e-5)
 
 
-def test_cnn_has_225034_parameters_as_its_docstring_says():
+def test_cnn_has_225706_parameters_as_its_docstring_says():
     model = kerazoo.build("cnn")
-    assert model.count_params() == 225_034
-    assert "225,034" in kerazoo.models.classic.cnn.__doc__
+    assert model.count_params() == 225_706
+    assert "225,706" in kerazoo.models.classic.cnn.__doc__
     assert [layer.name for layer in model.layers if "conv" in layer.name] == [
         "cnn_block1_conv",
         "cnn_block2_conv",
     ]
+    # Without batch normalization: the classic layout, 225,034 parameters.
+    classic = kerazoo.build("cnn", batch_norm=False)
+    assert classic.count_params() == 225_034
+    assert not [layer for layer in classic.layers if isinstance(layer, keras.layers.BatchNormalization)]
 
 
 def test_seed_worked_examples_hold_through_the_builders():

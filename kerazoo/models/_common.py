@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import keras
-from keras import ops
+from keras import layers, ops
 
 # The scalar checks live in kerazoo._checks (the whole library uses them); the builders import them here.
-from kerazoo._checks import check_choice, check_positive_int, check_rate  # noqa: F401
+from kerazoo._checks import check_augment, check_choice, check_positive_int, check_rate  # noqa: F401
 
 
 def check_units(arg: str, value, *, allow_empty: bool = False) -> tuple:
@@ -48,3 +48,16 @@ ACTIVATIONS = ("step", "sigmoid", "tanh", "relu", "linear")
 def activation(name: str):
     """A Keras activation by name, with `step` mapped to the serializable Heaviside step."""
     return step if name == "step" else name
+
+
+def augmentation(x, policy, name: str):
+    """Apply the augmentation `policy` (see `check_augment`) to the image tensor `x`: shifts of up to
+    10% of the size, rotations of up to about 11 degrees, left-right mirrors."""
+    transforms = check_augment(policy)
+    if "shift" in transforms:
+        x = layers.RandomTranslation(0.1, 0.1, fill_mode="constant", name=f"{name}_stem_shift")(x)
+    if "rotate" in transforms:
+        x = layers.RandomRotation(0.03, fill_mode="constant", name=f"{name}_stem_rotate")(x)
+    if "flip" in transforms:
+        x = layers.RandomFlip("horizontal", name=f"{name}_stem_flip")(x)
+    return x

@@ -13,6 +13,8 @@ from keras import layers
 from kerazoo._registry import register_model
 from kerazoo.models._common import (
     ACTIVATIONS,
+    augmentation,
+    check_augment,
     check_choice,
     check_positive_int,
     check_rate,
@@ -59,7 +61,8 @@ default_cfgs = {
         input_spec=dict(shape=(28, 28, 1), dtype="float32", range=(0.0, 1.0)),
         normalization="unit",
         data_kinds=("image",),
-        recipe=dict(epochs=30, batch_size=128, schedule="cosine"),
+        # No augmentation: a dense net has no notion of a shift, and would need many more epochs.
+        recipe=dict(epochs=30, batch_size=128, schedule="cosine", augment="none"),
     ),
     "cnn": dict(
         task="classification",
@@ -230,24 +233,29 @@ def linear_regression(initial_weight=3.0, use_bias=False, name="linear_regressio
 @register_model
 def mlp(
     input_shape=(28, 28, 1),
-    hidden_units=(128, 64),
+    hidden_units=(512, 512),
     num_classes=10,
     hidden_activation="relu",
-    dropout=0.2,
+    dropout=0.3,
+    augment="none",
     name="mlp",
 ):
-    """The MNIST multilayer perceptron: 784-128-64-10, ReLU hidden layers, log-softmax output.
+    """The MNIST multilayer perceptron: 784-512-512-10 (Keras' classic mnist_mlp layout), ReLU hidden
+    layers with dropout, log-softmax output.
 
-    The default has 109,386 parameters. Change the depth and width with one argument:
-    `hidden_units=(256, 128, 64)`. The log-softmax output is a valid logit vector, so train it
-    with `SparseCategoricalCrossentropy(from_logits=True)`.
+    The default has 669,706 parameters: 401,920 + 262,656 + 5,130. Change the depth and width with
+    one argument: `hidden_units=(128, 64)` (109,386 parameters), `(256, 128, 64)`. The log-softmax
+    output is a valid logit vector, so train it with `SparseCategoricalCrossentropy(from_logits=True)`.
 
     Args:
         input_shape: image shape. Defaults to `(28, 28, 1)`.
-        hidden_units: units of each hidden layer. Defaults to `(128, 64)`.
+        hidden_units: units of each hidden layer. Defaults to `(512, 512)`.
         num_classes: output classes. Defaults to `10`.
         hidden_activation: activation of the hidden layers. Defaults to `"relu"`.
-        dropout: dropout rate after each hidden layer (adds no parameters). Defaults to `0.2`.
+        dropout: dropout rate after each hidden layer (adds no parameters). Defaults to `0.3`.
+        augment: image augmentation in the stem, active in training only: `"none"` or transforms
+            joined by `+` from `shift`, `rotate`, `flip` (see the cnn's). Defaults to `"none"`;
+            `kerazoo train` sets it from the recipe's policy.
         name: model name.
 
     Shapes:
@@ -262,9 +270,12 @@ def mlp(
     check_positive_int("num_classes", num_classes)
     check_choice("hidden_activation", hidden_activation, ACTIVATIONS)
     check_rate("dropout", dropout)
+    check_augment(augment)
 
     inputs = keras.Input(shape=input_shape, name=f"{name}_inputs")
-    x = layers.Flatten(name=f"{name}_flatten")(inputs)
+    if augment not in (False, None, "none"):
+        check_shape("input_shape", input_shape, ndim=3)  # augmentation needs (H, W, C) images
+    x = layers.Flatten(name=f"{name}_flatten")(augmentation(inputs, augment, name))
     for i, units in enumerate(hidden_units, start=1):
         x = layers.Dense(units, activation=get_activation(hidden_activation), name=f"{name}_block{i}_dense")(
             x
@@ -284,14 +295,16 @@ def cnn(
     dense_units=128,
     num_classes=10,
     dropout=0.5,
-    augment=True,
+    batch_norm=True,
+    augment="shift+rotate",
     name="cnn",
 ):
     """The MNIST convnet: Conv2D 32 3x3 -> MaxPool 2 -> Conv2D 64 3x3 -> MaxPool 2 -> Flatten ->
-    Dense 128 -> 10 logits.
+    Dense 128 -> 10 logits, each hidden layer batch-normalized before its ReLU.
 
-    The default has 225,034 parameters: 320 + 18,496 (convolutions) + 204,928 (Dense 1600 -> 128)
-    + 1,290 (Dense 128 -> 10). Dropout adds none.
+    The default has 225,706 parameters: 288 + 18,432 (convolutions, no biases) + 204,800 (Dense
+    1600 -> 128, no bias) + 896 (batch normalization: scale, offset and the two moving statistics
+    of 224 units) + 1,290 (Dense 128 -> 10). Dropout and augmentation add none.
 
     Args:
         input_shape: image shape. Defaults to `(28, 28, 1)`.
@@ -301,9 +314,13 @@ def cnn(
         dense_units: units of the hidden dense layer. Defaults to `128`.
         num_classes: output classes. Defaults to `10`.
         dropout: rate before and after the hidden dense layer (half of it before). Defaults to `0.5`.
-        augment: random shifts (up to 8% of the size, about 2 px on 28x28) and rotations (up to
-            about 11 degrees) of the input, active in training only. Adds no parameters and
-            does nothing at inference. Defaults to `True`.
+        batch_norm: batch normalization after each convolution and the hidden dense layer (whose
+            biases it replaces; moving statistics with momentum 0.9). Defaults to `True`; `False` is
+            the classic layout.
+        augment: image augmentation in the stem, active in training only (no parameters, nothing at
+            inference): `"none"` or transforms joined by `+` from `shift` (up to 10% of the size),
+            `rotate` (up to about 11 degrees) and `flip` (left-right). Defaults to `"shift+rotate"`,
+            the digits policy; `kerazoo train` sets it from the recipe's policy for the data.
         name: model name.
 
     Shapes:
@@ -318,6 +335,9 @@ def cnn(
     check_positive_int("dense_units", dense_units)
     check_positive_int("num_classes", num_classes)
     check_rate("dropout", dropout)
+    if not isinstance(batch_norm, bool):
+        raise ValueError(f"`batch_norm` must be True or False. Received: batch_norm={batch_norm!r}")
+    check_augment(augment)
     size = min(input_shape[:2])
     for _ in filters:
         size = (size - kernel_size + 1) // 2
@@ -329,23 +349,33 @@ def cnn(
 
     inputs = keras.Input(shape=input_shape, name=f"{name}_inputs")
     x = inputs
-    if augment:
-        # Stem: augmentation, active in training only
-        x = layers.RandomTranslation(0.08, 0.08, fill_mode="constant", name=f"{name}_stem_shift")(x)
-        x = layers.RandomRotation(0.03, fill_mode="constant", name=f"{name}_stem_rotate")(x)
+    # Stem: augmentation, active in training only
+    x = augmentation(x, augment, name)
     for i, f in enumerate(filters, start=1):
-        # Block i: conv + max-pool
-        x = layers.Conv2D(f, kernel_size, activation="relu", name=f"{name}_block{i}_conv")(x)
+        # Block i: conv (+ batch norm) + ReLU + max-pool
+        x = layers.Conv2D(f, kernel_size, use_bias=not batch_norm, name=f"{name}_block{i}_conv")(x)
+        x = _normalized_relu(x, batch_norm, f"{name}_block{i}")
         x = layers.MaxPooling2D(2, name=f"{name}_block{i}_pool")(x)
     # Head
     x = layers.Flatten(name=f"{name}_flatten")(x)
     if dropout:
         x = layers.Dropout(dropout / 2, name=f"{name}_head_dropout1")(x)
-    x = layers.Dense(dense_units, activation="relu", name=f"{name}_head_dense")(x)
+    x = layers.Dense(dense_units, use_bias=not batch_norm, name=f"{name}_head_dense")(x)
+    x = _normalized_relu(x, batch_norm, f"{name}_head")
     if dropout:
         x = layers.Dropout(dropout, name=f"{name}_head_dropout2")(x)
     outputs = layers.Dense(num_classes, name=f"{name}_logits")(x)
     return keras.Model(inputs, outputs, name=name)
+
+
+def _normalized_relu(x, batch_norm: bool, prefix: str):
+    """BatchNormalization (if asked) then ReLU. The moving statistics use momentum 0.9, not Keras'
+    0.99: they then settle within about 50 steps, and a small data set (the 1,300 training digits
+    make 11 batches an epoch) is judged with its own statistics, not with the initial ones (with
+    0.99 the CNN scored 41% on the digits' test split after 20 epochs, with 0.9 98%)."""
+    if batch_norm:
+        x = layers.BatchNormalization(momentum=0.9, name=f"{prefix}_norm")(x)
+    return layers.ReLU(name=f"{prefix}_relu")(x)
 
 
 @register_model

@@ -21,11 +21,23 @@ from kerazoo._checks import (
     MAX_EPOCHS,
     check_at_most,
     check_choice,
+    check_int,
     check_number,
     check_positive_int,
 )
+from kerazoo.data import check_validation_split
 
-__all__ = ["UsageError", "Recipe", "FitRecipe", "RunConfig", "Run", "Prepared", "Task", "optimizer_config"]
+__all__ = [
+    "UsageError",
+    "Recipe",
+    "FitRecipe",
+    "ValidatedRecipe",
+    "RunConfig",
+    "Run",
+    "Prepared",
+    "Task",
+    "optimizer_config",
+]
 
 SCHEDULES = (None, "cosine")
 
@@ -155,6 +167,34 @@ class FitRecipe(Recipe):
     OPTIMIZERS: ClassVar[tuple] = ("optimizer",)
 
 
+@dataclasses.dataclass(frozen=True)
+class ValidatedRecipe(FitRecipe):
+    """The recipe of a model whose run selects on a validation split carved from the training split.
+
+    `validation_split` is the share of the training split held out (stratified by class and seeded
+    by the run's `split_seed`; for a series, the months just before the test horizon; 0: none).
+    `history.json`'s `val_*` curves are that split's, and the test split is read once, after training.
+    `early_stopping` (a patience in epochs, 0: off) stops when the validation figure the task
+    watches has not improved for that many epochs and keeps the best epoch's weights (Keras'
+    `EarlyStopping(restore_best_weights=True)`); `epochs` is then the most it trains.
+    """
+
+    validation_split: float = 0.1
+    early_stopping: int = 0
+
+    def __post_init__(self):
+        super().__post_init__()
+        object.__setattr__(
+            self, "validation_split", check_validation_split(self.validation_split, ValueError)
+        )
+        check_int("early_stopping", self.early_stopping, 0)
+        if self.early_stopping and not self.validation_split:
+            raise ValueError(
+                "early_stopping watches the validation split: it needs validation_split > 0. "
+                f"Received: early_stopping={self.early_stopping}, validation_split=0"
+            )
+
+
 @dataclasses.dataclass
 class RunConfig:
     """A run directory's `config.json`: every argument of the run, as written by `kerazoo.train`."""
@@ -260,19 +300,39 @@ class Task:
     panels: ClassVar[Any] = None  # plot_history panels, None for the default
     headline_keys: ClassVar[tuple] = ()  # figures `kerazoo evaluate` prints (all scalars if empty)
     shuffle_train: ClassVar[bool] = True  # shuffle the training split (seeded by the run's seed)
+    monitor: ClassVar[str] = "val_loss"  # what early stopping watches (a ValidatedRecipe's)
 
     # --- training ------------------------------------------------------------------------------
 
     def prepare(self, run: Run) -> Prepared:
-        """The run's data and model. Default: the dataset's train split (shuffled with the run's seed
-        if `shuffle_train`) and test split in batches of the recipe's size, and the builder's model
-        with the run's hparams."""
+        """The run's data and model. Default: `splits(run)` and the builder's model with the run's hparams."""
+        train_ds, val_ds, test = self.splits(run)
+        return Prepared(train_ds, val_ds, run.build(), {"test": test})
+
+    def splits(self, run: Run, **options):
+        """`(train_ds, val_ds, test)` of the run's data set, in batches of the recipe's size (`options`:
+        more `make_dataset` arguments). The training split is shuffled with the run's seed if
+        `shuffle_train`. With a recipe `validation_split`, `val_ds` is the validation split carved
+        from the training split and `train_ds` the rest; with `validation_split=0` it is None (nothing
+        is validated); a recipe without the key (nothing to select) has the test split as `val_ds`,
+        for the curves. `test()` makes the test split: call it once, after training."""
         name, kwargs = self.data_kwargs(run.entry, run.dataset, run.data_dir, run)
+        kwargs = {**kwargs, **options}
+        validation = self.validation_kwargs(run)
         batch_size = run.recipe.batch_size
         shuffle = dict(seed=run.seed) if self.shuffle_train else dict(shuffle=False)
-        train_ds = zdata.make_dataset(name, "train", batch_size, **shuffle, **kwargs)
-        test_ds = zdata.make_dataset(name, "test", batch_size, shuffle=False, **kwargs)
-        return Prepared(train_ds, test_ds, run.build())
+        train_ds = zdata.make_dataset(name, "train", batch_size, **shuffle, **{**kwargs, **validation})
+
+        def test():
+            return zdata.make_dataset(name, "test", batch_size, shuffle=False, **kwargs)
+
+        if validation:
+            val_ds = zdata.make_dataset(
+                name, "validation", batch_size, shuffle=False, **{**kwargs, **validation}
+            )
+        else:
+            val_ds = None if hasattr(run.recipe, "validation_split") else test()
+        return train_ds, val_ds, test
 
     def loss(self, run: Run):
         return "mse"
@@ -289,11 +349,45 @@ class Task:
         )
 
     def callbacks(self, prepared: Prepared, run: Run, run_dir: Path) -> list:
-        return []
+        """Callbacks for `fit`. Default: early stopping on the validation split where the recipe
+        asks for it (`ValidatedRecipe.early_stopping`)."""
+        return self.selection_callbacks(run)
+
+    def selection_callbacks(self, run: Run) -> list:
+        """Keras' `EarlyStopping` on `monitor`, keeping the best epoch's weights, when the run's recipe
+        sets `early_stopping` (a patience); else nothing."""
+        patience = getattr(run.recipe, "early_stopping", 0)
+        if not patience:
+            return []
+        import keras
+
+        return [keras.callbacks.EarlyStopping(self.monitor, patience=patience, restore_best_weights=True)]
+
+    def validation_kwargs(self, run: Run) -> dict:
+        """`make_dataset` keyword arguments that carve the run's validation split (none if the recipe
+        has no `validation_split`)."""
+        fraction = getattr(run.recipe, "validation_split", 0.0)
+        return dict(validation_split=fraction, split_seed=run.split_seed) if fraction else {}
 
     def finish(self, prepared: Prepared, run: Run, run_dir: Path) -> dict:
-        """The final figures of a run (written to `metrics.json`); pictures go into `run_dir`."""
-        return evaluate_figures(prepared.model, prepared.val_ds)
+        """The final figures of a run (written to `metrics.json`); pictures go into `run_dir`.
+        Default: `model.evaluate` on the test split (`test_*`), and on the validation split
+        (`validation_*`) where there is one."""
+        return self.test_figures(prepared, run)
+
+    def test_figures(self, prepared: Prepared, run: Run) -> dict:
+        """`model.evaluate` on the test split (its first read) as `test_*`, and on the validation split
+        as `validation_*` where the run has one. For a recipe without `validation_split`,
+        `prepared.val_ds` is the test split (as `prepare` may have mapped it); else
+        `prepared.extras["test"]()` makes it."""
+        validating = self.validation_kwargs(run)
+        if not validating and prepared.val_ds is not None:
+            return evaluate_figures(prepared.model, prepared.val_ds)
+        figures = evaluate_figures(prepared.model, prepared.extras["test"]())
+        if validating:
+            validation = prepared.model.evaluate(prepared.val_ds, verbose=0, return_dict=True)
+            figures.update({f"validation_{k}": float(v) for k, v in validation.items()})
+        return figures
 
     # --- data for export and evaluation ---------------------------------------------------------
 

@@ -1,20 +1,65 @@
 """The `classification` task: images or table rows -> class logits.
 
-Trains on image data (digits, MNIST-format sets, TFDS) or tables (`breast_cancer`); the input shape
-and class count come from the data unless set. Reports test loss and accuracy; `kerazoo evaluate`
-adds per-class precision and recall and the confusion matrix. Deploys the classifier: `images` (or
-`features`) -> `probabilities`, `class_ids`.
+Trains on image data (digits, MNIST-format sets, TFDS; any size and channel count) or tables
+(`breast_cancer`); the input shape and class count come from the data unless set. Everything the
+recipe selects (the epoch kept by early stopping) is chosen on a validation split carved from the
+training split (`ClassificationRecipe.validation_split`); the test split is read once, after
+training, for the test loss and accuracy. `kerazoo evaluate` adds per-class precision and recall and
+the confusion matrix. Deploys the classifier: `images` (or `features`) -> `probabilities`, `class_ids`.
+
+Image augmentation follows what the data is (`AUGMENT_BY_DATASET`, the recipe's `augment="auto"`):
+handwritten digits get small shifts and tilts but no mirrors (a mirrored 2 is no 2); photos of
+objects and clothing get shifts and left-right mirrors but no rotations (they come upright); any other
+data set gets shifts only, the one transform that rarely changes a class. `--recipe augment=POLICY`
+sets it (`none`, or transforms joined by `+` from `shift`, `rotate`, `flip`).
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from kerazoo import data as zdata
+from kerazoo._checks import check_augment
 from kerazoo.tasks import register_task
-from kerazoo.tasks._base import Prepared, Task, UsageError
+from kerazoo.tasks._base import Prepared, Task, UsageError, ValidatedRecipe
+
+__all__ = ["Classification", "ClassificationRecipe", "AUGMENT_BY_DATASET", "augment_policy"]
+
+# The augmentation `augment="auto"` picks, by data set name (TFDS names; local files by the same names).
+AUGMENT_BY_DATASET = {
+    **dict.fromkeys(("digits", "mnist", "emnist", "kmnist", "mnist_corrupted"), "shift+rotate"),
+    **dict.fromkeys(
+        ("fashion_mnist", "cifar10", "cifar100", "stl10", "imagenette", "cats_vs_dogs"), "shift+flip"
+    ),
+}
+AUGMENT_DEFAULT = "shift"  # a data set not in the table
+
+
+def augment_policy(recipe_value: str, dataset: str) -> str:
+    """The augmentation policy a run uses: the recipe's, or for `"auto"` the data set's
+    (`AUGMENT_BY_DATASET`, else shifts only)."""
+    if recipe_value != "auto":
+        return recipe_value
+    return AUGMENT_BY_DATASET.get(dataset, AUGMENT_DEFAULT)
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassificationRecipe(ValidatedRecipe):
+    """`ValidatedRecipe` plus `augment`: the image augmentation, `"auto"` (by what the data is; see the
+    module docstring), `"none"`, or transforms joined by `+` from `shift`, `rotate`, `flip`. It is
+    built into the model's stem (the builder's `augment` hparam, active in training only)."""
+
+    augment: str = "auto"
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.augment != "auto":
+            check_augment(self.augment)
+
 
 # The classifier that judges generated images (`kerazoo evaluate`): trained with its recipe on the
 # real training split of the generative run's data set.
@@ -26,6 +71,8 @@ class Classification(Task):
     name = "classification"
     data_kinds = ("image", "tabular")
     headline_keys = ("accuracy",)
+    recipe_class = ClassificationRecipe
+    monitor = "val_accuracy"
 
     def data_kwargs(self, entry, dataset, data_dir=None, run=None):
         kind = zdata.dataset_kind(dataset)
@@ -36,10 +83,8 @@ class Classification(Task):
         return dataset, {}
 
     def prepare(self, run):
-        name, kwargs = self.data_kwargs(run.entry, run.dataset, run.data_dir, run)
-        batch_size = run.recipe.batch_size
-        train_ds = zdata.make_dataset(name, "train", batch_size, seed=run.seed, **kwargs)
-        test_ds = zdata.make_dataset(name, "test", batch_size, shuffle=False, **kwargs)
+        name = self.data_kwargs(run.entry, run.dataset, run.data_dir, run)[0]
+        train_ds, val_ds, test = self.splits(run)
         # Fit the model to the data: input shape and class count come from the dataset unless set.
         shape = tuple(int(d) for d in train_ds.element_spec[0].shape[1:])
         num_classes = int(train_ds.unbatch().map(lambda x, y: y).reduce(np.int32(0), tf.maximum)) + 1
@@ -47,6 +92,17 @@ class Classification(Task):
         run.derive(
             num_classes=num_classes, **({"num_features": shape[0]} if tabular else {"input_shape": shape})
         )
+        policy = augment_policy(run.recipe.augment, name)
+        if tabular and run.recipe.augment not in ("auto", "none"):
+            raise UsageError(
+                f"Dataset '{name}' is a table: image augmentation does not apply. Received: augment={run.recipe.augment!r}"
+            )
+        if not tabular:
+            if "augment" not in run.entry.hparams and run.recipe.augment not in ("auto", "none"):
+                raise UsageError(
+                    f"Model '{run.entry.name}' has no augmentation stem. Received: augment={run.recipe.augment!r}"
+                )
+            run.derive(augment=policy)
         model = run.build()
         model_shape = tuple(model.input_shape[1:])
         if model_shape != shape:
@@ -63,7 +119,7 @@ class Classification(Task):
         if any(layer.name == norm_layer for layer in model.layers):
             # Standardization statistics from the training split only.
             model.get_layer(norm_layer).adapt(train_ds.map(lambda x, y: x))
-        return Prepared(train_ds, test_ds, model)
+        return Prepared(train_ds, val_ds, model, {"test": test})
 
     def loss(self, run):
         return keras.losses.SparseCategoricalCrossentropy(from_logits=True)

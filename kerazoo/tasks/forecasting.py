@@ -19,7 +19,7 @@ from kerazoo import data as zdata
 from kerazoo.export import Servable
 from kerazoo.plots import plot_forecast
 from kerazoo.tasks import register_task
-from kerazoo.tasks._base import Prepared, Task
+from kerazoo.tasks._base import Prepared, Task, ValidatedRecipe
 
 __all__ = ["Forecasting", "forecast_report"]
 
@@ -32,6 +32,7 @@ def _lookback(entry, run) -> int:
 class Forecasting(Task):
     name = "forecasting"
     data_kinds = ("series",)
+    recipe_class = ValidatedRecipe  # validates on the months just before the test horizon
     headline_keys = ("test_rmse", "rmse_vs_persistence", "rmse_vs_seasonal_naive")
 
     def data_kwargs(self, entry, dataset, data_dir=None, run=None):
@@ -48,7 +49,7 @@ class Forecasting(Task):
         return prepared
 
     def finish(self, prepared: Prepared, run, run_dir):
-        figures = {"test_loss": float(prepared.model.evaluate(prepared.val_ds, verbose=0))}
+        figures = self.test_figures(prepared, run)
         title = f"{run.entry.name} on {run.dataset}"
         figures.update(
             forecast_report(

@@ -16,7 +16,7 @@ from kerazoo import data as zdata
 from kerazoo.export import GeneratorServable, ImageServable, image_range
 from kerazoo.plots import plot_latent_space, save_image_grid
 from kerazoo.tasks import register_task
-from kerazoo.tasks._base import Prepared, Task
+from kerazoo.tasks._base import Prepared, Task, ValidatedRecipe
 from kerazoo.vae import VAE
 
 
@@ -31,21 +31,25 @@ def _parts(model):
 class Reconstruction(Task):
     name = "reconstruction"
     data_kinds = ("image",)
+    recipe_class = ValidatedRecipe
     headline_keys = ("test_reconstruction_mse", "fid", "classifier_score", "confident_share")
 
     def data_kwargs(self, entry, dataset, data_dir=None, run=None):
         return dataset, dict(data_dir=data_dir, normalization=entry.normalization or "unit", labels=False)
 
     def prepare(self, run):
-        name, kwargs = self.data_kwargs(run.entry, run.dataset, run.data_dir, run)
-        batch_size = run.recipe.batch_size
-        train_ds = zdata.make_dataset(name, "train", batch_size, seed=run.seed, **kwargs)
-        test_ds = zdata.make_dataset(name, "test", batch_size, shuffle=False, **kwargs)
+        normalization = self.data_kwargs(run.entry, run.dataset, run.data_dir, run)[1]["normalization"]
+        train_ds, val_ds, test = self.splits(run)
         run.derive(image_shape=tuple(int(d) for d in train_ds.element_spec.shape[1:]), seed=run.seed)
         model = run.build()
         if not isinstance(model, VAE):  # plain autoencoders learn x -> x
-            train_ds, test_ds = (d.map(lambda x: (x, x)) for d in (train_ds, test_ds))
-        return Prepared(train_ds, test_ds, model, {"normalization": kwargs["normalization"]})
+
+            def pairs(ds):
+                return ds.map(lambda x: (x, x))
+
+            train_ds, test = pairs(train_ds), lambda make=test: pairs(make())
+            val_ds = val_ds if val_ds is None else pairs(val_ds)
+        return Prepared(train_ds, val_ds, model, {"normalization": normalization, "test": test})
 
     def compile(self, prepared, run, steps):
         model = prepared.model
@@ -60,11 +64,9 @@ class Reconstruction(Task):
         encoder, decoder = _parts(model)
         encoder.save(run_dir / "encoder.keras")
         decoder.save(run_dir / "decoder.keras")
-        results = model.evaluate(prepared.val_ds, verbose=0, return_dict=True)
-        if isinstance(model, VAE):
-            figures = {f"test_{k}": float(v) for k, v in results.items()}
-        else:
-            figures = {"test_reconstruction_loss": float(results["loss"])}  # MSE per pixel, [0, 1] scale
+        figures = self.test_figures(prepared, run)
+        if not isinstance(model, VAE):  # the MSE per pixel, [0, 1] scale
+            figures = {k.replace("_loss", "_reconstruction_loss"): v for k, v in figures.items()}
         x_test, y_test = zdata.load_images(run.dataset, "test", run.data_dir)
         x_test = zdata.NORMALIZATIONS[prepared.extras["normalization"]](x_test).numpy()
         shown = x_test[:10]
