@@ -21,6 +21,7 @@ from kerazoo.plots import save_image_grid
 from kerazoo.quality import mean_pairwise_distance, nearest_distances
 
 __all__ = [
+    "EarlyStopping",
     "SampleGrid",
     "GANMonitor",
     "WeightHistory",
@@ -357,6 +358,20 @@ def _build_optimizers(model) -> None:
         model.optimizer.build(model.trainable_variables)
 
 
+def _build_compiled_metrics(model, spec) -> None:
+    """Create the variables of `compile(metrics=...)` before a restore: Keras builds them with the
+    first training step, after the restore, so a classifier's backup (loss and accuracy means) would
+    not match a fresh model's (the loss mean alone). `spec` is the training data's element_spec."""
+    metrics = getattr(model, "_compile_metrics", None)
+    if spec is None or metrics is None or metrics.built:
+        return
+    import tensorflow as tf
+
+    model._symbolic_build(
+        data_batch=tf.nest.map_structure(lambda s: keras.KerasTensor(s.shape, s.dtype.name), spec)
+    )
+
+
 def _learning_rates(model) -> dict:
     """The current learning rates that are plain values (not schedules), by optimizer attribute."""
     rates = {}
@@ -426,6 +441,7 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         from kerazoo.data import epoch_order
 
         self._order = epoch_order(data) if data is not None else None
+        self._spec = data.element_spec if data is not None else None
         if data is not None and self._order is None:
             raise ValueError(
                 "`data` must be a shuffled dataset made by kerazoo.make_dataset (its epoch order is "
@@ -548,13 +564,18 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
             "batch": batch,
             "seconds": self.previous_seconds + time.perf_counter() - self._started,
             "history_lines": self._history_lines,
-            "callbacks": [callback.get_state() for callback in self._stateful],
+            "callbacks": [],
         }
         arrays = {
             f"{group}/{i}": np.asarray(variable)
             for group, variables in self._groups().items()
             for i, variable in enumerate(variables)
         }
+        for k, callback in enumerate(self._stateful):  # a state's "arrays" go into the .npz
+            callback_state = dict(callback.get_state())
+            for j, array in enumerate(callback_state.pop("arrays", None) or []):
+                arrays[f"callback{k}/{j}"] = np.asarray(array)
+            state["callbacks"].append(callback_state)
         if not all(np.isfinite(a).all() for a in arrays.values() if a.dtype.kind == "f"):
             return  # a broken state is never backed up: the last backup stays the last good one
         self._dir.mkdir(parents=True, exist_ok=True)
@@ -575,6 +596,7 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         if folder is None:
             return
         _build_optimizers(self.model)
+        _build_compiled_metrics(self.model, self._spec)
         rates = _learning_rates(self.model)
         with np.load(folder / self.VARIABLES, allow_pickle=False) as saved:
             for group, variables in self._groups().items():
@@ -594,10 +616,14 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
                         )
                     variable.assign(value)
             self._metric_values = [saved[f"metrics/{i}"] for i in range(len(self.model.metrics_variables))]
+            callback_arrays = [
+                [saved[key] for key in sorted(saved.files, key=_index) if key.startswith(f"callback{k}/")]
+                for k in range(len(self._stateful))
+            ]
         for name, rate in rates.items():  # a learning rate given anew wins over the backup's
             getattr(self.model, name).learning_rate = rate
-        for callback, callback_state in zip(self._stateful, state.get("callbacks", [])):
-            callback.set_state(callback_state)
+        for k, (callback, callback_state) in enumerate(zip(self._stateful, state.get("callbacks", []))):
+            callback.set_state({**callback_state, "arrays": callback_arrays[k]})
         self.restored = (int(state["epoch"]), int(state["batch"]))
         self._resume_batch = int(state["batch"])
         self.previous_seconds = float(state.get("seconds", 0.0))
@@ -664,6 +690,39 @@ def fit_resumable(model, data, backup: BackupAndRestore, *, epochs: int, callbac
         finally:
             backup.delete_checkpoint = delete
     return model.fit(data, epochs=epochs, callbacks=callbacks, **fit_kwargs)
+
+
+def _index(key: str) -> int:
+    """The number after the last `/` of a backup array's key (`callback0/12` -> 12)."""
+    return int(key.rsplit("/", 1)[1])
+
+
+class EarlyStopping(keras.callbacks.EarlyStopping):
+    """Keras' `EarlyStopping` that `BackupAndRestore` backs up (its counters, its best figure and, with
+    `restore_best_weights`, the best epoch's weights): a resumed run stops, and keeps the weights,
+    where an uninterrupted one would. `kerazoo train` uses it for a recipe's `early_stopping`.
+
+    Example:
+        stop = kerazoo.callbacks.EarlyStopping("val_accuracy", patience=8, restore_best_weights=True)
+        backup = kerazoo.callbacks.BackupAndRestore("runs/backup", callbacks=[stop])
+        model.fit(train_ds, validation_data=val_ds, epochs=30, callbacks=[stop, backup])
+    """
+
+    def get_state(self) -> dict:
+        """The state carried from epoch to epoch; `arrays` (the best weights) go to the backup's .npz."""
+        return {
+            "wait": int(self.wait),
+            "stopped_epoch": int(self.stopped_epoch),
+            "best": None if self.best is None else float(self.best),
+            "best_epoch": int(self.best_epoch),
+            "arrays": list(self.best_weights) if self.best_weights is not None else [],
+        }
+
+    def set_state(self, state: dict) -> None:
+        """Continue from `get_state()`'s result."""
+        self.wait, self.stopped_epoch = int(state["wait"]), int(state["stopped_epoch"])
+        self.best, self.best_epoch = state["best"], int(state["best_epoch"])
+        self.best_weights = list(state["arrays"]) if state.get("arrays") else None
 
 
 def _plain(value):

@@ -62,7 +62,7 @@ default_cfgs = {
         normalization="unit",
         data_kinds=("image",),
         # No augmentation: a dense net has no notion of a shift, and would need many more epochs.
-        recipe=dict(epochs=30, batch_size=128, schedule="cosine", augment="none"),
+        recipe=dict(epochs=30, batch_size=128, schedule="cosine", augment="none", early_stopping=8),
     ),
     "cnn": dict(
         task="classification",
@@ -70,7 +70,9 @@ default_cfgs = {
         input_spec=dict(shape=(28, 28, 1), dtype="float32", range=(0.0, 1.0)),
         normalization="unit",
         data_kinds=("image",),
-        recipe=dict(epochs=20, batch_size=128, schedule="cosine"),
+        # At most 30 epochs (about 8 minutes on MNIST on 2 cores); the epoch kept is the best on the
+        # validation split, and 8 epochs without a better one stop the run.
+        recipe=dict(epochs=30, batch_size=128, schedule="cosine", early_stopping=8),
     ),
     "tabular_mlp": dict(
         task="classification",

@@ -354,14 +354,15 @@ class Task:
         return self.selection_callbacks(run)
 
     def selection_callbacks(self, run: Run) -> list:
-        """Keras' `EarlyStopping` on `monitor`, keeping the best epoch's weights, when the run's recipe
-        sets `early_stopping` (a patience); else nothing."""
+        """Early stopping on `monitor`, keeping the best epoch's weights, when the run's recipe sets
+        `early_stopping` (a patience); else nothing. It is Keras' `EarlyStopping` with its state
+        backed up (`kerazoo.callbacks.EarlyStopping`): a resumed run ends as an uninterrupted one."""
         patience = getattr(run.recipe, "early_stopping", 0)
         if not patience:
             return []
-        import keras
+        from kerazoo.callbacks import EarlyStopping
 
-        return [keras.callbacks.EarlyStopping(self.monitor, patience=patience, restore_best_weights=True)]
+        return [EarlyStopping(self.monitor, patience=patience, restore_best_weights=True)]
 
     def validation_kwargs(self, run: Run) -> dict:
         """`make_dataset` keyword arguments that carve the run's validation split (none if the recipe
