@@ -467,7 +467,9 @@ def _train(task, run, out, strategy, policy, verbose, callbacks, resume, backup_
     with _publishing(partial, out):
         hist = {k: [float(v) for v in vs] for k, vs in history.history.items()}
         figures = task.finish(prepared, run, run_dir)
-        figures.update(train_seconds=round(train_seconds, 3), epochs=epochs)
+        figures.update(
+            train_seconds=round(train_seconds, 3), epochs=epochs, epochs_trained=len(hist.get("loss", []))
+        )
         if "images_seen" in figures:
             figures["images_per_second"] = round(figures["images_seen"] / max(train_seconds, 1e-9), 1)
         model.save(run_dir / "model.keras")

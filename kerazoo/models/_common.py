@@ -52,12 +52,14 @@ def activation(name: str):
 
 def augmentation(x, policy, name: str):
     """Apply the augmentation `policy` (see `check_augment`) to the image tensor `x`: shifts of up to
-    10% of the size, rotations of up to about 11 degrees, left-right mirrors."""
+    10% of the size, rotations of up to about 11 degrees, left-right mirrors. Pixels moved in from
+    outside repeat the nearest edge pixel, so no data set gets borders it does not have (on MNIST's
+    empty 4-pixel margin that is the black a constant fill gives)."""
     transforms = check_augment(policy)
     if "shift" in transforms:
-        x = layers.RandomTranslation(0.1, 0.1, fill_mode="constant", name=f"{name}_stem_shift")(x)
+        x = layers.RandomTranslation(0.1, 0.1, fill_mode="nearest", name=f"{name}_stem_shift")(x)
     if "rotate" in transforms:
-        x = layers.RandomRotation(0.03, fill_mode="constant", name=f"{name}_stem_rotate")(x)
+        x = layers.RandomRotation(0.03, fill_mode="nearest", name=f"{name}_stem_rotate")(x)
     if "flip" in transforms:
         x = layers.RandomFlip("horizontal", name=f"{name}_stem_flip")(x)
     return x

@@ -51,7 +51,8 @@ def augment_policy(recipe_value: str, dataset: str) -> str:
 class ClassificationRecipe(ValidatedRecipe):
     """`ValidatedRecipe` plus `augment`: the image augmentation, `"auto"` (by what the data is; see the
     module docstring), `"none"`, or transforms joined by `+` from `shift`, `rotate`, `flip`. It is
-    built into the model's stem (the builder's `augment` hparam, active in training only)."""
+    built into the model's stem (the builder's `augment` hparam, active in training only); an
+    `augment` hparam given with the run (`--set augment=...`) wins over it."""
 
     augment: str = "auto"
 
