@@ -36,11 +36,12 @@ def save_figure(fig, path) -> None:
     fig.savefig(path, dpi=100)
 
 
-def plot_history(history: dict, path, title: str = "", panels=None) -> None:
+def plot_history(history: dict, path, title: str = "", panels=None, val_label: str = "validation") -> None:
     """Curves against epochs, one panel per group of keys.
 
-    By default: loss, accuracy and w (where recorded), each with its `val_*` twin labelled "test".
-    GANs pass `panels=[("d_loss", "g_loss"), ("d_real", "d_fake")]`.
+    By default: loss, accuracy and w (where recorded), each with its `val_*` twin labelled
+    `val_label` (`"test"` where `fit` validated on the test split). GANs pass
+    `panels=[("d_loss", "g_loss"), ("d_real", "d_fake")]`.
     """
     if panels is None:
         panels = [(k, f"val_{k}") for k in ("loss", "accuracy", "w")]
@@ -52,7 +53,7 @@ def plot_history(history: dict, path, title: str = "", panels=None) -> None:
     for ax, group in zip(axes[0], panels):
         for key in group:
             epochs = range(1, len(history[key]) + 1)
-            ax.plot(epochs, history[key], label="test" if key.startswith("val_") else key)
+            ax.plot(epochs, history[key], label=val_label if key.startswith("val_") else key)
         ax.set_xlabel("epoch")
         ax.set_ylabel(group[0] if len(group) == 1 or group[1].startswith("val_") else " / ".join(group))
         if group[0] == "loss" and min(history[group[0]]) > 0:

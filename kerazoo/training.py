@@ -481,6 +481,7 @@ def _train(task, run, out, strategy, policy, verbose, callbacks, resume, backup_
             run_dir / "training_curves.png",
             title=f"{run.entry.name} on {run.dataset}",
             panels=task.panels,
+            val_label="validation" if task.validation_kwargs(run) else "test",
         )
     return {**figures, "run_dir": str(out)}
 
