@@ -18,6 +18,10 @@ depends on the name:
 | `doubling` | the seed's regression data: 0, 1, 2, 3, 4 -> 0, 2, 4, 6, 8 |
 | `synthetic_maps`, `pix2pix_folder`; any image set with `pairs=` | `(input, target)` images for translation (`kerazoo.pairs`) |
 
+Splits are `"train"` and `"test"`, and with `validation_split=F` also `"validation"`: a share of the
+training split (stratified by label, seeded by `split_seed`; for a series the months just before the
+test horizon), `"train"` being then the rest.
+
 Every failure to find or read data raises `DataError` (a ValueError) with one line that says what
 was wrong and what to do.
 """
@@ -47,6 +51,8 @@ __all__ = [
     "EpochOrder",
     "epoch_order",
     "make_dataset",
+    "carve_validation",
+    "check_validation_split",
     "load_images",
     "load_tabular",
     "load_series",
