@@ -5,6 +5,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import keras
 import numpy as np
 import pytest
 
@@ -107,3 +108,21 @@ def copy_package_source(dest):
         shutil.copy(root / name, dest / name)
     shutil.copytree(root / "kerazoo", dest / "kerazoo", ignore=shutil.ignore_patterns("__pycache__"))
     return dest
+
+
+class Interrupt(keras.callbacks.Callback):
+    """Raises KeyboardInterrupt after batch `batch` (1-based) of epoch `epoch` (0-based), or when
+    that epoch begins for batch 0."""
+
+    def __init__(self, epoch, batch):
+        super().__init__()
+        self.at = (epoch, batch)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+        if self.at == (epoch, 0):
+            raise KeyboardInterrupt
+
+    def on_train_batch_end(self, batch, logs=None):
+        if (self.epoch, batch + 1) == self.at:
+            raise KeyboardInterrupt

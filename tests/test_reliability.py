@@ -11,6 +11,7 @@ import warnings
 import keras
 import numpy as np
 import pytest
+from conftest import Interrupt
 
 import kerazoo
 from kerazoo.callbacks import BackupAndRestore, DivergenceError, StopOnDivergence, fit_resumable
@@ -40,24 +41,6 @@ def _small_gan(seed=0):
 def _state(gan):
     """Everything a resumed GAN must get back: weights, seed state, both optimizers' variables."""
     return [v.numpy() for v in gan.variables + gan.d_optimizer.variables + gan.g_optimizer.variables]
-
-
-class _Interrupt(keras.callbacks.Callback):
-    """Raises KeyboardInterrupt after batch `batch` (1-based) of epoch `epoch` (0-based), or when
-    that epoch begins for batch 0."""
-
-    def __init__(self, epoch, batch):
-        super().__init__()
-        self.at = (epoch, batch)
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-        if self.at == (epoch, 0):
-            raise KeyboardInterrupt
-
-    def on_train_batch_end(self, batch, logs=None):
-        if (self.epoch, batch + 1) == self.at:
-            raise KeyboardInterrupt
 
 
 def _fit_one_epoch_keeping_the_backup(gan, ds, backup_dir):
@@ -98,7 +81,7 @@ def test_resume_matches_an_uninterrupted_fit_bit_for_bit(tmp_path, epoch, batch)
     reference, reference_history = _state(gan), history.history
 
     gan, ds = _small_gan()
-    interrupt = _Interrupt(epoch, batch)
+    interrupt = Interrupt(epoch, batch)
     with pytest.raises(KeyboardInterrupt):
         gan.fit(
             ds,
@@ -125,7 +108,7 @@ def test_plain_fit_refuses_a_backup_taken_within_an_epoch(tmp_path):
             ds,
             epochs=2,
             verbose=0,
-            callbacks=[_Interrupt(0, 6), BackupAndRestore(tmp_path, save_freq=5, data=ds)],
+            callbacks=[Interrupt(0, 6), BackupAndRestore(tmp_path, save_freq=5, data=ds)],
         )
     gan, ds = _small_gan()
     with pytest.raises(ValueError, match="fit_resumable"):
@@ -220,7 +203,7 @@ def test_partial_runs_are_reported_not_overwritten(tmp_path, capsys):
             epochs=2,
             out=out,
             verbose=0,
-            callbacks=[_Interrupt(1, 3)],
+            callbacks=[Interrupt(1, 3)],
         )
     assert main(base) == 2
     err = capsys.readouterr().err

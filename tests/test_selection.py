@@ -8,6 +8,7 @@ import re
 import keras
 import numpy as np
 import pytest
+from conftest import Interrupt
 
 import kerazoo
 from kerazoo import data
@@ -190,21 +191,6 @@ def test_the_classifier_recipe_trains_on_rgb_32x32_images(tmp_path):
     assert metrics["test_accuracy"] > 0.6  # chance is 0.25
 
 
-class _Interrupt(keras.callbacks.Callback):
-    """Raises KeyboardInterrupt after batch `batch` (1-based) of epoch `epoch` (0-based)."""
-
-    def __init__(self, epoch, batch):
-        super().__init__()
-        self.at, self.epoch = (epoch, batch), None
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        if (self.epoch, batch + 1) == self.at:
-            raise KeyboardInterrupt
-
-
 def test_a_resumed_run_stops_early_and_keeps_the_weights_an_uninterrupted_one_would(tmp_path):
     options = dict(
         recipe={"epochs": 10, "early_stopping": 3, "learning_rate": 0.05, "validation_split": 0.3},
@@ -213,7 +199,7 @@ def test_a_resumed_run_stops_early_and_keeps_the_weights_an_uninterrupted_one_wo
     )
     reference = kerazoo.train("tabular_mlp", out=tmp_path / "a", **options)
     with pytest.raises(KeyboardInterrupt):
-        kerazoo.train("tabular_mlp", out=tmp_path / "b", callbacks=[_Interrupt(2, 7)], **options)
+        kerazoo.train("tabular_mlp", out=tmp_path / "b", callbacks=[Interrupt(2, 7)], **options)
     resumed = kerazoo.train("tabular_mlp", out=tmp_path / "b", resume=True, **options)
     figures = ("test_accuracy", "test_loss", "validation_accuracy", "validation_loss")
     assert [resumed[k] for k in figures] == [reference[k] for k in figures]
