@@ -179,7 +179,7 @@ def test_stopping_before_the_last_phase_warns():
 def test_resume_restores_phase_and_alpha_bit_for_bit(tmp_path):
     import tensorflow as tf
 
-    from tests.test_reliability import _Interrupt
+    from conftest import Interrupt
 
     tf.config.experimental.enable_op_determinism()
     grow = dict(phase_images=128, start_resolution=14)  # phases: 14x14, 28x28 fade-in, 28x28
@@ -196,7 +196,7 @@ def test_resume_restores_phase_and_alpha_bit_for_bit(tmp_path):
             epochs=1,
             verbose=0,
             shuffle=False,
-            callbacks=[_Interrupt(0, 3), BackupAndRestore(tmp_path, save_freq=1, data=ds)],
+            callbacks=[Interrupt(0, 3), BackupAndRestore(tmp_path, save_freq=1, data=ds)],
         )
     assert int(gan.images_seen.numpy()) == 192 and gan.phase.label == "28x28 fade-in"
 
