@@ -178,7 +178,6 @@ def test_stopping_before_the_last_phase_warns():
 
 def test_resume_restores_phase_and_alpha_bit_for_bit(tmp_path):
     import tensorflow as tf
-
     from conftest import Interrupt
 
     tf.config.experimental.enable_op_determinism()
