@@ -97,9 +97,14 @@ def rows() -> list[tuple]:
             (
                 "lstm_forecaster",
                 series,
-                f"RMSE {r['test_rmse']:.1f}",
+                f"RMSE {r['test_rmse']:.2f}" + (" (mean of seeds 0-2)" if "test_rmse_per_seed" in r else ""),
                 f"persistence {r['persistence_rmse']:.1f}, seasonal naive {r['seasonal_naive_rmse']:.1f}"
-                + (f", SARIMA(0,1,1)(0,1,1)12 {r['sarima_rmse']:.1f}" if r.get("sarima_rmse") else ""),
+                + (f", SARIMA(0,1,1)(0,1,1)12 {r['sarima_rmse']:.1f}" if r.get("sarima_rmse") else "")
+                + (
+                    f", linear autoregression on the same windows {r['linear_ar_rmse']['12']:.1f}"
+                    if "linear_ar_rmse" in r
+                    else ""
+                ),
                 "yes: same 48 test months",
                 r["epochs"],
                 _minutes(r["train_seconds"]),

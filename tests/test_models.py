@@ -252,3 +252,28 @@ def test_lstm_forecaster_is_many_to_one():
     model = kerazoo.build("lstm_forecaster", lookback=24, num_layers=2)
     assert model.input_shape == (None, 24, 1)
     assert model.output_shape == (None, 1)
+
+
+@pytest.mark.parametrize("lookback", [12, 13, 24])
+def test_lstm_forecaster_seasonal_skip_starts_at_last_years_value(lookback):
+    # With the LSTM's output layer at zero, the forecast is the window's value of 12 steps back
+    # (its learned weight starts at 1); doubling that weight doubles it.
+    model = kerazoo.build("lstm_forecaster", lookback=lookback)
+    output = model.get_layer("lstm_forecaster_output")
+    output.set_weights([np.zeros_like(w) for w in output.get_weights()])
+    x = np.random.default_rng(0).normal(size=(5, lookback, 1)).astype("float32")
+    np.testing.assert_allclose(model.predict(x, verbose=0)[:, 0], x[:, -12, 0], rtol=1e-6)
+    model.get_layer("lstm_forecaster_last_year_weight").set_weights([np.array([[2.0]], "float32")])
+    np.testing.assert_allclose(model.predict(x, verbose=0)[:, 0], 2 * x[:, -12, 0], rtol=1e-6)
+
+
+def test_lstm_forecaster_without_seasonal_skip():
+    with pytest.raises(ValueError, match="needs lookback >= 12. Received: lookback=6"):
+        kerazoo.build("lstm_forecaster", lookback=6)
+    model = kerazoo.build("lstm_forecaster", lookback=6, seasonal_skip=False)
+    assert model.input_shape == (None, 6, 1)
+    assert not any("last_year" in layer.name for layer in model.layers)
+    with_skip = kerazoo.build("lstm_forecaster")
+    assert (
+        with_skip.count_params() == kerazoo.build("lstm_forecaster", seasonal_skip=False).count_params() + 1
+    )
