@@ -170,16 +170,21 @@ def test_mlp_784_512_512_10_has_669706_parameters_and_log_softmax_output():
     np.testing.assert_allclose(np.exp(out).sum(axis=1), 1.0, rtol=1e-5)
 
 
-def test_cnn_has_225706_parameters_as_its_docstring_says():
+def test_cnn_has_272170_parameters_as_its_docstring_says():
     model = kerazoo.build("cnn")
-    assert model.count_params() == 225_706
-    assert "225,706" in kerazoo.models.classic.cnn.__doc__
+    assert model.count_params() == 272_170
+    assert "272,170" in kerazoo.models.classic.cnn.__doc__
     assert [layer.name for layer in model.layers if "conv" in layer.name] == [
         "cnn_block1_conv",
+        "cnn_block1_conv2",
         "cnn_block2_conv",
+        "cnn_block2_conv2",
     ]
-    # Without batch normalization: the classic layout, 225,034 parameters.
-    classic = kerazoo.build("cnn", batch_norm=False)
+    classic = kerazoo.build("cnn", convs_per_block=1)
+    assert classic.count_params() == 225_706
+    assert "225,706" in kerazoo.models.classic.cnn.__doc__
+    # One convolution a block without batch normalization: the classic layout, 225,034 parameters.
+    classic = kerazoo.build("cnn", convs_per_block=1, batch_norm=False)
     assert classic.count_params() == 225_034
     assert not [layer for layer in classic.layers if isinstance(layer, keras.layers.BatchNormalization)]
 

@@ -70,9 +70,9 @@ default_cfgs = {
         input_spec=dict(shape=(28, 28, 1), dtype="float32", range=(0.0, 1.0)),
         normalization="unit",
         data_kinds=("image",),
-        # At most 30 epochs (about 8 minutes on MNIST on 2 cores); the epoch kept is the best on the
-        # validation split, and 8 epochs without a better one stop the run.
-        recipe=dict(epochs=30, batch_size=128, schedule="cosine", early_stopping=8),
+        # At most 14 epochs (about 9 minutes on MNIST on 2 cores, 37 s an epoch); the epoch kept is the
+        # best on the validation split, and 8 epochs without a better one stop the run.
+        recipe=dict(epochs=14, batch_size=128, schedule="cosine", early_stopping=8),
     ),
     "tabular_mlp": dict(
         task="classification",
@@ -299,14 +299,16 @@ def cnn(
     dropout=0.5,
     batch_norm=True,
     augment="shift+rotate",
+    convs_per_block=2,
     name="cnn",
 ):
-    """The MNIST convnet: Conv2D 32 3x3 -> MaxPool 2 -> Conv2D 64 3x3 -> MaxPool 2 -> Flatten ->
-    Dense 128 -> 10 logits, each hidden layer batch-normalized before its ReLU.
+    """The MNIST convnet: two Conv2D 32 3x3 -> MaxPool 2 -> two Conv2D 64 3x3 -> MaxPool 2 ->
+    Flatten -> Dense 128 -> 10 logits, each hidden layer batch-normalized before its ReLU.
 
-    The default has 225,706 parameters: 288 + 18,432 (convolutions, no biases) + 204,800 (Dense
-    1600 -> 128, no bias) + 896 (batch normalization: scale, offset and the two moving statistics
-    of 224 units) + 1,290 (Dense 128 -> 10). Dropout and augmentation add none.
+    The default has 272,170 parameters: 288 + 9,216 + 18,432 + 36,864 (convolutions, no biases) +
+    204,800 (Dense 1600 -> 128, no bias) + 1,280 (batch normalization: scale, offset and the two
+    moving statistics of 320 units) + 1,290 (Dense 128 -> 10). Dropout and augmentation add none.
+    `convs_per_block=1` is the classic one-convolution-a-block layout (225,706 parameters).
 
     Args:
         input_shape: image shape. Defaults to `(28, 28, 1)`.
@@ -323,6 +325,8 @@ def cnn(
             inference): `"none"` or transforms joined by `+` from `shift` (up to 10% of the size),
             `rotate` (up to about 11 degrees) and `flip` (left-right). Defaults to `"shift+rotate"`,
             the digits policy; `kerazoo train` sets it from the recipe's policy for the data.
+        convs_per_block: convolutions in each block; the first is `valid`-padded, the ones after it
+            `same`-padded (same size, same filters). Defaults to `2`.
         name: model name.
 
     Shapes:
@@ -340,6 +344,7 @@ def cnn(
     if not isinstance(batch_norm, bool):
         raise ValueError(f"`batch_norm` must be True or False. Received: batch_norm={batch_norm!r}")
     check_augment(augment)
+    check_positive_int("convs_per_block", convs_per_block)
     size = min(input_shape[:2])
     for _ in filters:
         size = (size - kernel_size + 1) // 2
@@ -355,8 +360,16 @@ def cnn(
     x = augmentation(x, augment, name)
     for i, f in enumerate(filters, start=1):
         # Block i: conv (+ batch norm) + ReLU + max-pool
-        x = layers.Conv2D(f, kernel_size, use_bias=not batch_norm, name=f"{name}_block{i}_conv")(x)
-        x = _normalized_relu(x, batch_norm, f"{name}_block{i}")
+        for j in range(1, convs_per_block + 1):
+            suffix = "" if j == 1 else str(j)
+            x = layers.Conv2D(
+                f,
+                kernel_size,
+                padding="valid" if j == 1 else "same",
+                use_bias=not batch_norm,
+                name=f"{name}_block{i}_conv{suffix}",
+            )(x)
+            x = _normalized_relu(x, batch_norm, f"{name}_block{i}{'_' + suffix if suffix else ''}")
         x = layers.MaxPooling2D(2, name=f"{name}_block{i}_pool")(x)
     # Head
     x = layers.Flatten(name=f"{name}_flatten")(x)
