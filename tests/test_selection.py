@@ -182,13 +182,13 @@ def _rgb_shapes(n, seed):
 def test_the_classifier_recipe_trains_on_rgb_32x32_images(tmp_path):
     (x_tr, y_tr), (x_te, y_te) = _rgb_shapes(400, 0), _rgb_shapes(100, 1)
     np.savez_compressed(tmp_path / "squares.npz", x_train=x_tr, y_train=y_tr, x_test=x_te, y_test=y_te)
-    metrics = kerazoo.train(
-        "cnn", dataset="squares", data_dir=tmp_path, epochs=4, out=tmp_path / "run", verbose=0
-    )
+    # The recipe as it is (its 14 epochs: 3 batches an epoch here; 4 epochs were too few steps for
+    # the two-convolution net, which scored 50%).
+    metrics = kerazoo.train("cnn", dataset="squares", data_dir=tmp_path, out=tmp_path / "run", verbose=0)
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["hparams"]["input_shape"] == [32, 32, 3] and config["hparams"]["num_classes"] == 4
     assert config["hparams"]["augment"] == "shift"  # an unknown data set: shifts only
-    assert metrics["test_accuracy"] > 0.6  # chance is 0.25
+    assert metrics["test_accuracy"] > 0.9  # chance is 0.25
 
 
 def test_a_resumed_run_stops_early_and_keeps_the_weights_an_uninterrupted_one_would(tmp_path):
