@@ -1,6 +1,6 @@
 """Benchmark of the autoencoders, the VAE and CNN embeddings on full MNIST.
 
-    python benchmarks/autoencoders.py --data-dir ../shared/data
+    python benchmarks/autoencoders.py --data-dir ../shared/data [--only vae]
 
 - Each autoencoder is trained by `kerazoo.train` with its recipe (or `--epochs`); reported: test
   reconstruction MSE (per pixel, [0, 1] scale), and for the VAE the test loss per image in nats
@@ -84,43 +84,71 @@ def transfer(workdir, data_dir, per_class=100, seed=0):
     return results
 
 
+SECTIONS = (*MODELS, "denoising", "transfer")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=os.environ.get("KERAZOO_DATA_DIR"))
     parser.add_argument("--epochs", type=int, default=None, help="override every recipe's epochs")
+    parser.add_argument(
+        "--only",
+        default=",".join(SECTIONS),
+        help="comma-separated parts to (re)measure, merged into --out: model names (vae also scores its "
+        "prior samples), denoising (needs denoising_autoencoder and conv_autoencoder), transfer",
+    )
     parser.add_argument("--workdir", default="runs/benchmarks")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "autoencoders.json"))
     args = parser.parse_args()
     if not args.data_dir:
         parser.error("pass --data-dir (a folder with mnist.npz, e.g. ../shared/data)")
+    only = args.only.split(",")
+    for part in only:
+        if part not in SECTIONS:
+            parser.error(
+                f"--only {part}: not a part of this benchmark. Expected some of {', '.join(SECTIONS)}"
+            )
+    if "denoising" in only and not {"denoising_autoencoder", "conv_autoencoder"} <= set(only):
+        parser.error("--only denoising compares two models: add denoising_autoencoder,conv_autoencoder")
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
+    out = Path(args.out)
+    results = json.loads(out.read_text()) if out.is_file() else {"models": {}}
+    results.update(machine={"cpus": os.cpu_count()}, versions=library_versions())
     start = time.perf_counter()
-    results = {"machine": {"cpus": os.cpu_count()}, "versions": library_versions(), "models": {}}
+
+    def save():  # after each part: a partial run keeps what it measured
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=2) + "\n")
+
     trained = {}
-    for name in MODELS:
+    for name in (m for m in MODELS if m in only):
         epochs = args.epochs or kerazoo.get_entry(name).recipe.epochs
         metrics, trained[name] = train(name, workdir, args.data_dir, epochs)
         results["models"][name] = {
             k: v for k, v in metrics.items() if k.startswith("test_") or k in ("epochs", "train_seconds")
         }
         print(name, results["models"][name], flush=True)
+        save()
 
     x_test = load_images("mnist", "test", args.data_dir)[0].astype(np.float32) / 255.0
-    stddev = trained["denoising_autoencoder"].get_layer("denoising_autoencoder_corrupt").stddev
-    results["denoising"] = denoising(
-        {k: trained[k] for k in ("denoising_autoencoder", "conv_autoencoder")}, x_test, stddev
-    )
-    classifier, accuracy = evaluator(workdir, args.data_dir)
-    vae = trained["vae"]
-    z = np.random.default_rng(1).standard_normal((10_000, vae.latent_dim)).astype(np.float32)
-    prior = score(classifier, vae.decoder.predict(z, batch_size=500, verbose=0))
-    results["vae_prior_samples"] = {**prior, "evaluator_test_accuracy": accuracy}
-    results["transfer"] = transfer(workdir, args.data_dir)
+    if "denoising" in only:
+        stddev = trained["denoising_autoencoder"].get_layer("denoising_autoencoder_corrupt").stddev
+        results["denoising"] = denoising(
+            {k: trained[k] for k in ("denoising_autoencoder", "conv_autoencoder")}, x_test, stddev
+        )
+        save()
+    if "vae" in trained:
+        classifier, accuracy = evaluator(workdir, args.data_dir)
+        vae = trained["vae"]
+        z = np.random.default_rng(1).standard_normal((10_000, vae.latent_dim)).astype(np.float32)
+        prior = score(classifier, vae.decoder.predict(z, batch_size=500, verbose=0))
+        results["vae_prior_samples"] = {**prior, "evaluator_test_accuracy": accuracy}
+        save()
+    if "transfer" in only:
+        results["transfer"] = transfer(workdir, args.data_dir)
     results["total_seconds"] = time.perf_counter() - start
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
+    save()
     print(json.dumps({k: v for k, v in results.items() if k != "versions"}, indent=2))
 
 

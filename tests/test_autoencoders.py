@@ -33,6 +33,27 @@ def test_vae_parts_and_shapes():
     assert vae.latent_dim == 3
 
 
+def _dense_units(model):
+    return [layer.units for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+
+
+def test_vae_hidden_units_are_mirrored_between_encoder_and_decoder():
+    vae = kerazoo.build("vae")  # two Dense(512) each side by default
+    assert _dense_units(vae.encoder) == [512, 512, 2, 2]  # then z_mean, z_log_var
+    assert _dense_units(vae.decoder) == [512, 512, 7 * 7 * 64]  # then the 7x7 map
+    vae = kerazoo.build("vae", hidden_units=(256, 32))
+    assert _dense_units(vae.encoder) == [256, 32, 2, 2]
+    assert _dense_units(vae.decoder) == [32, 256, 7 * 7 * 64]
+    bare = kerazoo.build("vae", hidden_units=())  # z straight to the 7x7 map
+    assert _dense_units(bare.decoder) == [7 * 7 * 64]
+    assert bare.decoder(np.zeros((3, 2), np.float32)).shape == (3, 28, 28, 1)
+    # The conv autoencoders keep their single Dense(128) after the convolutions.
+    conv = kerazoo.build("conv_autoencoder").get_layer("conv_autoencoder_encoder")
+    assert _dense_units(conv) == [128, 16]
+    with pytest.raises(ValueError, match=r"Received: hidden_units=\[0\]"):
+        kerazoo.build("vae", hidden_units=[0])
+
+
 def test_kl_term_matches_hand_computation():
     # KL(N(mu, s^2) || N(0, 1)) = (mu^2 + s^2 - 1 - log s^2) / 2 per dimension.
     mu = np.array([[0.0, 1.0], [2.0, -1.0]], np.float32)
