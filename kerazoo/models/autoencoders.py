@@ -39,7 +39,7 @@ default_cfgs = {
     "autoencoder": _cfg(),
     "conv_autoencoder": _cfg(),
     "denoising_autoencoder": _cfg(),
-    "vae": _cfg(epochs=50),
+    "vae": _cfg(epochs=50, schedule="cosine"),  # cosine decay: README, the autoencoder benchmark
 }
 
 
