@@ -131,8 +131,8 @@ def main():
         print(name, results["models"][name], flush=True)
         save()
 
-    x_test = load_images("mnist", "test", args.data_dir)[0].astype(np.float32) / 255.0
     if "denoising" in only:
+        x_test = load_images("mnist", "test", args.data_dir)[0].astype(np.float32) / 255.0
         stddev = trained["denoising_autoencoder"].get_layer("denoising_autoencoder_corrupt").stddev
         results["denoising"] = denoising(
             {k: trained[k] for k in ("denoising_autoencoder", "conv_autoencoder")}, x_test, stddev

@@ -112,8 +112,8 @@ def conv_encoder(
         # Block i: strided conv halves the size
         x = layers.Conv2D(f, 3, strides=2, padding="same", activation="relu", name=f"{name}_block{i}_conv")(x)
     x = layers.Flatten(name=f"{name}_flatten")(x)
-    for i, units in enumerate(dense_units):
-        x = layers.Dense(units, activation="relu", name=f"{name}_dense{i + 1}")(x)
+    for i, units in enumerate(dense_units, start=1):
+        x = layers.Dense(units, activation="relu", name=f"{name}_dense{i}")(x)
     return keras.Model(inputs, _bottleneck(x, latent_dim, variational, seed, name), name=name)
 
 
