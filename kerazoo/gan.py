@@ -168,6 +168,21 @@ def r1_penalty(discriminator, real, labels=None):
     return ops.mean(sq_norms), logits
 
 
+def replica_draw(draw, shape, **kwargs):
+    """`draw(shape, **kwargs)` (a `keras.random` function) for this replica's share of the global
+    batch: the draw for the whole global batch, sliced at this replica's place. A distributed step
+    then sees the noise a one-device step on the same global batch sees, and replicas, whose seed
+    generators are copies of one another, do not repeat each other's draws."""
+    context = tf.distribute.get_replica_context()
+    replicas = context.num_replicas_in_sync if context is not None else 1
+    if replicas == 1:
+        return draw(shape, **kwargs)
+    batch = shape[0]
+    whole = draw((batch * replicas, *shape[1:]), **kwargs)
+    start = context.replica_id_in_sync_group * batch
+    return whole[start : start + batch]
+
+
 def scale_for_replicas(loss):
     """Divide a per-replica mean by the replica count: the optimizer sums gradients across replicas,
     so the update is that of the mean over the global batch (what Keras' own losses do)."""
@@ -361,7 +376,7 @@ class GAN(keras.Model):
 
     def sample_noise(self, batch_size):
         """Noise `(batch_size, latent_dim)` from the GAN's seed generator."""
-        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+        return replica_draw(keras.random.normal, (batch_size, self.latent_dim), seed=self.seed_generator)
 
     def _unpack(self, data):
         if isinstance(data, (tuple, list)):
@@ -396,7 +411,7 @@ class GAN(keras.Model):
 
     def _generate(self, generator, labels, batch, training=True):
         """A batch of generated images: the generator on fresh noise (and the labels)."""
-        noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+        noise = replica_draw(keras.random.normal, (batch, self.latent_dim), seed=self.seed_generator)
         return generator(self._with_labels(noise, labels), training=training)
 
     def _discriminator_condition(self, labels):
@@ -470,8 +485,8 @@ class GAN(keras.Model):
             if self.r1_gamma:
                 d_loss = d_loss + 0.5 * self.r1_gamma * r1
             if loss.gradient_penalty:
-                alpha = keras.random.uniform(
-                    (batch,) + (1,) * len(self.image_shape), seed=self.seed_generator
+                alpha = replica_draw(
+                    keras.random.uniform, (batch,) + (1,) * len(self.image_shape), seed=self.seed_generator
                 )
                 d_loss = d_loss + self.gp_weight * gradient_penalty(discriminator, real, fake, labels, alpha)
             scaled = self.d_optimizer.scale_loss(scale_for_replicas(d_loss))
@@ -491,7 +506,7 @@ class GAN(keras.Model):
     def test_step(self, data):
         real, labels = self._unpack(data)
         batch = ops.shape(real)[0]
-        noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+        noise = replica_draw(keras.random.normal, (batch, self.latent_dim), seed=self.seed_generator)
         fake = self.generator(self._with_labels(noise, labels), training=False)
         real_logits = _float32(self.discriminator(self._with_labels(real, labels), training=False))
         fake_logits = _float32(self.discriminator(self._with_labels(fake, labels), training=False))

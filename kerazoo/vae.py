@@ -12,7 +12,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from kerazoo.gan import scale_for_replicas
+from kerazoo.gan import replica_draw, scale_for_replicas
 
 __all__ = ["VAE", "Sampling", "kl_divergence"]
 
@@ -32,7 +32,9 @@ class Sampling(keras.layers.Layer):
 
     def call(self, inputs):
         z_mean, z_log_var = inputs
-        eps = keras.random.normal(ops.shape(z_mean), dtype=z_mean.dtype, seed=self.seed_generator)
+        eps = replica_draw(
+            keras.random.normal, ops.shape(z_mean), dtype=z_mean.dtype, seed=self.seed_generator
+        )
         return z_mean + ops.exp(0.5 * z_log_var) * eps
 
     def get_config(self):

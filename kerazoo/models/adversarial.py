@@ -224,6 +224,7 @@ def gan(
     generator_units=(256, 512, 1024),
     discriminator_units=(512, 256),
     image_shape=(28, 28, 1),
+    dropout=0.3,
     seed=None,
     name="gan",
 ):
@@ -235,6 +236,7 @@ def gan(
         latent_dim: noise size. Defaults to `100`.
         generator_units, discriminator_units: hidden layer widths.
         image_shape: image shape. Defaults to `(28, 28, 1)`.
+        dropout: dropout rate after each of the discriminator's hidden layers. Defaults to `0.3`.
         seed: noise seed.
         name: model name.
 
@@ -244,7 +246,7 @@ def gan(
     _check_latent(latent_dim)
     return GAN(
         mlp_generator(latent_dim, generator_units, image_shape, name=f"{name}_generator"),
-        mlp_discriminator(image_shape, discriminator_units, name=f"{name}_discriminator"),
+        mlp_discriminator(image_shape, discriminator_units, dropout, name=f"{name}_discriminator"),
         seed=seed,
         name=name,
     )

@@ -14,7 +14,7 @@ import keras
 from keras import layers, ops
 
 from kerazoo._registry import register_model
-from kerazoo.gan import GAN
+from kerazoo.gan import GAN, replica_draw
 from kerazoo.models._common import check_positive_int, check_units
 
 __all__ = ["ColumnActivations", "tabular_gan"]
@@ -68,7 +68,13 @@ class ColumnActivations(layers.Layer):
                 parts.append(ops.sigmoid(inputs[:, at:start]))
             logits = inputs[:, start:stop]
             if training:
-                uniform = keras.random.uniform(ops.shape(logits), 1e-6, 1.0 - 1e-6, seed=self.seed_generator)
+                uniform = replica_draw(
+                    keras.random.uniform,
+                    ops.shape(logits),
+                    minval=1e-6,
+                    maxval=1.0 - 1e-6,
+                    seed=self.seed_generator,
+                )
                 logits = (logits - ops.log(-ops.log(uniform))) / self.temperature
             parts.append(ops.softmax(logits, axis=-1))
             at = stop
