@@ -6,7 +6,7 @@
                        [--validation-split F]
                        [--out DIR] [--set key=value ...] [--recipe key=value ...]
                        [--csv PATH --column NAME | --label COLUMN] [--split-seed K]
-                       [--strategy default|mirrored] [--precision float32|mixed|auto]
+                       [--strategy default|mirrored|multi_worker] [--precision float32|mixed|auto]
                        [--export saved_model,tflite] [--tensorboard DIR]
                        [--resume] [--backup-every N] [--nondeterministic] [--overwrite] [--quiet]
     kerazoo export RUN_DIR_OR_MODEL [--format saved_model|tflite] [--quantize float32|float16|dynamic|int8]
@@ -144,9 +144,10 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     tr.add_argument(
         "--strategy",
-        choices=("default", "mirrored"),
+        choices=("default", "mirrored", "multi_worker"),
         default="default",
-        help="tf.distribute strategy: mirrored trains on all local GPUs (default: default)",
+        help="tf.distribute strategy: mirrored trains on all local GPUs; multi_worker on the cluster "
+        "in $TF_CONFIG, the same command on every worker (default: default)",
     )
     tr.add_argument(
         "--precision",
@@ -409,7 +410,9 @@ def _cmd_train(args) -> int:
     )
     shown = {k: v for k, v in result.items() if isinstance(v, (int, float, str))}
     print(json.dumps(shown, indent=2))
-    if formats:
+    if formats and result["run_dir"] is None:
+        print("export: left to the chief worker, which writes the run")
+    elif formats:
         from kerazoo.export import ExportError, export_run
 
         try:

@@ -65,6 +65,7 @@ from kerazoo.callbacks import (
     WeightHistory,
     fit_resumable,
 )
+from kerazoo.distribute import STRATEGIES, get_strategy, is_chief, run_locally, worker_index
 from kerazoo.plots import plot_history
 from kerazoo.tasks import Run, RunConfig, UsageError, get_task
 
@@ -80,7 +81,6 @@ __all__ = [
     "PRECISIONS",
 ]
 
-STRATEGIES = ("default", "mirrored")
 PRECISIONS = ("float32", "mixed", "auto")
 
 
@@ -116,16 +116,6 @@ def library_versions() -> dict:
         "numpy": np.__version__,
         "python": platform.python_version(),
     }
-
-
-def _strategy(name):
-    """A tf.distribute strategy by name: `default` (one device) or `mirrored` (all local GPUs, or
-    the CPU's logical devices)."""
-    if name in (None, "default"):
-        return tf.distribute.get_strategy()
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    raise UsageError(f"Unknown strategy. Expected one of {STRATEGIES}. Received: strategy={name!r}")
 
 
 def _run(
@@ -244,8 +234,12 @@ def train(
             shows the model's recipe and `.keys()` the valid keys. `config.json` records the result.
         csv, column: the file and column for `dataset="csv"`.
         split_seed: which stratified train/test split of `breast_cancer`. Defaults to `0`.
-        strategy: `"default"` or `"mirrored"` (`tf.distribute.MirroredStrategy`); the model and its
-            optimizers are built inside the strategy's scope.
+        strategy: `"default"`, `"mirrored"` (`tf.distribute.MirroredStrategy`: all local GPUs) or
+            `"multi_worker"` (`tf.distribute.MultiWorkerMirroredStrategy`, the cluster in the
+            `TF_CONFIG` environment variable; run the same call on every worker, before any other
+            TensorFlow work in the process; see `kerazoo.distribute`). The model and its optimizers
+            are built inside the strategy's scope. With `multi_worker` the chief writes `out`, the
+            other workers `.NAME.workerI` beside it (removed when the run finishes).
         precision: `"float32"` (default), `"mixed"` (`mixed_bfloat16` on CPUs, `mixed_float16` with
             loss scaling on GPUs) or `"auto"` (mixed where the hardware gains from it: a GPU, or a CPU
             with AMX / AVX512-BF16). The model is built under that Keras dtype policy (the global
@@ -265,13 +259,16 @@ def train(
             on for the rest of the process. Defaults to `True`.
 
     Returns:
-        The final figures written to `metrics.json`, with `run_dir` added.
+        The final figures written to `metrics.json`, with `run_dir` added (None on a multi-worker
+        run's workers other than the chief).
 
     Raises:
         UsageError: bad arguments (unknown model, unknown or invalid hparam or recipe key, ...).
         kerazoo.data.DataError: missing or bad data. In both cases nothing is written.
         DivergenceError: a loss became NaN or infinite; the partial run keeps its last good backup.
     """
+    if strategy == "multi_worker":
+        get_strategy(strategy)  # collectives must be set up before any other TensorFlow work
     if tensorboard is not None:
         from kerazoo.callbacks import require_tensorboard
 
@@ -303,6 +300,12 @@ def train(
     if backup_every is not None:
         check_int("backup_every", backup_every, 1, error=UsageError)
     out = check_output(out or Path("runs") / run.entry.name, UsageError)
+    if strategy == "multi_worker" and not is_chief():
+        # Every worker writes a run (the same one); only the chief's is the user's.
+        kind, index = worker_index()
+        out = worker_out = out.parent / f".{out.name}.{kind}{index}"
+    else:
+        worker_out = None
     partial = partial_dir(out)
     if resume:
         if BackupAndRestore.read_state(partial / "backup") is None:
@@ -328,9 +331,13 @@ def train(
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(policy)
     try:
-        return _train(
+        figures = _train(
             task, run, out, strategy, policy, verbose, callbacks, resume, backup_every, deterministic
         )
+        if worker_out is not None:  # a duplicate of the chief's run
+            remove(worker_out)
+            figures["run_dir"] = None
+        return figures
     finally:
         keras.config.set_dtype_policy(previous_policy)
 
@@ -381,7 +388,7 @@ def _train(task, run, out, strategy, policy, verbose, callbacks, resume, backup_
     """Build, compile, fit and write the run (see `train`), under the current dtype policy; the
     run's arguments are `run`'s."""
     # Build the model and its optimizers inside the strategy's scope (they must live there).
-    with _strategy(strategy).scope():
+    with get_strategy(strategy).scope():
         try:
             prepared = task.prepare(run)
         except (UsageError, zdata.DataError):
@@ -466,9 +473,13 @@ def _train(task, run, out, strategy, policy, verbose, callbacks, resume, backup_
     train_seconds = backup.previous_seconds + time.perf_counter() - start
     with _publishing(partial, out):
         hist = {k: [float(v) for v in vs] for k, vs in history.history.items()}
+        if strategy == "multi_worker":
+            run_locally(model)
         figures = task.finish(prepared, run, run_dir)
         figures.update(
-            train_seconds=round(train_seconds, 3), epochs=epochs, epochs_trained=len(hist.get("loss", []))
+            train_seconds=round(train_seconds, 3),
+            epochs=epochs,
+            epochs_trained=len(next(iter(hist.values()), [])),
         )
         if "images_seen" in figures:
             figures["images_per_second"] = round(figures["images_seen"] / max(train_seconds, 1e-9), 1)

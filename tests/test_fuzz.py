@@ -380,7 +380,9 @@ def test_output_paths_that_cannot_be_written(tmp_path, capsys):
         st.fixed_dictionaries(
             {"precision": junk_text.filter(lambda s: s not in ("float32", "mixed", "auto"))}
         ),
-        st.fixed_dictionaries({"strategy": junk_text.filter(lambda s: s not in ("default", "mirrored"))}),
+        st.fixed_dictionaries(
+            {"strategy": junk_text.filter(lambda s: s not in ("default", "mirrored", "multi_worker"))}
+        ),
         st.fixed_dictionaries({"backup_every": st.one_of(st.integers(max_value=0), st.just("10"))}),
         st.fixed_dictionaries({"dataset": junk_text.filter(lambda s: s not in ("digits",))}),
     ),
