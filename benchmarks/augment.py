@@ -14,8 +14,9 @@ CNN trained on the 60,000 real training images (same recipe and number of steps:
 epochs, Adam with the cnn recipe's cosine schedule, the recipe's shift/rotation augmentation on for
 both). The same is measured for the generator after each earlier epoch of that run
 (`accuracy_cgan_by_epoch`). Results under `cas_eN`; the final comparison is repeated for
-classifier seeds 1..`--cas-seeds`-1 (3 seeds in all by default) with another draw of samples each (`cas_eN_seedS`), and the summary
-gives the mean gap.
+classifier seeds 1..`--cas-seeds`-1 (3 seeds in all by default), with another draw of samples each
+(`cas_eN_seedS`), and the summary gives the mean gap. Pass `--seeds 10` with `--only cas` to keep
+the summary of the tabular part's 10 seeds.
 
 `small`: the small-label regime. For 10, 50 and 100 labelled images per class (a stratified draw
 from MNIST's training split, one per seed), the CNN is trained for the same number of steps
