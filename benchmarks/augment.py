@@ -118,8 +118,22 @@ class _SaveGenerator(keras.callbacks.Callback):
         self.model.generator.save(self.folder / f"generator_e{epoch + 1}.keras")
 
 
-def cas(args) -> dict:
+def _cas_data(args):
+    """The cas part's cgan run folder, real training images and labels, test split and classifier
+    steps (`--cas-epochs` epochs of the real set at batch 128)."""
+    x_real, y_real = _mnist(args.data_dir, "train")
+    steps = args.cas_epochs * (len(x_real) // 128)
     run = args.workdir / f"augment_cgan_mnist_e{args.cgan_epochs}"
+    return run, x_real, y_real, _mnist(args.data_dir, "test"), steps
+
+
+def _cas_accuracy(x, y, steps, test, seed):
+    """Test accuracy of the CNN trained on `(x, y)` alone (augmentation on, batch 128)."""
+    return train_classifier(_stream(x, y, seed=seed, batch=128), steps, test, augment=True, seed=seed)
+
+
+def cas(args) -> dict:
+    run, x_real, y_real, test, steps = _cas_data(args)
     snapshots = args.workdir / f"augment_cgan_mnist_e{args.cgan_epochs}_snapshots"
     if not (run / "generator.keras").is_file():
         kerazoo.train(
@@ -132,9 +146,6 @@ def cas(args) -> dict:
             callbacks=[_SaveGenerator(snapshots)],
         )
     metrics = json.loads((run / "metrics.json").read_text())
-    x_real, y_real = _mnist(args.data_dir, "train")
-    test = _mnist(args.data_dir, "test")
-    steps = args.cas_epochs * (len(x_real) // 128)
     figures = {
         "cgan_epochs": metrics["epochs"],
         "cgan_train_seconds": metrics["train_seconds"],
@@ -142,7 +153,7 @@ def cas(args) -> dict:
     }
 
     def accuracy(x, y):
-        return train_classifier(_stream(x, y, seed=0, batch=128), steps, test, augment=True, seed=0)
+        return _cas_accuracy(x, y, steps, test, seed=0)
 
     start = time.perf_counter()
     figures["accuracy_real"] = accuracy(x_real, y_real)
@@ -171,17 +182,13 @@ def cas(args) -> dict:
 def cas_seed(args, seed) -> dict:
     """The final comparison of `cas` again with classifier seed `seed` and another draw of samples
     (the spread of the gap)."""
-    run = args.workdir / f"augment_cgan_mnist_e{args.cgan_epochs}"
+    run, x_real, y_real, test, steps = _cas_data(args)
     if not (run / "generator.keras").is_file():
         raise SystemExit(f"{run}/generator.keras is missing: the cas part (seed 0) trains it first")
-    x_real, y_real = _mnist(args.data_dir, "train")
-    test = _mnist(args.data_dir, "test")
-    steps = args.cas_epochs * (len(x_real) // 128)
     x_fake, y_fake = generate(kerazoo.load_model(run / "generator.keras"), len(x_real) // 10, seed=1 + seed)
     figures = {"seed": seed, "steps": steps}
     for name, (x, y) in {"real": (x_real, y_real), "cgan": (x_fake, y_fake)}.items():
-        ds = _stream(x, y, seed=seed, batch=128)
-        figures[f"accuracy_{name}"] = train_classifier(ds, steps, test, augment=True, seed=seed)
+        figures[f"accuracy_{name}"] = _cas_accuracy(x, y, steps, test, seed)
         print(f"cas seed {seed} {name}: {figures[f'accuracy_{name}']:.4f}", flush=True)
     figures["gap_points"] = 100 * (figures["accuracy_real"] - figures["accuracy_cgan"])
     return figures
