@@ -13,7 +13,8 @@ digit; the zoo's CNN trained on them alone is tested on the real MNIST test spli
 CNN trained on the 60,000 real training images (same recipe and number of steps: `--cas-epochs`
 epochs, Adam with the cnn recipe's cosine schedule, the recipe's shift/rotation augmentation on for
 both). The same is measured for the generator after each earlier epoch of that run
-(`accuracy_cgan_by_epoch`). Results under `cas_eN`; the final comparison is repeated for
+(`accuracy_cgan_by_epoch`; `--cas-curve-every N`: after every N-th epoch only). A killed cgan
+training resumes from its last epoch's backup on the next run. Results under `cas_eN`; the final comparison is repeated for
 classifier seeds 1..`--cas-seeds`-1 (3 seeds in all by default), with another draw of samples each
 (`cas_eN_seedS`), and the summary gives the mean gap. Pass `--seeds 10` with `--only cas` to keep
 the summary of the tabular part's 10 seeds.
@@ -55,7 +56,7 @@ import kerazoo  # noqa: E402
 from kerazoo import data as zdata  # noqa: E402
 from kerazoo import runtime, tables  # noqa: E402
 from kerazoo.tasks.synthesis import load_table, sample_rows, split_table, table_classifiers  # noqa: E402
-from kerazoo.training import library_versions  # noqa: E402
+from kerazoo.training import library_versions, partial_dir  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "augment.json"
 PER_CLASS = (10, 50, 100)
@@ -136,13 +137,16 @@ def cas(args) -> dict:
     run, x_real, y_real, test, steps = _cas_data(args)
     snapshots = args.workdir / f"augment_cgan_mnist_e{args.cgan_epochs}_snapshots"
     if not (run / "generator.keras").is_file():
+        # A killed training (its backup in the partial run) continues where it stopped.
+        resume = (partial_dir(run) / "backup").is_dir()
         kerazoo.train(
             "cgan",
             dataset="mnist",
             data_dir=args.data_dir,
             epochs=args.cgan_epochs,
             out=run,
-            overwrite=True,
+            overwrite=not resume,
+            resume=resume,
             callbacks=[_SaveGenerator(snapshots)],
         )
     metrics = json.loads((run / "metrics.json").read_text())
@@ -161,7 +165,10 @@ def cas(args) -> dict:
     print(f"cas real: {figures['accuracy_real']:.4f}", flush=True)
     # The final generator, then the snapshots of earlier epochs (the same run's curve).
     generators = {metrics["epochs"]: run / "generator.keras"}
-    generators.update({e: snapshots / f"generator_e{e}.keras" for e in range(1, metrics["epochs"])})
+    every = args.cas_curve_every
+    generators.update(
+        {e: snapshots / f"generator_e{e}.keras" for e in range(every, metrics["epochs"], every)}
+    )
     figures["accuracy_cgan_by_epoch"] = {}
     for epoch, path in generators.items():
         if not path.is_file():
@@ -325,6 +332,12 @@ def main():
     parser.add_argument("--gan-steps", type=int, default=1000, help="cgan steps in the small-label regime")
     parser.add_argument("--cgan-epochs", type=int, default=10)
     parser.add_argument("--cas-epochs", type=int, default=3)
+    parser.add_argument(
+        "--cas-curve-every",
+        type=int,
+        default=1,
+        help="score the cgan's generator after every N-th epoch too (accuracy_cgan_by_epoch)",
+    )
     parser.add_argument(
         "--cas-seeds", type=int, default=3, help="classifier seeds of the final CAS comparison"
     )
