@@ -7,13 +7,13 @@ and a rerun skips the results already there (`--fresh` measures everything again
 resumes where it stopped.
 
 `cas`: Classification Accuracy Score (Ravuri & Vinyals, 2019). The zoo's `cgan` trained with its
-recipe on all of MNIST (`--cgan-epochs` N, 10 by default: `kerazoo train cgan --dataset mnist --epochs
+recipe on all of MNIST (`--cgan-epochs` N, 20 by default: `kerazoo train cgan --dataset mnist --epochs
 N`, its run kept in `--workdir` with its generator after every epoch) makes 6,000 images of each
 digit; the zoo's CNN trained on them alone is tested on the real MNIST test split, beside the same
 CNN trained on the 60,000 real training images (same recipe and number of steps: `--cas-epochs`
 epochs, Adam with the cnn recipe's cosine schedule, the recipe's shift/rotation augmentation on for
 both). The same is measured for the generator after each earlier epoch of that run
-(`accuracy_cgan_by_epoch`; `--cas-curve-every N`: after every N-th epoch only). A killed cgan
+(`accuracy_cgan_by_epoch`; `--cas-curve-every N`: after every N-th epoch, 5 by default). A killed cgan
 training resumes from its last epoch's backup on the next run. Results under `cas_eN`; the final comparison is repeated for
 classifier seeds 1..`--cas-seeds`-1 (3 seeds in all by default), with another draw of samples each
 (`cas_eN_seedS`), and the summary gives the mean gap. Pass `--seeds 10` with `--only cas` to keep
@@ -330,12 +330,12 @@ def main():
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=1000, help="classifier steps in the small-label regime")
     parser.add_argument("--gan-steps", type=int, default=1000, help="cgan steps in the small-label regime")
-    parser.add_argument("--cgan-epochs", type=int, default=10)
+    parser.add_argument("--cgan-epochs", type=int, default=20)
     parser.add_argument("--cas-epochs", type=int, default=3)
     parser.add_argument(
         "--cas-curve-every",
         type=int,
-        default=1,
+        default=5,
         help="score the cgan's generator after every N-th epoch too (accuracy_cgan_by_epoch)",
     )
     parser.add_argument(
