@@ -5,8 +5,11 @@
 
 The anchor is the TensorFlow DCGAN tutorial's loop, written here: one `tf.function` step, two
 GradientTapes, one generator forward pass shared by both updates (simultaneous updates), on
-`kerazoo.build("dcgan")`'s two networks with Adam(2e-4, beta_1=0.5) each. The contenders train the
-same networks on the same `tf.data` pipeline with `GAN.fit`: `fit` with one update each and no R1
+`kerazoo.build("dcgan")`'s two networks built from Keras' own layers, as the tutorial builds them
+(`keras.layers.BatchNormalization` where the zoo has its fused-kernel subclass; same weights), with
+Adam(2e-4, beta_1=0.5) each; `loop_zoo_layers` is the same loop on the zoo's layers (how much of a
+difference is the layers' and how much the step's). The contenders train the zoo's
+networks on the same `tf.data` pipeline with `GAN.fit`: `fit` with one update each and no R1
 (the same work as the loop, alternating updates), `fit_recipe` with the dcgan recipe (two generator
 updates per step and the R1 penalty), and both again with `--precision mixed` (`fit_mixed`,
 `fit_recipe_mixed`: bfloat16 compute on a CPU, float16 on a GPU), and `fit` with TensorFlow's op
@@ -15,10 +18,11 @@ other contenders run with it off). Each contender is timed over `--steps` traini
 `--warmup` steps (tracing and the first epoch's caching excluded), the contenders alternating
 `--repeats` times; reported: the median images/s and its ratio to the loop's median from the same
 run. `cnn_fit` (the zoo's `cnn` fed by `make_dataset`, as `kerazoo train cnn`) is compared the same
-way with `cnn_arrays`, the same network fitted on NumPy arrays as keras.io's MNIST convnet example
+way with `cnn_arrays`, the same network (Keras' own layers) fitted on NumPy arrays as keras.io's MNIST convnet example
 does (batch 128, `--cnn-epochs` epochs, the first untimed), and `vae_fit` (`VAE.fit`) with
 `vae_loop`, a plain `tf.function` step on the same networks and loss (batch 64, timed as the GANs),
-and `cgan_fit` with `cgan_loop` (the tutorial loop with labels fed to both networks). Then `--epoch-probe` epochs of the dcgan recipe's `fit` on the digits, with the zoo's GAN
+and `cgan_fit` with `cgan_loop` (the tutorial loop with labels fed to both networks, Keras' own
+layers). Then `--epoch-probe` epochs of the dcgan recipe's `fit` on the digits, with the zoo's GAN
 callbacks, record the delay between each epoch's start and its first step, and the training
 pipeline alone is timed over 3 epochs (`pipeline_images_per_second`). Results go to
 `benchmarks/results/speed.json`.
@@ -39,6 +43,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import kerazoo  # noqa: E402
+from kerazoo.models._common import BatchNormalization as ZooBatchNormalization  # noqa: E402
 from kerazoo.training import library_versions, precision_policy  # noqa: E402
 
 BATCH = 64
@@ -55,9 +60,33 @@ def _networks():
     return gan
 
 
-def time_loop(ds, steps, warmup):
-    """images/s of the TF-tutorial loop."""
-    return _time_steps(_tutorial_step(_networks()), ds, steps, warmup)
+def keras_layers(model):
+    """`model` built from Keras' own layers: every `kerazoo.models._common.BatchNormalization` (the
+    zoo's, whose training pass runs TensorFlow's fused kernel) replaced by
+    `keras.layers.BatchNormalization` with the same config and weights; the network as the
+    tutorials write it."""
+
+    def clone(layer):
+        stock = isinstance(layer, ZooBatchNormalization)
+        return (keras.layers.BatchNormalization if stock else layer.__class__).from_config(layer.get_config())
+
+    copy = keras.models.clone_model(model, clone_function=clone)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def _stock(gan):
+    """`gan`'s two networks built from Keras' own layers (see `keras_layers`), as a `GAN`."""
+    return kerazoo.GAN(
+        keras_layers(gan.generator), keras_layers(gan.discriminator), num_classes=gan.num_classes, seed=0
+    )
+
+
+def time_loop(ds, steps, warmup, stock=True):
+    """images/s of the TF-tutorial loop, on the dcgan networks built from Keras' own layers (`stock`,
+    the anchor) or on the zoo's."""
+    gan = _networks()
+    return _time_steps(_tutorial_step(_stock(gan) if stock else gan), ds, steps, warmup)
 
 
 def _tutorial_step(gan):
@@ -186,10 +215,13 @@ class _EpochClock(keras.callbacks.Callback):
 
 def time_cnn(name, data_dir, epochs, arrays):
     """images/s of the zoo's `cnn` (its recipe's Adam, batch 128) over `epochs - 1` epochs after the
-    first: fed by `make_dataset` (`arrays=False`, as `kerazoo train cnn`) or, the anchor, by NumPy
-    arrays given straight to `fit` as keras.io's MNIST convnet example does (`arrays=True`)."""
+    first: fed by `make_dataset` (`arrays=False`, as `kerazoo train cnn`) or, the anchor, built from
+    Keras' own layers and fed by NumPy arrays given straight to `fit` as keras.io's MNIST convnet
+    example does (`arrays=True`)."""
     x, y = kerazoo.data.load_images(name, "train", data_dir)
     model = kerazoo.build("cnn", input_shape=x.shape[1:], num_classes=int(y.max()) + 1)
+    if arrays:
+        model = keras_layers(model)
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -246,7 +278,7 @@ def time_vae(args, loop):
 def time_cgan(args, loop):
     """images/s of the zoo's `cgan` with one update each, no R1, Adam(2e-4, beta_1=0.5) and the
     non-saturating loss: `GAN.fit` (`loop=False`), or the anchor, the TF-tutorial loop of `time_loop`
-    with the labels fed to both networks."""
+    with the labels fed to both networks, on the networks built from Keras' own layers."""
     if not hasattr(args, "cgan_ds"):
         args.cgan_ds = kerazoo.make_dataset(
             args.dataset,
@@ -263,7 +295,7 @@ def time_cgan(args, loop):
         clock = _Clock(warmup)
         gan.fit(ds, epochs=1, steps_per_epoch=warmup + steps, verbose=0, callbacks=[clock])
         return steps * BATCH / (clock.end - clock.start)
-    return _time_steps(_tutorial_step(gan), ds, steps, warmup)
+    return _time_steps(_tutorial_step(_stock(gan)), ds, steps, warmup)
 
 
 def pipeline_rate(name, data_dir, epochs=3):
@@ -281,6 +313,7 @@ def pipeline_rate(name, data_dir, epochs=3):
 
 CONTENDERS = {
     "loop": lambda ds, a: time_loop(ds, a.steps, a.warmup),
+    "loop_zoo_layers": lambda ds, a: time_loop(ds, a.steps, a.warmup, stock=False),
     "fit": lambda ds, a: time_fit(ds, a.steps, a.warmup, {"g_steps": 1, "r1_gamma": 0.0}),
     "fit_deterministic": lambda ds, a: time_fit(
         ds, a.steps, a.warmup, {"g_steps": 1, "r1_gamma": 0.0}, deterministic=True

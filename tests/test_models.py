@@ -282,3 +282,122 @@ def test_lstm_forecaster_without_seasonal_skip():
     assert (
         with_skip.count_params() == kerazoo.build("lstm_forecaster", seasonal_skip=False).count_params() + 1
     )
+
+
+# The zoo's BatchNormalization: TensorFlow's fused kernel in training, Keras' own layer otherwise.
+
+
+def _bn_pair(shape, **kwargs):
+    from kerazoo.models._common import BatchNormalization
+
+    stock, zoo = keras.layers.BatchNormalization(**kwargs), BatchNormalization(**kwargs)
+    stock.build(shape)
+    zoo.build(shape)
+    rng = np.random.default_rng(0)
+    for layer in (stock, zoo):
+        if layer.scale:
+            layer.gamma.assign(rng.normal(size=layer.gamma.shape) if layer is stock else stock.gamma)
+        if layer.center:
+            layer.beta.assign(rng.normal(size=layer.beta.shape) if layer is stock else stock.beta)
+    return stock, zoo
+
+
+def _bn_train_step(layer, x, w, mask=None):
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = layer(x, training=True, mask=mask)
+        loss = tf.reduce_sum(tf.cast(y, tf.float32) * w)
+    weights = [v for v in (getattr(layer, "gamma", None), getattr(layer, "beta", None)) if v is not None]
+    grads = tape.gradient(loss, [x, *weights])
+    return [y, *grads, layer.moving_mean, layer.moving_variance]
+
+
+@pytest.mark.parametrize(
+    "shape, kwargs",
+    [
+        ((8, 7, 7, 16), {}),
+        ((3, 5, 5, 2), {"momentum": 0.9, "epsilon": 1e-5}),
+        ((1, 1, 1, 4), {}),  # one value per channel: variance 0, as Keras has it
+        ((4, 3, 3, 5), {"center": False, "scale": False}),
+        ((6, 5), {}),  # 2-D: Keras' own path
+    ],
+)
+def test_zoo_batch_norm_trains_as_keras_does(shape, kwargs):
+    stock, zoo = _bn_pair(shape, **kwargs)
+    x = tf.random.stateless_normal(shape, (1, 2)) * 3.0 + 1.0
+    w = tf.random.stateless_normal(shape, (3, 4))
+    for _ in range(2):  # the second step starts from the updated moving statistics
+        for a, b in zip(_bn_train_step(stock, x, w), _bn_train_step(zoo, x, w)):
+            np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-5, atol=2e-5)
+    # Inference is Keras' own code: identical from the same moving statistics.
+    zoo.moving_mean.assign(stock.moving_mean)
+    zoo.moving_variance.assign(stock.moving_variance)
+    np.testing.assert_array_equal(zoo(x, training=False), stock(x, training=False))
+
+
+def test_zoo_batch_norm_under_mixed_precision_matches_keras():
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        stock, zoo = _bn_pair((8, 6, 6, 8))
+        x = tf.cast(tf.random.stateless_normal((8, 6, 6, 8), (1, 2)) * 3.0 + 1.0, "bfloat16")
+        w = tf.random.stateless_normal((8, 6, 6, 8), (3, 4))
+        a, b = _bn_train_step(stock, x, w), _bn_train_step(zoo, x, w)
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert b[0].dtype == "bfloat16" and zoo.moving_mean.dtype == "float32"
+    for u, v in zip(a, b):
+        np.testing.assert_allclose(
+            np.asarray(tf.cast(v, "float32")), np.asarray(tf.cast(u, "float32")), rtol=0.02, atol=0.05
+        )
+
+
+def test_zoo_batch_norm_second_order_gradient_is_exact():
+    """The R1 penalty's gradient through the layer equals a float64 batch normalisation written out
+    (no stop_gradient); the bias of the convolution before it, which cannot change the output, gets 0."""
+    from kerazoo.models._common import BatchNormalization
+
+    conv, bn, dense = keras.layers.Conv2D(4, 3), BatchNormalization(), keras.layers.Dense(1)
+    x = tf.random.stateless_normal((6, 8, 8, 2), (5, 6))
+    conv.build(x.shape)
+    conv.bias.assign(tf.random.stateless_normal((4,), (7, 8)))
+
+    def penalty_grads(forward, x, weights):
+        with tf.GradientTape() as outer:
+            with tf.GradientTape() as inner:
+                inner.watch(x)
+                out = tf.reduce_sum(forward(x))
+            gx = inner.gradient(out, x)
+            penalty = tf.reduce_sum(gx * gx)
+        return outer.gradient(penalty, weights)
+
+    def zoo(x):
+        return dense(keras.layers.Flatten()(tf.nn.leaky_relu(bn(conv(x), training=True), 0.2)))
+
+    got = penalty_grads(zoo, x, [conv.kernel, conv.bias])
+    k64, b64 = (tf.Variable(tf.cast(v, tf.float64)) for v in (conv.kernel, conv.bias))
+    d64 = [tf.cast(v, tf.float64) for v in dense.weights]
+
+    def exact(x):
+        h = tf.nn.conv2d(x, k64, 1, "VALID") + b64
+        mean = tf.reduce_mean(h, [0, 1, 2])
+        var = tf.reduce_mean(tf.square(h - mean), [0, 1, 2])
+        h = (h - mean) / tf.sqrt(var + bn.epsilon) * tf.cast(bn.gamma, tf.float64) + tf.cast(
+            bn.beta, tf.float64
+        )
+        return tf.reshape(tf.nn.leaky_relu(h, 0.2), (6, -1)) @ d64[0] + d64[1]
+
+    want = penalty_grads(exact, tf.cast(x, tf.float64), [k64, b64])
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-4, atol=1e-6 * float(np.abs(want[0]).max()))
+    np.testing.assert_allclose(got[1], 0.0, atol=1e-5 * float(np.abs(want[0]).max()))
+
+
+def test_zoo_batch_norm_saves_as_kerazoo_layer(tmp_path):
+    from kerazoo.models._common import BatchNormalization
+
+    gan = kerazoo.build("dcgan", width=8)
+    assert any(isinstance(layer, BatchNormalization) for layer in gan.generator.layers)
+    gan.generator.save(tmp_path / "g.keras")
+    loaded = kerazoo.load_model(tmp_path / "g.keras")
+    assert [type(layer) for layer in loaded.layers] == [type(layer) for layer in gan.generator.layers]
+    noise = np.random.default_rng(0).standard_normal((2, 100)).astype("float32")
+    np.testing.assert_array_equal(loaded(noise), gan.generator(noise))

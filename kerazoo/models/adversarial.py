@@ -11,7 +11,13 @@ from keras import layers
 
 from kerazoo._registry import register_model
 from kerazoo.gan import GAN
-from kerazoo.models._common import check_positive_int, check_rate, check_shape, check_units
+from kerazoo.models._common import (
+    BatchNormalization,
+    check_positive_int,
+    check_rate,
+    check_shape,
+    check_units,
+)
 
 __all__ = [
     "mlp_generator",
@@ -156,19 +162,19 @@ def dcgan_generator(latent_dim=100, image_shape=(28, 28, 1), width=64, num_class
     x = layers.Reshape((1, 1, x.shape[-1]), name=f"{name}_stem_reshape")(x)
     # Block 1: 1x1 -> 7x7x256
     x = layers.Conv2DTranspose(4 * width, base, use_bias=False, name=f"{name}_block1_deconv")(x)
-    x = layers.BatchNormalization(name=f"{name}_block1_bn")(x)
+    x = BatchNormalization(name=f"{name}_block1_bn")(x)
     x = layers.ReLU(name=f"{name}_block1_relu")(x)
     # Block 2: 7x7 -> 14x14x128
     x = layers.Conv2DTranspose(
         2 * width, 4, strides=2, padding="same", use_bias=False, name=f"{name}_block2_deconv"
     )(x)
-    x = layers.BatchNormalization(name=f"{name}_block2_bn")(x)
+    x = BatchNormalization(name=f"{name}_block2_bn")(x)
     x = layers.ReLU(name=f"{name}_block2_relu")(x)
     # Block 3: 14x14 -> 28x28x64
     x = layers.Conv2DTranspose(
         width, 4, strides=2, padding="same", use_bias=False, name=f"{name}_block3_deconv"
     )(x)
-    x = layers.BatchNormalization(name=f"{name}_block3_bn")(x)
+    x = BatchNormalization(name=f"{name}_block3_bn")(x)
     x = layers.ReLU(name=f"{name}_block3_relu")(x)
     # Output: 28x28x1 in [-1, 1]
     outputs = layers.Conv2DTranspose(
@@ -206,7 +212,7 @@ def dcgan_discriminator(
         # Block i: strided conv halves the size (28 -> 14 -> 7 -> 4)
         x = layers.Conv2D(filters, 4, strides=2, padding="same", name=f"{name}_block{i}_conv")(x)
         if batch_norm and i > 1:
-            x = layers.BatchNormalization(name=f"{name}_block{i}_bn")(x)
+            x = BatchNormalization(name=f"{name}_block{i}_bn")(x)
         x = layers.LeakyReLU(0.2, name=f"{name}_block{i}_lrelu")(x)
     # Head: one logit
     x = layers.Flatten(name=f"{name}_flatten")(x)

@@ -13,6 +13,7 @@ from keras import layers
 from kerazoo._registry import register_model
 from kerazoo.models._common import (
     ACTIVATIONS,
+    BatchNormalization,
     augmentation,
     check_augment,
     check_choice,
@@ -388,7 +389,7 @@ def _normalized_relu(x, batch_norm: bool, prefix: str):
     0.99: they then settle within about 50 steps, and a small data set (the 1,300 training digits
     make 11 batches an epoch) is judged with its own statistics, not with the initial ones."""
     if batch_norm:
-        x = layers.BatchNormalization(momentum=0.9, name=f"{prefix}_norm")(x)
+        x = BatchNormalization(momentum=0.9, name=f"{prefix}_norm")(x)
     return layers.ReLU(name=f"{prefix}_relu")(x)
 
 

@@ -23,7 +23,7 @@ from keras import layers, ops
 from kerazoo._checks import check_choice, check_number
 from kerazoo._registry import register_model
 from kerazoo.gan import GAN, _float32, scale_for_replicas
-from kerazoo.models._common import check_positive_int, check_shape
+from kerazoo.models._common import BatchNormalization, check_positive_int, check_shape
 
 __all__ = ["Translator", "PixelShuffle", "unet_generator", "patch_discriminator", "pix2pix", "srgan"]
 
@@ -323,7 +323,7 @@ def unet_generator(image_shape, source_channels, depth, filters, max_filters, se
             width, 4, 2, "same", use_bias=False, kernel_initializer=init, name=f"down{i + 1}_conv"
         )(x)
         if i:
-            x = layers.BatchNormalization(name=f"down{i + 1}_bn")(x)
+            x = BatchNormalization(name=f"down{i + 1}_bn")(x)
         x = layers.LeakyReLU(0.2, name=f"down{i + 1}_lrelu")(x)
         skips.append(x)
     for i in reversed(range(depth - 1)):
@@ -331,7 +331,7 @@ def unet_generator(image_shape, source_channels, depth, filters, max_filters, se
         x = layers.Conv2DTranspose(
             widths[i], 4, 2, "same", use_bias=False, kernel_initializer=init, name=f"up{up}_conv"
         )(x)
-        x = layers.BatchNormalization(name=f"up{up}_bn")(x)
+        x = BatchNormalization(name=f"up{up}_bn")(x)
         if up <= 3:
             x = layers.Dropout(0.5, seed=seed, name=f"up{up}_dropout")(x)
         x = layers.ReLU(name=f"up{up}_relu")(x)
@@ -360,7 +360,7 @@ def patch_discriminator(
             width, 4, stride, "same", use_bias=not i, kernel_initializer=init, name=f"block{i + 1}_conv"
         )(x)
         if i:
-            x = layers.BatchNormalization(name=f"block{i + 1}_bn")(x)
+            x = BatchNormalization(name=f"block{i + 1}_bn")(x)
         x = layers.LeakyReLU(0.2, name=f"block{i + 1}_lrelu")(x)
     logits = layers.Conv2D(1, 4, 1, "same", kernel_initializer=init, name="patch_logits")(x)
     return keras.Model([images, source], logits, name=name)
@@ -418,13 +418,13 @@ def sr_generator(source_shape, scale, filters, blocks, name="generator"):
     x = stem = layers.PReLU(shared_axes=[1, 2], name="stem_prelu")(x)
     for b in range(1, blocks + 1):
         y = layers.Conv2D(filters, 3, padding="same", name=f"res{b}_conv1")(x)
-        y = layers.BatchNormalization(name=f"res{b}_bn1")(y)
+        y = BatchNormalization(name=f"res{b}_bn1")(y)
         y = layers.PReLU(shared_axes=[1, 2], name=f"res{b}_prelu")(y)
         y = layers.Conv2D(filters, 3, padding="same", name=f"res{b}_conv2")(y)
-        y = layers.BatchNormalization(name=f"res{b}_bn2")(y)
+        y = BatchNormalization(name=f"res{b}_bn2")(y)
         x = layers.Add(name=f"res{b}_add")([x, y])
     x = layers.Conv2D(filters, 3, padding="same", name="trunk_conv")(x)
-    x = layers.BatchNormalization(name="trunk_bn")(x)
+    x = BatchNormalization(name="trunk_bn")(x)
     x = layers.Add(name="trunk_add")([stem, x])
     for u in range(1, int(math.log2(scale)) + 1):
         x = layers.Conv2D(filters * 4, 3, padding="same", name=f"up{u}_conv")(x)
@@ -445,7 +445,7 @@ def sr_discriminator(image_shape, filters, name="discriminator"):
         width = filters * 2 ** ((i + 1) // 2)
         x = layers.Conv2D(width, 3, 1 + (i % 2 == 1), "same", name=f"block{i + 1}_conv")(x)
         if i:
-            x = layers.BatchNormalization(name=f"block{i + 1}_bn")(x)
+            x = BatchNormalization(name=f"block{i + 1}_bn")(x)
         x = layers.LeakyReLU(0.2, name=f"block{i + 1}_lrelu")(x)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(filters * 8, name="dense")(x)
