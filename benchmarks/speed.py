@@ -22,7 +22,8 @@ way with `cnn_arrays`, the same network (Keras' own layers) fitted on NumPy arra
 does (batch 128, `--cnn-epochs` epochs, the first untimed), and `vae_fit` (`VAE.fit`) with
 `vae_loop`, a plain `tf.function` step on the same networks and loss (batch 64, timed as the GANs),
 and `cgan_fit` with `cgan_loop` (the tutorial loop with labels fed to both networks, Keras' own
-layers). Then `--epoch-probe` epochs of the dcgan recipe's `fit` on the digits, with the zoo's GAN
+layers). `bn_keras`, `bn_zoo` (and `_mixed`) time one BatchNormalization's training pass on the
+DCGAN generator's largest (64 x 28 x 28 x 64): Keras' layer against the zoo's fused one. Then `--epoch-probe` epochs of the dcgan recipe's `fit` on the digits, with the zoo's GAN
 callbacks, record the delay between each epoch's start and its first step, and the training
 pipeline alone is timed over 3 epochs (`pipeline_images_per_second`). Results go to
 `benchmarks/results/speed.json`.
@@ -298,6 +299,31 @@ def time_cgan(args, loop):
     return _time_steps(_tutorial_step(_stock(gan)), ds, steps, warmup)
 
 
+def time_batch_norm(zoo, precision="float32", steps=50):
+    """images/s of one BatchNormalization's training pass (forward and backward) on the DCGAN
+    generator's largest one, 64 x 28 x 28 x 64: Keras' layer (`zoo=False`) or the zoo's, which runs
+    TensorFlow's fused kernel; built and fed in `precision`'s compute dtype."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision_policy(precision))
+    try:
+        layer = (ZooBatchNormalization if zoo else keras.layers.BatchNormalization)()
+        shape = (BATCH, 28, 28, 64)
+        x = tf.cast(tf.random.stateless_normal(shape, (1, 2)) * 3.0 + 1.0, layer.compute_dtype)
+        w = tf.cast(tf.random.stateless_normal(shape, (3, 4)), layer.compute_dtype)
+        layer.build(shape)
+
+        @tf.function
+        def step(_):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                loss = tf.reduce_sum(tf.cast(layer(x, training=True) * w, "float32"))
+            return tape.gradient(loss, [x, *layer.trainable_weights])[0]
+
+        return _time_steps(step, tf.data.Dataset.range(1).repeat(), steps, warmup=5)
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
 def pipeline_rate(name, data_dir, epochs=3):
     """images/s of the training pipeline alone (`make_dataset`, as `GAN.fit` gets it), over `epochs`
     full passes, the first included."""
@@ -325,6 +351,10 @@ CONTENDERS = {
     "cgan_fit": lambda ds, a: time_cgan(a, loop=False),
     "vae_loop": lambda ds, a: time_vae(a, loop=True),
     "vae_fit": lambda ds, a: time_vae(a, loop=False),
+    "bn_keras": lambda ds, a: time_batch_norm(zoo=False),
+    "bn_zoo": lambda ds, a: time_batch_norm(zoo=True),
+    "bn_keras_mixed": lambda ds, a: time_batch_norm(zoo=False, precision="mixed"),
+    "bn_zoo_mixed": lambda ds, a: time_batch_norm(zoo=True, precision="mixed"),
     "cnn_arrays": lambda ds, a: time_cnn(a.dataset, a.data_dir, a.cnn_epochs, arrays=True),
     "cnn_fit": lambda ds, a: time_cnn(a.dataset, a.data_dir, a.cnn_epochs, arrays=False),
 }
@@ -375,7 +405,7 @@ def main():
         "images_per_second": measured,
         "median_images_per_second": medians,
         "ratio_to_loop": {
-            k: v / anchor for k, v in medians.items() if not k.startswith(("cnn", "vae", "cgan"))
+            k: v / anchor for k, v in medians.items() if not k.startswith(("cnn", "vae", "cgan", "bn"))
         }
         if anchor
         else None,
@@ -388,6 +418,7 @@ def main():
         "cnn_ratio_to_arrays": medians["cnn_fit"] / medians["cnn_arrays"]
         if {"cnn_fit", "cnn_arrays"} <= set(medians)
         else None,
+        "batch_norm_ms_per_batch": {k: 1000 * BATCH / v for k, v in medians.items() if k.startswith("bn")},
         "epoch_start_seconds": delays,
         "pipeline_images_per_second": pipeline,
     }
@@ -401,6 +432,11 @@ def main():
         elif name.startswith("cgan"):
             base = medians.get("cgan_loop")
             ratio = f"  {value / base:.2f}x the cgan loop" if base else ""
+        elif name.startswith("bn"):
+            base = medians.get(name.replace("zoo", "keras"))
+            ratio = (
+                f"  {1000 * BATCH / value:.2f} ms a batch, {value / base:.2f}x Keras' layer" if base else ""
+            )
         elif name.startswith("vae"):
             base = medians.get("vae_loop")
             ratio = f"  {value / base:.2f}x the VAE loop" if base else ""

@@ -57,8 +57,8 @@ class BatchNormalization(layers.BatchNormalization):
     """Keras' `BatchNormalization` whose training pass on 4-D batches (channels last) runs
     TensorFlow's fused kernel (`FusedBatchNormV3` and its gradient) instead of Keras' separate moment,
     normalisation and update ops: the same outputs, gradients and moving statistics, to float
-    rounding, in 30 to 55% of Keras' time on CPU at float32 (forward and backward, 64 x 28 x 28 x 64:
-    8.4 against 28.3 ms), about a quarter under mixed_bfloat16 (4.3 against 15.9 ms), where Keras
+    rounding, 2.7 times as fast on CPU at float32 and 4 times under mixed_bfloat16 (forward and
+    backward on 64 x 28 x 28 x 64; `benchmarks/speed.py --only bn_keras,bn_zoo,...`), where Keras
     casts each batch to float32 and back while the kernel takes (b)float16 batches as they are and
     keeps float32 statistics.
     Second-order gradients (the R1 penalty's) are the exact ones, where Keras' (`tf.nn.moments`
