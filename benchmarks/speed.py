@@ -44,6 +44,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import kerazoo  # noqa: E402
+from kerazoo.export import rebuilt  # noqa: E402
 from kerazoo.models._common import BatchNormalization as ZooBatchNormalization  # noqa: E402
 from kerazoo.training import library_versions, precision_policy  # noqa: E402
 
@@ -71,9 +72,7 @@ def keras_layers(model):
         stock = isinstance(layer, ZooBatchNormalization)
         return (keras.layers.BatchNormalization if stock else layer.__class__).from_config(layer.get_config())
 
-    copy = keras.models.clone_model(model, clone_function=clone)
-    copy.set_weights(model.get_weights())
-    return copy
+    return rebuilt(model, clone)
 
 
 def _stock(gan):

@@ -347,6 +347,12 @@ def as_float32(model):
         config["dtype"] = "float32"
         return layer.__class__.from_config(config)
 
+    return rebuilt(model, clone)
+
+
+def rebuilt(model, clone):
+    """A copy of `model` (nested models included) whose layers are `clone(layer)`, new layers built
+    from each one's config, with `model`'s weights."""
     copy = keras.models.clone_model(model, clone_function=clone, recursive=True)
     copy.set_weights(model.get_weights())
     return copy
@@ -454,9 +460,7 @@ def sub_pixel_transposed_convs(model):
             return _SubPixelConv2DTranspose.from_config(layer.get_config())
         return layer.__class__.from_config(layer.get_config())
 
-    copy = keras.models.clone_model(model, clone_function=clone, recursive=True)
-    copy.set_weights(model.get_weights())
-    return copy
+    return rebuilt(model, clone)
 
 
 def image_range(model) -> tuple:
