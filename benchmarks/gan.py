@@ -36,7 +36,7 @@ import kerazoo  # noqa: E402
 from kerazoo._registry import get_entry  # noqa: E402
 from kerazoo.cli import parse_set  # noqa: E402
 from kerazoo.evaluation import evaluate_generator  # noqa: E402
-from kerazoo.training import library_versions  # noqa: E402
+from kerazoo.training import library_versions, precision_policy  # noqa: E402
 
 SAMPLES = int(os.environ.get("KERAZOO_BENCH_SAMPLES", 10_000))
 GANS = ("gan", "dcgan", "cgan", "wgan_gp", "progan")
@@ -60,16 +60,24 @@ def _samples(generator, seed, latent_dim=None, conditional=None):
 
 
 class EpochScore(keras.callbacks.Callback):
-    """The evaluator's figures for the generator after every epoch (the last one is the result)."""
+    """The evaluator's figures for the generator after every epoch (the last one is the result),
+    with `seconds`: the run's time until then, less this callback's own scoring (time to a target)."""
 
     def __init__(self, classifier, seed):
         super().__init__()
         self.classifier, self.seed, self.by_epoch = classifier, seed, []
+        self.start, self.scoring = None, 0.0
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         gan = self.model
+        begin = time.perf_counter()
         samples = _samples(gan, self.seed, gan.latent_dim, gan.conditional)
         figures = score(self.classifier, *samples, value_range=(-1.0, 1.0))
+        figures["seconds"] = round(begin - self.start - self.scoring, 1)
+        self.scoring += time.perf_counter() - begin
         if "resolution" in (logs or {}):  # a growing GAN: the phase the figures are of
             figures.update(resolution=float(logs["resolution"]), alpha=float(logs["alpha"]))
         figures.pop("class_share")
@@ -77,11 +85,13 @@ class EpochScore(keras.callbacks.Callback):
         print(f"epoch {epoch + 1}: {figures}", flush=True)
 
 
-def bench(name, workdir, data_dir, epochs, classifier, seed=0, overrides=None) -> dict:
+def bench(name, workdir, data_dir, epochs, classifier, seed=0, overrides=None, precision="float32") -> dict:
     recipe = get_entry(name).recipe.replace(overrides)  # e.g. --recipe g_steps=1
     label = name + "".join(
         f",{k}={json.dumps(v, separators=(',', ':'))}" for k, v in (overrides or {}).items()
     )
+    if precision != "float32":
+        label += f",precision={precision}"
     run = workdir / f"{re.sub(r'[^A-Za-z0-9_.]+', '-', label.replace('=', '')).strip('-')}-e{epochs}"
     per_epoch = EpochScore(classifier, seed)
     metrics = kerazoo.train(
@@ -94,6 +104,7 @@ def bench(name, workdir, data_dir, epochs, classifier, seed=0, overrides=None) -
         verbose=2,
         seed=seed,
         recipe=overrides,
+        precision=precision,
         callbacks=[per_epoch],
     )
     generator = keras.saving.load_model(run / "generator.keras")
@@ -117,6 +128,7 @@ def bench(name, workdir, data_dir, epochs, classifier, seed=0, overrides=None) -
         train_seconds=metrics["train_seconds"],
         images_per_second=metrics["images_per_second"],
         run_dir=str(run),
+        precision=precision_policy(precision),  # the Keras dtype policy it trained under
     )
     if "phases" in metrics:  # a growing GAN: time and images/s of each phase
         figures["phases"] = metrics["phases"]
@@ -175,6 +187,12 @@ def main():
         metavar="KEY=VALUE",
         help="override a recipe key (e.g. g_steps=1, as `kerazoo train --recipe`); results go under NAME,KEY=VALUE",
     )
+    parser.add_argument(
+        "--precision",
+        default="float32",
+        choices=("float32", "mixed", "auto"),
+        help="as `kerazoo train --precision`; runs other than float32 go under NAME,precision=...",
+    )
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "gan.json"))
     args = parser.parse_args()
     if not args.data_dir:
@@ -201,7 +219,7 @@ def main():
     print(f"evaluator: cnn, MNIST test accuracy {accuracy:.4f}", flush=True)
     for name in args.only.split(","):
         label, results["gans"][label] = bench(
-            name, workdir, args.data_dir, args.epochs, classifier, 0, overrides
+            name, workdir, args.data_dir, args.epochs, classifier, 0, overrides, args.precision
         )
         print(label, results["gans"][label], flush=True)
         out.parent.mkdir(parents=True, exist_ok=True)
