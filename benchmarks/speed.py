@@ -9,9 +9,11 @@ GradientTapes, one generator forward pass shared by both updates (simultaneous u
 (`keras.layers.BatchNormalization` where the zoo has its fused-kernel subclass; same weights), with
 Adam(2e-4, beta_1=0.5) each; `loop_zoo_layers` is the same loop on the zoo's layers (how much of a
 difference is the layers' and how much the step's). The contenders train the zoo's
-networks on the same `tf.data` pipeline with `GAN.fit`: `fit` with one update each and no R1
-(the same work as the loop, alternating updates), `fit_recipe` with the dcgan recipe (two generator
-updates per step and the R1 penalty), and both again with `--precision mixed` (`fit_mixed`,
+networks on the same `tf.data` pipeline with `GAN.fit`: `fit_simultaneous` with one update each,
+no R1 and `update="simultaneous"` (the loop's own algorithm: the same work), `fit` the same with
+alternating updates (the default: the generator's update goes through the updated discriminator, one
+more discriminator pass), `fit_recipe` with the dcgan recipe (two generator updates per step and the
+R1 penalty), and these again with `--precision mixed` (`fit_simultaneous_mixed`, `fit_mixed`,
 `fit_recipe_mixed`: bfloat16 compute on a CPU, float16 on a GPU), and `fit` with TensorFlow's op
 determinism on (`fit_deterministic`, what `kerazoo train` does unless `--nondeterministic`; the
 other contenders run with it off). Each contender is timed over `--steps` training steps after
@@ -336,6 +338,7 @@ def pipeline_rate(name, data_dir, epochs=3):
     return images / (time.perf_counter() - start)
 
 
+SIMULTANEOUS = {"g_steps": 1, "r1_gamma": 0.0, "update": "simultaneous"}  # the loop's very algorithm
 CONTENDERS = {
     "loop": lambda ds, a: time_loop(ds, a.steps, a.warmup),
     "loop_zoo_layers": lambda ds, a: time_loop(ds, a.steps, a.warmup, stock=False),
@@ -344,6 +347,8 @@ CONTENDERS = {
         ds, a.steps, a.warmup, {"g_steps": 1, "r1_gamma": 0.0}, deterministic=True
     ),
     "fit_mixed": lambda ds, a: time_fit(ds, a.steps, a.warmup, {"g_steps": 1, "r1_gamma": 0.0}, "mixed"),
+    "fit_simultaneous": lambda ds, a: time_fit(ds, a.steps, a.warmup, SIMULTANEOUS),
+    "fit_simultaneous_mixed": lambda ds, a: time_fit(ds, a.steps, a.warmup, SIMULTANEOUS, "mixed"),
     "fit_recipe": lambda ds, a: time_fit(ds, a.steps, a.warmup, {}),
     "fit_recipe_mixed": lambda ds, a: time_fit(ds, a.steps, a.warmup, {}, "mixed"),
     "cgan_loop": lambda ds, a: time_cgan(a, loop=True),

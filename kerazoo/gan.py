@@ -17,6 +17,7 @@ the R1 penalty on real images (`compile(r1_gamma=...)`, Mescheder et al. 2018).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Callable
 from typing import Any
@@ -25,11 +26,13 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from kerazoo._checks import check_number, check_positive_int
+from kerazoo._checks import check_choice, check_number, check_positive_int
+from kerazoo.optimizers import Adam  # noqa: F401  (registers kerazoo>Adam, the default)
 
-__all__ = ["GAN", "GANLoss", "GANOptions", "LOSSES", "get_loss", "gradient_penalty", "r1_penalty"]
+__all__ = ["GAN", "GANLoss", "GANOptions", "LOSSES", "UPDATES", "get_loss", "gradient_penalty", "r1_penalty"]
 
-_DCGAN_ADAM = {"class_name": "Adam", "config": {"beta_1": 0.5}}  # Radford et al. 2016, with lr 2e-4
+# Radford et al. 2016, with lr 2e-4; kerazoo.optimizers.Adam is Keras' on TensorFlow's fused kernel.
+_DCGAN_ADAM = {"class_name": "kerazoo>Adam", "config": {"beta_1": 0.5}}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +52,10 @@ class GANOptions:
     g_steps: int = 1
     gp_weight: float = 10.0
     r1_gamma: float = 0.0
+    update: str = "alternating"
+
+
+UPDATES = ("alternating", "simultaneous")
 
 
 def _default_optimizer(key: str):
@@ -201,11 +208,14 @@ class GAN(keras.Model):
                                      labels=False, drop_remainder=True), epochs=5)
         images = gan.generator(keras.random.normal((16, gan.latent_dim)))
 
-    One training step: sample noise, update the discriminator on a real and a generated batch
-    (`d_steps` times, with the gradient penalty for `wasserstein_gp`), then update the generator
-    through the updated discriminator, whose weights stay fixed in that update: first on the batch
-    generated for the last discriminator update (its forward pass reused, as in the TensorFlow DCGAN
-    tutorial), then `g_steps - 1` times more on fresh noise.
+    One training step (`update="alternating"`, the default): sample noise, update the discriminator
+    on a real and a generated batch (`d_steps` times, with the gradient penalty for `wasserstein_gp`),
+    then update the generator through the updated discriminator, whose weights stay fixed in that
+    update: first on the batch generated for the last discriminator update (its forward pass
+    reused), then `g_steps - 1` times more on fresh noise. With `update="simultaneous"` the first
+    generator update is taken from the last discriminator update's own forward pass, through the
+    discriminator as it was before that update (both gradients from one pass, as in the TensorFlow
+    DCGAN tutorial's loop): one discriminator pass fewer per step.
 
     Args:
         generator: Functional model, noise `(batch, latent_dim)` (and labels `(batch,)` int32 when
@@ -283,6 +293,7 @@ class GAN(keras.Model):
         gp_weight=None,
         g_steps=None,
         r1_gamma=None,
+        update=None,
         **kwargs,
     ):
         """Set the two optimizers and the adversarial loss. Arguments left as None take `GANOptions`'
@@ -303,6 +314,10 @@ class GAN(keras.Model):
             r1_gamma: weight of the R1 penalty, `r1_gamma / 2 * E ||grad_x D(x)||^2` on real images,
                 added to the discriminator's loss (any loss; Mescheder et al. 2018). Defaults to
                 `0.0` (off).
+            update: `alternating` (default): the generator's first update goes through the
+                discriminator after its update; `simultaneous`: through the discriminator before it,
+                from the same forward pass (the TensorFlow DCGAN tutorial's step; one discriminator
+                pass fewer, so faster, with slightly different dynamics).
         """
         defaults = GANOptions()
 
@@ -314,6 +329,7 @@ class GAN(keras.Model):
         self.g_steps = check_positive_int("g_steps", given(g_steps, "g_steps"))
         self.gp_weight = check_number("gp_weight", given(gp_weight, "gp_weight"))
         self.r1_gamma = check_number("r1_gamma", given(r1_gamma, "r1_gamma"))
+        self.update = check_choice("update", given(update, "update"), UPDATES)
         self.d_optimizer = d_optimizer or _default_optimizer("d_optimizer")
         self.g_optimizer = g_optimizer or _default_optimizer("g_optimizer")
         if self.dtype_policy.name == "mixed_float16":
@@ -337,6 +353,7 @@ class GAN(keras.Model):
             "gp_weight": self.gp_weight,
             "g_steps": self.g_steps,
             "r1_gamma": self.r1_gamma,
+            "update": self.update,
         }
 
     def compile_from_config(self, config):
@@ -429,33 +446,38 @@ class GAN(keras.Model):
         batch = ops.shape(real)[0]
         loss = self.gan_loss
         d_labels = self._discriminator_condition(labels)
+        simultaneous = self.update == "simultaneous"
 
         # The generator's pass for the last discriminator update is recorded on `g_tape` and reused
-        # by the first generator update (as in the TensorFlow DCGAN tutorial's loop): one generator
-        # forward pass fewer per step. The discriminator's own updates are not recorded there.
-        # Under a mixed-precision policy the networks compute in (b)float16; images, logits, losses
-        # and penalties stay float32.
+        # by the first generator update: one generator forward pass fewer per step. The
+        # discriminator's own updates are recorded there only when simultaneous (the generator's
+        # loss is then read from that same pass). Under a mixed-precision policy the networks
+        # compute in (b)float16; images, logits, losses and penalties stay float32.
         with tf.GradientTape() as g_tape:
             for i in range(self.d_steps):
-                if i == self.d_steps - 1:
+                last = i == self.d_steps - 1
+                with contextlib.nullcontext() if last else g_tape.stop_recording():
                     generated = _float32(self._generate(generator, labels, batch))
-                    fake = ops.stop_gradient(generated)
-                else:
-                    with g_tape.stop_recording():
-                        fake = _float32(self._generate(generator, labels, batch))
-                with g_tape.stop_recording():
-                    d_loss, real_logits = self._discriminator_update(
-                        discriminator, real, fake, d_labels, batch
-                    )
+                shared = last and simultaneous
+                with contextlib.nullcontext() if shared else g_tape.stop_recording():
+                    fake = generated if shared else ops.stop_gradient(generated)
+                    with tf.GradientTape() as d_tape:
+                        d_loss, real_logits, fake_logits = self._discriminator_loss(
+                            discriminator, real, fake, d_labels, batch
+                        )
+                        d_scaled = self.d_optimizer.scale_loss(scale_for_replicas(d_loss))
+                if not shared:  # alternating (or an earlier critic step): update D now
+                    self._apply(d_tape, d_scaled, self.d_optimizer, discriminator, g_tape)
 
-            # Update the generator through the updated discriminator, on the same generated batch;
-            # only G's weights change.
-            fake_logits = _float32(discriminator(self._with_labels(generated, d_labels), training=True))
+            if not simultaneous:
+                # Through the updated discriminator, on the same generated batch.
+                fake_logits = _float32(discriminator(self._with_labels(generated, d_labels), training=True))
             g_loss = loss.generator_loss(fake_logits)
             objective = self._generator_objective(g_loss, generated, real)
             scaled = self.g_optimizer.scale_loss(scale_for_replicas(objective))
-        grads = g_tape.gradient(scaled, generator.trainable_weights)
-        self.g_optimizer.apply(grads, generator.trainable_weights)
+        if simultaneous:  # both gradients from the one pass, then both updates
+            self._apply(d_tape, d_scaled, self.d_optimizer, discriminator)
+        self._apply(g_tape, scaled, self.g_optimizer, generator)
 
         # Further generator updates (g_steps > 1), each on fresh noise.
         for _ in range(self.g_steps - 1):
@@ -465,34 +487,38 @@ class GAN(keras.Model):
                 g_loss = loss.generator_loss(fake_logits)
                 objective = self._generator_objective(g_loss, fake, real)
                 scaled = self.g_optimizer.scale_loss(scale_for_replicas(objective))
-            grads = tape.gradient(scaled, generator.trainable_weights)
-            self.g_optimizer.apply(grads, generator.trainable_weights)
+            self._apply(tape, scaled, self.g_optimizer, generator)
 
         # Track the losses and what D says of real and generated images.
         return self._track(d_loss, g_loss, real_logits, fake_logits)
 
-    def _discriminator_update(self, discriminator, real, fake, labels, batch):
-        """One discriminator update on a real and a generated batch (with the R1 penalty and the
-        gradient penalty where set); returns its loss and its logits for the real batch."""
+    @staticmethod
+    def _apply(tape, scaled_loss, optimizer, network, outer_tape=None):
+        """One optimizer update of `network` from `tape`'s gradient of `scaled_loss` (not recorded
+        on `outer_tape`, a tape still open around it)."""
+        with outer_tape.stop_recording() if outer_tape is not None else contextlib.nullcontext():
+            grads = tape.gradient(scaled_loss, network.trainable_weights)
+            optimizer.apply(grads, network.trainable_weights)
+
+    def _discriminator_loss(self, discriminator, real, fake, labels, batch):
+        """The discriminator's loss on a real and a generated batch (with the R1 penalty and the
+        gradient penalty where set), with its logits for both batches."""
         loss = self.gan_loss
-        with tf.GradientTape() as tape:
-            if self.r1_gamma:
-                r1, real_logits = r1_penalty(discriminator, real, labels)
-            else:
-                real_logits = _float32(discriminator(self._with_labels(real, labels), training=True))
-            fake_logits = _float32(discriminator(self._with_labels(fake, labels), training=True))
-            d_loss = loss.discriminator_loss(real_logits, fake_logits)
-            if self.r1_gamma:
-                d_loss = d_loss + 0.5 * self.r1_gamma * r1
-            if loss.gradient_penalty:
-                alpha = replica_draw(
-                    keras.random.uniform, (batch,) + (1,) * len(self.image_shape), seed=self.seed_generator
-                )
-                d_loss = d_loss + self.gp_weight * gradient_penalty(discriminator, real, fake, labels, alpha)
-            scaled = self.d_optimizer.scale_loss(scale_for_replicas(d_loss))
-        grads = tape.gradient(scaled, discriminator.trainable_weights)
-        self.d_optimizer.apply(grads, discriminator.trainable_weights)
-        return d_loss, real_logits
+        if self.r1_gamma:
+            r1, real_logits = r1_penalty(discriminator, real, labels)
+        else:
+            real_logits = _float32(discriminator(self._with_labels(real, labels), training=True))
+        fake_logits = _float32(discriminator(self._with_labels(fake, labels), training=True))
+        d_loss = loss.discriminator_loss(real_logits, fake_logits)
+        if self.r1_gamma:
+            d_loss = d_loss + 0.5 * self.r1_gamma * r1
+        if loss.gradient_penalty:
+            alpha = replica_draw(
+                keras.random.uniform, (batch,) + (1,) * len(self.image_shape), seed=self.seed_generator
+            )
+            fake = ops.stop_gradient(fake)
+            d_loss = d_loss + self.gp_weight * gradient_penalty(discriminator, real, fake, labels, alpha)
+        return d_loss, real_logits, fake_logits
 
     def _track(self, d_loss, g_loss, real_logits, fake_logits):
         """Update the trackers; D's outputs as probabilities for the probabilistic losses."""

@@ -86,14 +86,69 @@ def test_every_loss_learns_a_mixture_of_two_gaussians(loss, r1_gamma):
     assert near_a_mode(gan.generator(gan.sample_noise(500)).numpy()) > 0.5, loss
 
 
+@pytest.mark.parametrize("update", ["alternating", "simultaneous"])
 @pytest.mark.parametrize("d_steps, g_steps", [(1, 1), (3, 1), (1, 2)])
-def test_steps_per_network_count_optimizer_updates(d_steps, g_steps):
+def test_steps_per_network_count_optimizer_updates(d_steps, g_steps, update):
     gan = tiny_gan()
-    gan.compile(d_steps=d_steps, g_steps=g_steps)
+    gan.compile(d_steps=d_steps, g_steps=g_steps, update=update)
     gan.fit(tiny_images()[0], batch_size=32, epochs=1, verbose=0)  # two training steps
     assert int(gan.d_optimizer.iterations.numpy()) == 2 * d_steps
     assert int(gan.g_optimizer.iterations.numpy()) == 2 * g_steps
     assert gan.get_compile_config()["g_steps"] == g_steps
+
+
+def test_simultaneous_update_is_the_tensorflow_tutorial_step():
+    # One forward pass, two tapes, both gradients before either update (the TF DCGAN tutorial).
+    gan = tiny_gan(seed=3)
+    gan.compile(
+        d_optimizer=keras.optimizers.Adam(1e-2, beta_1=0.5),
+        g_optimizer=keras.optimizers.Adam(1e-2, beta_1=0.5),
+        update="simultaneous",
+    )
+    g, d = (keras.models.clone_model(m) for m in (gan.generator, gan.discriminator))
+    g.set_weights(gan.generator.get_weights())
+    d.set_weights(gan.discriminator.get_weights())
+    g_opt, d_opt = keras.optimizers.Adam(1e-2, beta_1=0.5), keras.optimizers.Adam(1e-2, beta_1=0.5)
+    real = tf.constant(tiny_images(32)[0])
+    noise = keras.random.normal((32, gan.latent_dim), seed=keras.random.SeedGenerator(3))
+    bce = keras.losses.BinaryCrossentropy(from_logits=True)
+    with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+        fake = g(noise, training=True)
+        real_logits, fake_logits = d(real, training=True), d(fake, training=True)
+        g_loss = bce(tf.ones_like(fake_logits), fake_logits)
+        d_loss = bce(tf.ones_like(real_logits), real_logits) + bce(tf.zeros_like(fake_logits), fake_logits)
+    g_opt.apply(g_tape.gradient(g_loss, g.trainable_weights), g.trainable_weights)
+    d_opt.apply(d_tape.gradient(d_loss, d.trainable_weights), d.trainable_weights)
+
+    logs = gan.train_on_batch(real, return_dict=True)
+    assert logs["g_loss"] == pytest.approx(float(g_loss), rel=1e-5)
+    assert logs["d_loss"] == pytest.approx(float(d_loss), rel=1e-5)
+    for ours, theirs in ((gan.generator, g), (gan.discriminator, d)):
+        for a, b in zip(ours.get_weights(), theirs.get_weights()):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert gan.get_compile_config()["update"] == "simultaneous"
+
+
+def test_alternating_update_goes_through_the_updated_discriminator():
+    # Same start, same noise: the two updates differ only in the generator's step.
+    weights = {}
+    for update in ("alternating", "simultaneous"):
+        keras.utils.set_random_seed(0)
+        gan = tiny_gan(seed=3)
+        gan.compile(update=update)
+        gan.train_on_batch(tiny_images(32)[0])
+        weights[update] = gan.generator.get_weights(), gan.discriminator.get_weights()
+    for a, b in zip(weights["alternating"][1], weights["simultaneous"][1]):
+        np.testing.assert_allclose(a, b, rtol=1e-6)  # D's update is the same
+    assert any(not np.allclose(a, b) for a, b in zip(weights["alternating"][0], weights["simultaneous"][0]))
+
+
+@pytest.mark.parametrize("bad", ["together", "Simultaneous", 1])
+def test_a_bad_update_is_one_clear_error(bad):
+    with pytest.raises(
+        ValueError, match="`update` must be one of \\['alternating', 'simultaneous'\\]. Received"
+    ):
+        tiny_gan().compile(update=bad)
 
 
 @pytest.mark.parametrize("name", ["dcgan", "wgan_gp"])

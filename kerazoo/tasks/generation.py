@@ -21,7 +21,7 @@ import tensorflow as tf
 from kerazoo import data as zdata
 from kerazoo._checks import check_choice, check_number, check_positive_int
 from kerazoo.export import ExportError, GeneratorServable, image_range
-from kerazoo.gan import GAN, LOSSES, GANOptions
+from kerazoo.gan import GAN, LOSSES, UPDATES, GANOptions
 from kerazoo.tasks import register_task
 from kerazoo.tasks._base import Prepared, Recipe, Task, UsageError
 
@@ -45,6 +45,7 @@ class GANRecipe(GANOptions, Recipe):
         check_positive_int("g_steps", self.g_steps)
         check_number("gp_weight", self.gp_weight)
         check_number("r1_gamma", self.r1_gamma)
+        check_choice("update", self.update, UPDATES)
 
     def compile_options(self, steps: int = 1) -> dict:
         """Keyword arguments for `GAN.compile`, optimizers built (for `steps` steps, for schedules)."""
@@ -56,6 +57,7 @@ class GANRecipe(GANOptions, Recipe):
             gp_weight=self.gp_weight,
             g_steps=self.g_steps,
             r1_gamma=self.r1_gamma,
+            update=self.update,
         )
 
 
