@@ -126,6 +126,7 @@ def _ensure_loaded() -> None:
     # Importing the model modules runs their decorators; then the plugins named by the environment
     # and by installed packages' entry points register theirs.
     import kerazoo.models  # noqa: F401
+    import kerazoo.optimizers  # noqa: F401  (kerazoo>Adam, which saved models name)
     from kerazoo._plugins import load_plugins
 
     load_plugins()

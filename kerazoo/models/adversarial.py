@@ -28,7 +28,7 @@ __all__ = [
 
 _image = dict(shape=(28, 28, 1), dtype="float32", range=(-1.0, 1.0))
 # Gulrajani et al. 2017, at learning rate 1e-4.
-_WGAN_ADAM = {"class_name": "Adam", "config": {"beta_1": 0.0, "beta_2": 0.9}}
+_WGAN_ADAM = {"class_name": "kerazoo>Adam", "config": {"beta_1": 0.0, "beta_2": 0.9}}
 
 
 def _cfg(input_spec=_image, **recipe):

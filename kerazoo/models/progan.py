@@ -55,7 +55,7 @@ __all__ = [
 ]  # the registry appends `progan`
 
 # Karras et al. 2018: Adam(1e-3, beta_1=0, beta_2=0.99, epsilon=1e-8), one critic step per generator step.
-_PROGAN_ADAM = {"class_name": "Adam", "config": {"beta_1": 0.0, "beta_2": 0.99, "epsilon": 1e-8}}
+_PROGAN_ADAM = {"class_name": "kerazoo>Adam", "config": {"beta_1": 0.0, "beta_2": 0.99, "epsilon": 1e-8}}
 
 default_cfgs = {
     "progan": dict(

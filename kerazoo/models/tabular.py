@@ -19,7 +19,7 @@ from kerazoo.models._common import check_positive_int, check_units
 
 __all__ = ["ColumnActivations", "tabular_gan"]
 
-_WGAN_ADAM = {"class_name": "Adam", "config": {"beta_1": 0.5, "beta_2": 0.9}}  # Gulrajani et al. 2017
+_WGAN_ADAM = {"class_name": "kerazoo>Adam", "config": {"beta_1": 0.5, "beta_2": 0.9}}  # Gulrajani et al. 2017
 
 default_cfgs = {
     "tabular_gan": dict(

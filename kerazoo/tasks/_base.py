@@ -143,6 +143,8 @@ class Recipe:
         (or schedule over `steps`) unless the config sets its own."""
         import keras
 
+        import kerazoo.optimizers  # noqa: F401  (registers kerazoo>Adam, the recipes' default)
+
         config = optimizer_config(getattr(self, key), key)
         options = config["config"]
         options["learning_rate"] = self.learning_rate_value(steps, options.get("learning_rate"))
@@ -162,7 +164,7 @@ class Recipe:
 class FitRecipe(Recipe):
     """The recipe of a model trained by Keras' own `compile` / `fit`: one optimizer."""
 
-    optimizer: Any = dataclasses.field(default_factory=lambda: {"class_name": "Adam", "config": {}})
+    optimizer: Any = dataclasses.field(default_factory=lambda: {"class_name": "kerazoo>Adam", "config": {}})
 
     OPTIMIZERS: ClassVar[tuple] = ("optimizer",)
 
