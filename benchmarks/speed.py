@@ -25,7 +25,8 @@ does (batch 128, `--cnn-epochs` epochs, the first untimed), and `vae_fit` (`VAE.
 `vae_loop`, a plain `tf.function` step on the same networks and loss (batch 64, timed as the GANs),
 and `cgan_fit` with `cgan_loop` (the tutorial loop with labels fed to both networks, Keras' own
 layers). `bn_keras`, `bn_zoo` (and `_mixed`) time one BatchNormalization's training pass on the
-DCGAN generator's largest (64 x 28 x 28 x 64): Keras' layer against the zoo's fused one. Then `--epoch-probe` epochs of the dcgan recipe's `fit` on the digits, with the zoo's GAN
+DCGAN generator's largest (64 x 28 x 28 x 64): Keras' layer against the zoo's fused one; `adam_keras`
+and `adam_zoo` one Adam update of the dcgan's weights: Keras' against `kerazoo.optimizers.Adam`. Then `--epoch-probe` epochs of the dcgan recipe's `fit` on the digits, with the zoo's GAN
 callbacks, record the delay between each epoch's start and its first step, and the training
 pipeline alone is timed over 3 epochs (`pipeline_images_per_second`). Results go to
 `benchmarks/results/speed.json`.
@@ -48,6 +49,7 @@ import tensorflow as tf  # noqa: E402
 import kerazoo  # noqa: E402
 from kerazoo.export import rebuilt  # noqa: E402
 from kerazoo.models._common import BatchNormalization as ZooBatchNormalization  # noqa: E402
+from kerazoo.optimizers import Adam as ZooAdam  # noqa: E402
 from kerazoo.training import library_versions, precision_policy  # noqa: E402
 
 BATCH = 64
@@ -325,6 +327,24 @@ def time_batch_norm(zoo, precision="float32", steps=50):
         keras.config.set_dtype_policy(previous)
 
 
+def time_adam(zoo, steps=50):
+    """ "images/s" (a batch of 64 per update) of one Adam update of all the dcgan's weights (both
+    networks, 2.6M) from fixed gradients: Keras' Adam (`zoo=False`) or `kerazoo.optimizers.Adam`,
+    its update on TensorFlow's fused kernel."""
+    gan = _networks()
+    variables = gan.generator.trainable_variables + gan.discriminator.trainable_variables
+    grads = [tf.random.stateless_normal(v.shape, (5, i)) * 1e-3 for i, v in enumerate(variables)]
+    optimizer = (ZooAdam if zoo else keras.optimizers.Adam)(2e-4, beta_1=0.5)
+    optimizer.build(variables)
+
+    @tf.function
+    def step(_):
+        optimizer.apply(grads, variables)
+        return optimizer.iterations
+
+    return _time_steps(step, tf.data.Dataset.range(1).repeat(), steps, warmup=5)
+
+
 def pipeline_rate(name, data_dir, epochs=3):
     """images/s of the training pipeline alone (`make_dataset`, as `GAN.fit` gets it), over `epochs`
     full passes, the first included."""
@@ -359,6 +379,8 @@ CONTENDERS = {
     "bn_zoo": lambda ds, a: time_batch_norm(zoo=True),
     "bn_keras_mixed": lambda ds, a: time_batch_norm(zoo=False, precision="mixed"),
     "bn_zoo_mixed": lambda ds, a: time_batch_norm(zoo=True, precision="mixed"),
+    "adam_keras": lambda ds, a: time_adam(zoo=False),
+    "adam_zoo": lambda ds, a: time_adam(zoo=True),
     "cnn_arrays": lambda ds, a: time_cnn(a.dataset, a.data_dir, a.cnn_epochs, arrays=True),
     "cnn_fit": lambda ds, a: time_cnn(a.dataset, a.data_dir, a.cnn_epochs, arrays=False),
 }
@@ -409,7 +431,9 @@ def main():
         "images_per_second": measured,
         "median_images_per_second": medians,
         "ratio_to_loop": {
-            k: v / anchor for k, v in medians.items() if not k.startswith(("cnn", "vae", "cgan", "bn"))
+            k: v / anchor
+            for k, v in medians.items()
+            if not k.startswith(("cnn", "vae", "cgan", "bn", "adam"))
         }
         if anchor
         else None,
@@ -423,6 +447,7 @@ def main():
         if {"cnn_fit", "cnn_arrays"} <= set(medians)
         else None,
         "batch_norm_ms_per_batch": {k: 1000 * BATCH / v for k, v in medians.items() if k.startswith("bn")},
+        "adam_ms_per_update": {k: 1000 * BATCH / v for k, v in medians.items() if k.startswith("adam")},
         "epoch_start_seconds": delays,
         "pipeline_images_per_second": pipeline,
     }
@@ -436,11 +461,9 @@ def main():
         elif name.startswith("cgan"):
             base = medians.get("cgan_loop")
             ratio = f"  {value / base:.2f}x the cgan loop" if base else ""
-        elif name.startswith("bn"):
+        elif name.startswith(("bn", "adam")):
             base = medians.get(name.replace("zoo", "keras"))
-            ratio = (
-                f"  {1000 * BATCH / value:.2f} ms a batch, {value / base:.2f}x Keras' layer" if base else ""
-            )
+            ratio = f"  {1000 * BATCH / value:.2f} ms a batch, {value / base:.2f}x Keras' own" if base else ""
         elif name.startswith("vae"):
             base = medians.get("vae_loop")
             ratio = f"  {value / base:.2f}x the VAE loop" if base else ""
