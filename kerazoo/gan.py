@@ -476,8 +476,12 @@ class GAN(keras.Model):
             objective = self._generator_objective(g_loss, generated, real)
             scaled = self.g_optimizer.scale_loss(scale_for_replicas(objective))
         if simultaneous:  # both gradients from the one pass, then both updates
-            self._apply(d_tape, d_scaled, self.d_optimizer, discriminator)
-        self._apply(g_tape, scaled, self.g_optimizer, generator)
+            d_grads = d_tape.gradient(d_scaled, discriminator.trainable_weights)
+            g_grads = g_tape.gradient(scaled, generator.trainable_weights)
+            self.d_optimizer.apply(d_grads, discriminator.trainable_weights)
+            self.g_optimizer.apply(g_grads, generator.trainable_weights)
+        else:
+            self._apply(g_tape, scaled, self.g_optimizer, generator)
 
         # Further generator updates (g_steps > 1), each on fresh noise.
         for _ in range(self.g_steps - 1):

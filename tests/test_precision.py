@@ -59,11 +59,12 @@ def test_a_mixed_precision_run_exports_float32_artifacts_that_verify(tmp_path):
     assert images.dtype == np.float32 and images.shape == (2, 28, 28, 1)
 
 
-def test_the_keras_global_policy_simply_works_for_a_gan():
+@pytest.mark.parametrize("update", ["alternating", "simultaneous"])
+def test_the_keras_global_policy_simply_works_for_a_gan(update):
     keras.config.set_dtype_policy("mixed_bfloat16")
     try:
         gan = kerazoo.build("dcgan", width=8, seed=0)
-        gan.compile(**kerazoo.get_entry("dcgan").recipe.compile_options())
+        gan.compile(**kerazoo.get_entry("dcgan").recipe.replace({"update": update}).compile_options())
         x = np.random.default_rng(0).uniform(-1, 1, (64, 28, 28, 1)).astype(np.float32)
         history = gan.fit(x, batch_size=32, epochs=1, verbose=0)
     finally:
