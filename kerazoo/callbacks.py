@@ -123,7 +123,8 @@ class SampleGrid(keras.callbacks.Callback):
 
     def _save(self, epoch):
         """Generate from the fixed inputs and write one grid."""
-        images = np.asarray(self.model(self._inputs, training=False))  # GAN.call: the generator's images
+        with self.model.averaged_weights():  # the moving averages where the GAN keeps them (use_ema)
+            images = np.asarray(self.model(self._inputs, training=False))  # GAN.call: the generator's images
         path = self.directory / f"grid_epoch_{epoch + 1:03d}.png"
         save_image_grid(images, path, rows=self._rows, value_range=(-1.0, 1.0))
         if self._writer is not None:

@@ -53,9 +53,20 @@ class GANOptions:
     gp_weight: float = 10.0
     r1_gamma: float = 0.0
     update: str = "alternating"
+    penalty_every: int = 1
 
 
 UPDATES = ("alternating", "simultaneous")
+
+
+def _averaged(optimizer) -> list:
+    """The weights whose moving averages a built optimizer keeps (`use_ema=True`), in the order it
+    keeps them (all it was built for: a growing GAN's every phase), or [] when it keeps none. Looks
+    inside a `LossScaleOptimizer` (mixed_float16), whose `finalize_variable_values` delegates."""
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+    if not (getattr(inner, "use_ema", False) and optimizer.built and inner.built):
+        return []
+    return list(inner._trainable_variables)
 
 
 def _default_optimizer(key: str):
@@ -294,6 +305,7 @@ class GAN(keras.Model):
         g_steps=None,
         r1_gamma=None,
         update=None,
+        penalty_every=None,
         **kwargs,
     ):
         """Set the two optimizers and the adversarial loss. Arguments left as None take `GANOptions`'
@@ -318,6 +330,11 @@ class GAN(keras.Model):
                 discriminator after its update; `simultaneous`: through the discriminator before it,
                 from the same forward pass (the TensorFlow DCGAN tutorial's step; one discriminator
                 pass fewer, so faster, with slightly different dynamics).
+            penalty_every: compute the R1 penalty and the gradient penalty on every
+                `penalty_every`-th discriminator update only, weighted by `penalty_every` (lazy
+                regularisation, Karras et al. 2020: the same penalty on average for a fraction of
+                its cost, a second backward pass through the discriminator). Defaults to `1` (every
+                update).
         """
         defaults = GANOptions()
 
@@ -330,6 +347,7 @@ class GAN(keras.Model):
         self.gp_weight = check_number("gp_weight", given(gp_weight, "gp_weight"))
         self.r1_gamma = check_number("r1_gamma", given(r1_gamma, "r1_gamma"))
         self.update = check_choice("update", given(update, "update"), UPDATES)
+        self.penalty_every = check_positive_int("penalty_every", given(penalty_every, "penalty_every"))
         self.d_optimizer = d_optimizer or _default_optimizer("d_optimizer")
         self.g_optimizer = g_optimizer or _default_optimizer("g_optimizer")
         if self.dtype_policy.name == "mixed_float16":
@@ -354,6 +372,7 @@ class GAN(keras.Model):
             "g_steps": self.g_steps,
             "r1_gamma": self.r1_gamma,
             "update": self.update,
+            "penalty_every": self.penalty_every,
         }
 
     def compile_from_config(self, config):
@@ -380,13 +399,34 @@ class GAN(keras.Model):
         history = super().fit(*args, **kwargs)
         # Keras swaps an optimizer's moving averages (`use_ema=True`) into the weights at the end of
         # `fit`, but only for `model.optimizer`; the GAN's two optimizers get the same here.
-        for optimizer, network in (
-            (self.d_optimizer, self.discriminator),
-            (self.g_optimizer, self.generator),
-        ):
-            if optimizer.use_ema and optimizer.built:
-                optimizer.finalize_variable_values(network.trainable_weights)
+        for optimizer in (self.d_optimizer, self.g_optimizer):
+            if weights := _averaged(optimizer):
+                optimizer.finalize_variable_values(weights)
         return history
+
+    @contextlib.contextmanager
+    def averaged_weights(self):
+        """Within the block the generator holds its optimizer's moving averages of its weights (a
+        `g_optimizer` with `use_ema=True`), its own weights again after; nothing changes otherwise.
+
+        `fit` swaps the averages in at its end (what is saved and exported); during training this
+        shows what that generator would make now (`SampleGrid` uses it for its grids).
+
+        Example:
+            with gan.averaged_weights():
+                images = gan(noise)
+        """
+        weights = _averaged(self.g_optimizer)
+        if not weights:
+            yield self
+            return
+        saved = [ops.convert_to_numpy(w) for w in weights]
+        self.g_optimizer.finalize_variable_values(weights)
+        try:
+            yield self
+        finally:
+            for w, value in zip(weights, saved):
+                w.assign(value)
 
     def call(self, inputs, training=False):
         return self.generator(inputs, training=training)
@@ -508,20 +548,36 @@ class GAN(keras.Model):
         """The discriminator's loss on a real and a generated batch (with the R1 penalty and the
         gradient penalty where set), with its logits for both batches."""
         loss = self.gan_loss
+        every = self.penalty_every
+        # Lazy regularisation: the penalties on every `every`-th update only, `every` times heavier.
+        due = ops.equal(ops.mod(self.d_optimizer.iterations, every), 0) if every > 1 else None
+
+        def lazily(penalty, otherwise):
+            return penalty() if due is None else ops.cond(due, penalty, otherwise)
+
+        def real_logits_only():
+            return ops.zeros((), "float32"), _float32(
+                discriminator(self._with_labels(real, labels), training=True)
+            )
+
         if self.r1_gamma:
-            r1, real_logits = r1_penalty(discriminator, real, labels)
+            r1, real_logits = lazily(lambda: r1_penalty(discriminator, real, labels), real_logits_only)
         else:
-            real_logits = _float32(discriminator(self._with_labels(real, labels), training=True))
+            real_logits = real_logits_only()[1]
         fake_logits = _float32(discriminator(self._with_labels(fake, labels), training=True))
         d_loss = loss.discriminator_loss(real_logits, fake_logits)
         if self.r1_gamma:
-            d_loss = d_loss + 0.5 * self.r1_gamma * r1
+            d_loss = d_loss + 0.5 * self.r1_gamma * every * r1
         if loss.gradient_penalty:
             alpha = replica_draw(
                 keras.random.uniform, (batch,) + (1,) * len(self.image_shape), seed=self.seed_generator
             )
             fake = ops.stop_gradient(fake)
-            d_loss = d_loss + self.gp_weight * gradient_penalty(discriminator, real, fake, labels, alpha)
+            gp = lazily(
+                lambda: gradient_penalty(discriminator, real, fake, labels, alpha),
+                lambda: ops.zeros((), "float32"),
+            )
+            d_loss = d_loss + self.gp_weight * every * gp
         return d_loss, real_logits, fake_logits
 
     def _track(self, d_loss, g_loss, real_logits, fake_logits):

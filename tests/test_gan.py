@@ -221,6 +221,38 @@ def test_r1_gamma_adds_half_gamma_times_r1_to_the_discriminator_loss():
     assert gan.get_compile_config()["r1_gamma"] == 4.0
 
 
+@pytest.mark.parametrize(
+    "options, weight",
+    [(dict(r1_gamma=0.5), "r1_gamma"), (dict(loss="wasserstein_gp", gp_weight=2.0), "gp_weight")],
+)
+def test_lazy_penalty_is_every_kth_update_k_times_heavier(options, weight):
+    # penalty_every=3: the update whose step count is a multiple of 3 is the eager update with the
+    # penalty's weight times 3; the others are updates without the penalty (same optimizer steps).
+    real = tiny_images(32)[0]
+
+    def step(iterations, **compile_options):
+        keras.utils.set_random_seed(0)
+        gan = tiny_gan(seed=0)
+        gan.compile(**{**options, **compile_options})
+        gan.build_optimizers()
+        gan.d_optimizer.iterations.assign(iterations)
+        gan.g_optimizer.iterations.assign(iterations)
+        logs = gan.train_on_batch(real, return_dict=True)
+        return [w.numpy() for w in gan.discriminator.trainable_weights], logs["d_loss"]
+
+    for iterations, eager in ((0, 3 * options[weight]), (3, 3 * options[weight]), (1, 0.0), (5, 0.0)):
+        lazy_weights, lazy_loss = step(iterations, penalty_every=3)
+        eager_weights, eager_loss = step(iterations, **{weight: eager})
+        assert lazy_loss == pytest.approx(eager_loss, rel=1e-5), iterations
+        for a, b in zip(lazy_weights, eager_weights):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6, err_msg=str(iterations))
+    gan = tiny_gan()
+    gan.compile(penalty_every=4)
+    assert gan.get_compile_config()["penalty_every"] == 4
+    with pytest.raises(ValueError, match="`penalty_every` must be"):
+        gan.compile(penalty_every=0)
+
+
 def test_the_drift_term_adds_a_thousandth_of_the_mean_squared_real_score():
     real, fake = tf.constant([[3.0], [-1.0]]), tf.constant([[0.5], [1.5]])
     plain = float(LOSSES["wasserstein_gp"].discriminator_loss(real, fake))
@@ -372,6 +404,56 @@ def test_fit_ends_with_each_optimizers_moving_average_like_keras(tmp_path):
     loaded = keras.saving.load_model(tmp_path / "gan.keras")
     assert loaded.g_optimizer.use_ema and loaded.g_optimizer.ema_momentum == 1.0
     loaded.fit(tiny_images()[0], batch_size=16, epochs=1, verbose=0)  # continues with the averages
+
+
+def test_averaged_weights_shows_the_moving_average_during_training_and_restores(tmp_path):
+    # ema_momentum=1.0: the average is the weights after the first update. Inside the block the
+    # generator holds those (what fit will save), after it its raw weights again; SampleGrid's grids
+    # come from the average.
+    seen = {}
+
+    class Look(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            weights = [w.numpy().copy() for w in self.model.generator.trainable_weights]
+            seen.setdefault("first", weights)
+            if batch == 3:
+                with self.model.averaged_weights() as gan:
+                    seen["inside"] = [w.numpy().copy() for w in gan.generator.trainable_weights]
+                seen["after"] = [w.numpy().copy() for w in self.model.generator.trainable_weights]
+                seen["raw"] = weights
+
+    gan = tiny_gan()
+    gan.compile(g_optimizer=kerazoo.optimizers.Adam(1e-2, use_ema=True, ema_momentum=1.0))
+    grids = kerazoo.callbacks.SampleGrid(tmp_path / "grids", num_samples=4)
+    gan.fit(tiny_images()[0], batch_size=16, epochs=1, verbose=0, callbacks=[Look(), grids])
+    for inside, first in zip(seen["inside"], seen["first"]):
+        np.testing.assert_allclose(inside, first)
+    for after, raw in zip(seen["after"], seen["raw"]):
+        np.testing.assert_array_equal(after, raw)
+    assert max(np.abs(a - b).max() for a, b in zip(seen["raw"], seen["first"])) > 1e-3
+    assert grids.paths[0].exists()
+
+    plain = tiny_gan()
+    plain.compile()
+    plain.fit(tiny_images()[0], batch_size=16, epochs=1, verbose=0)
+    before = [w.numpy().copy() for w in plain.generator.trainable_weights]
+    with plain.averaged_weights():  # no moving average kept: nothing changes
+        for w, b in zip(plain.generator.trainable_weights, before):
+            np.testing.assert_array_equal(w.numpy(), b)
+
+
+def test_averaged_weights_looks_inside_the_float16_loss_scale_wrapper():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        gan = tiny_gan()
+        gan.compile(g_optimizer=keras.optimizers.Adam(1e-2, use_ema=True, ema_momentum=1.0))
+        assert isinstance(gan.g_optimizer, keras.optimizers.LossScaleOptimizer)
+        gan.fit(tiny_images()[0], batch_size=16, epochs=1, verbose=0)
+        average = [v.numpy() for v in gan.g_optimizer.inner_optimizer._model_variables_moving_average]
+        for w, a in zip(gan.generator.trainable_weights, average):  # fit ended with the average
+            np.testing.assert_allclose(w.numpy(), a)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
 
 
 def test_generator_saves_and_loads_alone(tmp_path):

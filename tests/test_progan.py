@@ -170,6 +170,37 @@ def test_fit_grows_through_every_phase_and_logs_resolution_and_alpha():
     assert all(np.isfinite(history["d_loss"]))
 
 
+def test_a_generator_moving_average_spans_every_phase_and_restarts_with_each():
+    # use_ema on a growing GAN: the optimizer keeps the average of every phase's weights (the ones a
+    # phase does not train stay put), the phase's reset restarts it, and fit ends with it swapped in.
+    gan, ds = _tiny(phase_images=128)
+    gan.compile(
+        loss="wasserstein_gp_drift",
+        g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.0, beta_2=0.99, use_ema=True, ema_momentum=0.9),
+        phase_images=128,
+    )
+    raw = {}
+
+    class Raw(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            raw.update({v.path: np.asarray(v).copy() for v in self.model.generator.trainable_variables})
+
+    gan.fit(ds.take(4), epochs=3, verbose=0, callbacks=[Raw()])
+    averages = gan.g_optimizer._model_variables_moving_average
+    for variable, average in zip(gan.g_optimizer._trainable_variables, averages):
+        np.testing.assert_array_equal(np.asarray(variable), np.asarray(average))
+    moved = [k for k, v in raw.items() if np.abs(v - np.asarray(_variable(gan.generator, k))).max() > 0]
+    assert moved  # the full-resolution generator now holds averages, not its last raw weights
+    noise = np.random.default_rng(0).standard_normal((4, gan.latent_dim)).astype("float32")
+    with gan.averaged_weights():
+        assert np.isfinite(np.asarray(gan.generator(noise))).all()
+
+
+def _variable(model, path):
+    (variable,) = [v for v in model.trainable_variables if v.path == path]
+    return variable
+
+
 def test_stopping_before_the_last_phase_warns():
     gan, ds = _tiny(phase_images=1_000)
     with pytest.warns(UserWarning, match="not trained yet"):

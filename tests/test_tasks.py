@@ -209,6 +209,8 @@ def test_recipe_replace_takes_dotted_optimizer_keys_and_checks_values():
         recipe.replace({"loss": "wasserstein"})
     with pytest.raises(ValueError, match=r"`update` must be one of .*Received: update='both'"):
         recipe.replace({"update": "both"})
+    with pytest.raises(ValueError, match="Received: penalty_every=0"):
+        recipe.replace({"penalty_every": 0})
     with pytest.raises(ValueError, match="only optimizer keys take a part"):
         FitRecipe().replace({"epochs.x": 1})
 
@@ -228,12 +230,20 @@ def test_train_records_and_uses_the_effective_recipe(tmp_path):
 
 def test_train_recipe_overrides_reach_the_gan(tmp_path):
     out = tmp_path / "run"
-    recipe = {"g_steps": 3, "d_optimizer.beta_1": 0.8, "batch_size": 256, "update": "simultaneous"}
+    recipe = {
+        "g_steps": 3,
+        "d_optimizer.beta_1": 0.8,
+        "batch_size": 256,
+        "update": "simultaneous",
+        "penalty_every": 4,
+        "g_optimizer.use_ema": True,
+    }
     hparams = {"generator_units": [8], "discriminator_units": [8], "latent_dim": 4}
     kerazoo.train("gan", out=out, verbose=0, epochs=1, hparams=hparams, recipe=recipe)
     gan = kerazoo.load_model(out / "model.keras")
     assert gan.g_steps == 3 and float(gan.d_optimizer.beta_1) == pytest.approx(0.8)
     assert gan.update == "simultaneous" and type(gan.d_optimizer) is Adam
+    assert gan.penalty_every == 4 and gan.g_optimizer.use_ema and not gan.d_optimizer.use_ema
     assert int(gan.g_optimizer.iterations.numpy()) == 3 * int(gan.d_optimizer.iterations.numpy())
 
 

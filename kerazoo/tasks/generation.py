@@ -46,6 +46,7 @@ class GANRecipe(GANOptions, Recipe):
         check_number("gp_weight", self.gp_weight)
         check_number("r1_gamma", self.r1_gamma)
         check_choice("update", self.update, UPDATES)
+        check_positive_int("penalty_every", self.penalty_every)
 
     def compile_options(self, steps: int = 1) -> dict:
         """Keyword arguments for `GAN.compile`, optimizers built (for `steps` steps, for schedules)."""
@@ -58,6 +59,7 @@ class GANRecipe(GANOptions, Recipe):
             g_steps=self.g_steps,
             r1_gamma=self.r1_gamma,
             update=self.update,
+            penalty_every=self.penalty_every,
         )
 
 
