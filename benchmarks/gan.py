@@ -11,7 +11,8 @@ recipe and the given number of epochs. The evaluator is cached in `--workdir` an
 same samples also get `kerazoo evaluate`'s figures (classifier FID, classifier score over 10 splits
 and over batches of 32, precision/recall, memorisation) with the real test-vs-train baseline.
 The confident share and class shares are also recorded after every epoch (`by_epoch`), so one run
-shows how the figures grow with training. `--recipe KEY=VALUE` overrides a recipe default for a
+shows how the figures grow with training; with `--recipe g_optimizer.use_ema=true` they are recorded
+for the raw weights and for their moving average (`averaged`, the generator `fit` saves). `--recipe KEY=VALUE` overrides a recipe default for a
 comparison (for example `--recipe g_steps=1`, passed to `kerazoo.train(recipe=...)`); such a run is stored as `NAME,KEY=VALUE`, beside the
 recipe's own. `KERAZOO_BENCH_SAMPLES` changes the sample count (default 10,000) for a quick dry run.
 Results go to `benchmarks/results/gan.json`, a Markdown table to stdout.
@@ -36,6 +37,7 @@ import kerazoo  # noqa: E402
 from kerazoo._registry import get_entry  # noqa: E402
 from kerazoo.cli import parse_set  # noqa: E402
 from kerazoo.evaluation import evaluate_generator  # noqa: E402
+from kerazoo.gan import _averaged  # noqa: E402
 from kerazoo.training import library_versions, precision_policy  # noqa: E402
 
 SAMPLES = int(os.environ.get("KERAZOO_BENCH_SAMPLES", 10_000))
@@ -76,6 +78,12 @@ class EpochScore(keras.callbacks.Callback):
         begin = time.perf_counter()
         samples = _samples(gan, self.seed, gan.latent_dim, gan.conditional)
         figures = score(self.classifier, *samples, value_range=(-1.0, 1.0))
+        if _averaged(gan.g_optimizer):  # use_ema: the averaged generator's too (what fit saves)
+            with gan.averaged_weights():
+                samples = _samples(gan, self.seed, gan.latent_dim, gan.conditional)
+            averaged = score(self.classifier, *samples, value_range=(-1.0, 1.0))
+            averaged.pop("class_share")
+            figures["averaged"] = averaged
         figures["seconds"] = round(begin - self.start - self.scoring, 1)
         self.scoring += time.perf_counter() - begin
         if "resolution" in (logs or {}):  # a growing GAN: the phase the figures are of
