@@ -14,7 +14,8 @@ no R1 and `update="simultaneous"` (the loop's own algorithm: the same work), `fi
 alternating updates (the default: the generator's update goes through the updated discriminator, one
 more discriminator pass), `fit_recipe` with the dcgan recipe (two generator updates per step and the
 R1 penalty), and these again with `--precision mixed` (`fit_simultaneous_mixed`, `fit_mixed`,
-`fit_recipe_mixed`: bfloat16 compute on a CPU, float16 on a GPU), and `fit` with TensorFlow's op
+`fit_recipe_mixed`: bfloat16 compute on a CPU, float16 on a GPU; `fit_recipe_lazy_mixed` with the R1
+penalty every 4th update, `fit_recipe_ema_mixed` with a moving average of the generator), and `fit` with TensorFlow's op
 determinism on (`fit_deterministic`, what `kerazoo train` does unless `--nondeterministic`; the
 other contenders run with it off). Each contender is timed over `--steps` training steps after
 `--warmup` steps (tracing and the first epoch's caching excluded), the contenders alternating
@@ -28,7 +29,9 @@ layers). `bn_keras`, `bn_zoo` (and `_mixed`) time one BatchNormalization's train
 DCGAN generator's largest (64 x 28 x 28 x 64): Keras' layer against the zoo's fused one; `adam_keras`
 and `adam_zoo` one Adam update of the dcgan's weights: Keras' against `kerazoo.optimizers.Adam`. Then `--epoch-probe` epochs of the dcgan recipe's `fit` on the digits, with the zoo's GAN
 callbacks, record the delay between each epoch's start and its first step, and the training
-pipeline alone is timed over 3 epochs (`pipeline_images_per_second`). Results go to
+pipeline alone is timed over 3 epochs (`pipeline_images_per_second`). `--profile STEPS` runs
+each GAN.fit contender once more under TensorFlow's profiler and records each op type's
+milliseconds a step (`op_ms_per_step`: CPU time summed over threads). Results go to
 `benchmarks/results/speed.json`.
 """
 
@@ -37,6 +40,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import time
 from pathlib import Path
@@ -152,10 +156,48 @@ class _Clock(keras.callbacks.Callback):
         self.end = time.perf_counter()
 
 
-def time_fit(ds, steps, warmup, recipe_overrides, precision="float32", deterministic=False):
+class _Profile(keras.callbacks.Callback):
+    """TensorFlow's profiler over the training steps after `warmup` of them, into `logdir`."""
+
+    def __init__(self, warmup, logdir):
+        super().__init__()
+        self.warmup, self.logdir = warmup, logdir
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch + 1 == self.warmup:
+            tf.profiler.experimental.start(str(self.logdir))
+
+    def on_train_end(self, logs=None):
+        tf.profiler.experimental.stop()
+
+
+def op_times(logdir, steps) -> dict:
+    """Milliseconds a step of each TensorFlow op type, summed over the threads (so CPU time, not wall
+    time), from the profiler's trace in `logdir` (`tensorflow.tsl`'s XSpace protobuf: the host plane's
+    events named `op_name:OpType`, each op's own kernel)."""
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    totals = {}
+    for path in Path(logdir).rglob("*.xplane.pb"):
+        space = xplane_pb2.XSpace()
+        space.ParseFromString(path.read_bytes())
+        for plane in space.planes:
+            names = {k: m.name for k, m in plane.event_metadata.items()}
+            for line in plane.lines:
+                for event in line.events:
+                    name = names.get(event.metadata_id, "")
+                    # Executor and function-call events enclose the ops: not counted.
+                    if ":" in name and "::" not in name and "__inference" not in name:
+                        kind = name.rsplit(":", 1)[1]
+                        totals[kind] = totals.get(kind, 0.0) + event.duration_ps / 1e9 / steps
+    return dict(sorted(totals.items(), key=lambda kv: -kv[1]))
+
+
+def time_fit(ds, steps, warmup, recipe_overrides, precision="float32", deterministic=False, profile=None):
     """images/s of `GAN.fit` with the dcgan recipe and `recipe_overrides`, the networks built under
     `precision` (as `kerazoo train --precision`), with TensorFlow's op determinism on or off (on is
-    `kerazoo train`'s default; off is `--nondeterministic`)."""
+    `kerazoo train`'s default; off is `--nondeterministic`). With `profile` (a folder), the timed steps
+    run under TensorFlow's profiler, its trace written there."""
     from tensorflow.python.framework import config as tf_config
 
     previous = keras.config.dtype_policy()
@@ -166,7 +208,8 @@ def time_fit(ds, steps, warmup, recipe_overrides, precision="float32", determini
         recipe = kerazoo.get_entry("dcgan").recipe.replace(recipe_overrides)
         gan.compile(**recipe.compile_options())
         clock = _Clock(warmup)
-        gan.fit(ds, epochs=1, steps_per_epoch=warmup + steps, verbose=0, callbacks=[clock])
+        callbacks = [clock] + ([_Profile(warmup, profile)] if profile else [])
+        gan.fit(ds, epochs=1, steps_per_epoch=warmup + steps, verbose=0, callbacks=callbacks)
     finally:
         keras.config.set_dtype_policy(previous)
         tf_config.disable_op_determinism()
@@ -359,18 +402,25 @@ def pipeline_rate(name, data_dir, epochs=3):
 
 
 SIMULTANEOUS = {"g_steps": 1, "r1_gamma": 0.0, "update": "simultaneous"}  # the loop's very algorithm
+ALTERNATING = {"g_steps": 1, "r1_gamma": 0.0}
+FITS = {  # the GAN.fit contenders: recipe overrides and precision
+    "fit": (ALTERNATING, "float32"),
+    "fit_mixed": (ALTERNATING, "mixed"),
+    "fit_simultaneous": (SIMULTANEOUS, "float32"),
+    "fit_simultaneous_mixed": (SIMULTANEOUS, "mixed"),
+    "fit_recipe": ({}, "float32"),
+    "fit_recipe_mixed": ({}, "mixed"),
+    "fit_recipe_lazy_mixed": ({"penalty_every": 4}, "mixed"),
+    "fit_recipe_ema_mixed": ({"g_optimizer.use_ema": True, "g_optimizer.ema_momentum": 0.999}, "mixed"),
+}
 CONTENDERS = {
     "loop": lambda ds, a: time_loop(ds, a.steps, a.warmup),
     "loop_zoo_layers": lambda ds, a: time_loop(ds, a.steps, a.warmup, stock=False),
-    "fit": lambda ds, a: time_fit(ds, a.steps, a.warmup, {"g_steps": 1, "r1_gamma": 0.0}),
-    "fit_deterministic": lambda ds, a: time_fit(
-        ds, a.steps, a.warmup, {"g_steps": 1, "r1_gamma": 0.0}, deterministic=True
-    ),
-    "fit_mixed": lambda ds, a: time_fit(ds, a.steps, a.warmup, {"g_steps": 1, "r1_gamma": 0.0}, "mixed"),
-    "fit_simultaneous": lambda ds, a: time_fit(ds, a.steps, a.warmup, SIMULTANEOUS),
-    "fit_simultaneous_mixed": lambda ds, a: time_fit(ds, a.steps, a.warmup, SIMULTANEOUS, "mixed"),
-    "fit_recipe": lambda ds, a: time_fit(ds, a.steps, a.warmup, {}),
-    "fit_recipe_mixed": lambda ds, a: time_fit(ds, a.steps, a.warmup, {}, "mixed"),
+    **{
+        name: lambda ds, a, options=options: time_fit(ds, a.steps, a.warmup, *options)
+        for name, options in FITS.items()
+    },
+    "fit_deterministic": lambda ds, a: time_fit(ds, a.steps, a.warmup, ALTERNATING, deterministic=True),
     "cgan_loop": lambda ds, a: time_cgan(a, loop=True),
     "cgan_fit": lambda ds, a: time_cgan(a, loop=False),
     "vae_loop": lambda ds, a: time_vae(a, loop=True),
@@ -402,6 +452,14 @@ def main():
         default=4,
         help="epochs of each CNN measurement, the first untimed (default: 4)",
     )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="STEPS",
+        help="after the timing, profile STEPS steps of each GAN.fit contender in --only and report "
+        "each op type's milliseconds a step (default: 0, none)",
+    )
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "speed.json"))
     args = parser.parse_args()
     names = args.only.split(",")
@@ -416,6 +474,12 @@ def main():
             measured[name].append(CONTENDERS[name](ds, args))
             print(f"repeat {repeat + 1}: {name} {measured[name][-1]:.1f} images/s", flush=True)
     medians = {name: statistics.median(values) for name, values in measured.items()}
+    profiles = {}
+    for name in (n for n in names if n in FITS and args.profile):
+        logdir = Path(os.environ.get("TMPDIR", "/tmp")) / f"kerazoo_profile_{name}"
+        shutil.rmtree(logdir, ignore_errors=True)
+        time_fit(ds, args.profile, args.warmup, *FITS[name], profile=logdir)
+        profiles[name] = {k: round(v, 3) for k, v in op_times(logdir, args.profile).items()}
     delays = epoch_start_delays(args.epoch_probe) if args.epoch_probe else []
     pipeline = pipeline_rate(dataset, args.data_dir)
     anchor = medians.get("loop")
@@ -448,6 +512,7 @@ def main():
         else None,
         "batch_norm_ms_per_batch": {k: 1000 * BATCH / v for k, v in medians.items() if k.startswith("bn")},
         "adam_ms_per_update": {k: 1000 * BATCH / v for k, v in medians.items() if k.startswith("adam")},
+        "op_ms_per_step": profiles,
         "epoch_start_seconds": delays,
         "pipeline_images_per_second": pipeline,
     }
@@ -470,6 +535,10 @@ def main():
         else:
             ratio = f"  {value / anchor:.2f}x the loop" if anchor else ""
         print(f"{name:>18}: {value:8.1f} images/s{ratio}")
+    for name, times in profiles.items():
+        print(f"{name}: {sum(times.values()):.1f} ms of ops a step (CPU time over threads); the largest:")
+        for kind, ms in list(times.items())[:15]:
+            print(f"  {kind:>36} {ms:8.2f} ms")
     if delays:
         print("epoch start -> first step:", ", ".join(f"{d:.2f}" for d in delays), "s")
     print(f"the pipeline alone: {pipeline:,.0f} images/s")
