@@ -462,6 +462,8 @@ def main():
     )
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "speed.json"))
     args = parser.parse_args()
+    if args.profile < 0:
+        parser.error(f"--profile {args.profile}: expected a number of steps >= 0")
     names = args.only.split(",")
     unknown = sorted(set(names) - set(CONTENDERS))
     if unknown:
