@@ -49,18 +49,13 @@ class GANRecipe(GANOptions, Recipe):
         check_positive_int("penalty_every", self.penalty_every)
 
     def compile_options(self, steps: int = 1) -> dict:
-        """Keyword arguments for `GAN.compile`, optimizers built (for `steps` steps, for schedules)."""
-        return dict(
-            d_optimizer=self.build_optimizer("d_optimizer", steps),
-            g_optimizer=self.build_optimizer("g_optimizer", steps),
-            loss=self.loss,
-            d_steps=self.d_steps,
-            gp_weight=self.gp_weight,
-            g_steps=self.g_steps,
-            r1_gamma=self.r1_gamma,
-            update=self.update,
-            penalty_every=self.penalty_every,
-        )
+        """Keyword arguments for `GAN.compile`: every `GANOptions` field but `learning_rate` (which goes
+        into the optimizers), optimizers built (for `steps` steps, for schedules)."""
+        options = {
+            f.name: getattr(self, f.name) for f in dataclasses.fields(GANOptions) if f.name != "learning_rate"
+        }
+        options.update({key: self.build_optimizer(key, steps) for key in self.OPTIMIZERS})
+        return options
 
 
 @register_task
