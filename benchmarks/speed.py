@@ -40,8 +40,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -478,10 +478,9 @@ def main():
     medians = {name: statistics.median(values) for name, values in measured.items()}
     profiles = {}
     for name in (n for n in names if n in FITS and args.profile):
-        logdir = Path(os.environ.get("TMPDIR", "/tmp")) / f"kerazoo_profile_{name}"
-        shutil.rmtree(logdir, ignore_errors=True)
-        time_fit(ds, args.profile, args.warmup, *FITS[name], profile=logdir)
-        profiles[name] = {k: round(v, 3) for k, v in op_times(logdir, args.profile).items()}
+        with tempfile.TemporaryDirectory(prefix=f"kerazoo_profile_{name}_") as logdir:
+            time_fit(ds, args.profile, args.warmup, *FITS[name], profile=logdir)
+            profiles[name] = {k: round(v, 3) for k, v in op_times(logdir, args.profile).items()}
     delays = epoch_start_delays(args.epoch_probe) if args.epoch_probe else []
     pipeline = pipeline_rate(dataset, args.data_dir)
     anchor = medians.get("loop")
