@@ -11,12 +11,12 @@ binding would need.
 """
 ## Setup
 
-Install without TensorFlow (see README, "Deploying without TensorFlow"):
+Install without TensorFlow (see the docs, "Export and deploy"):
 
     pip install kerazoo        # the plain install: NumPy, Pillow, ai-edge-litert; no TensorFlow
 
 `ARTIFACT` is a `.tflite` file from `kerazoo export` (for example
-`runs/dcgan/export/generator.tflite`, written by the README's main job).
+`runs/dcgan/export/generator.tflite`, written by the main job).
 """
 
 import os

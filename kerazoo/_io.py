@@ -53,10 +53,12 @@ def atomic_write(*targets):
     the temporary folder is removed either way.
 
     Example:
+        ```python
         with atomic_write(Path("runs/cnn")) as tmp:
             run = tmp / "cnn"
             run.mkdir()
             (run / "metrics.json").write_text("{}")
+        ```
     """
     targets = [Path(t) for t in targets]
     first = targets[0]

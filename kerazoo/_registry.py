@@ -206,7 +206,9 @@ def build(name: str, /, **hparams: Any):
     """Build the zoo model `name`; keyword arguments override the builder's defaults.
 
     Example:
+        ```python
         model = kerazoo.build("mlp", hidden_units=(256, 128))
+        ```
 
     Raises:
         ValueError: for an unknown model name (with the closest matches) or an unknown hparam

@@ -76,7 +76,9 @@ class SampleGrid(keras.callbacks.Callback):
     `tensorboard` package (`pip install "kerazoo[tensorboard]"`).
 
     Example:
+        ```python
         gan.fit(ds, epochs=20, callbacks=[kerazoo.callbacks.SampleGrid("runs/dcgan/grids")])
+        ```
 
     Args:
         directory: where to write the grids (created if missing).
@@ -159,8 +161,10 @@ class GANMonitor(keras.callbacks.Callback):
     Each report is printed once when it starts and kept in `self.events` as (epoch, name, message).
 
     Example:
+        ```python
         monitor = kerazoo.callbacks.GANMonitor(reference_images=x_real[:256])
         gan.fit(ds, epochs=20, callbacks=[monitor])
+        ```
 
     Args:
         reference_images: real images, `(N, H, W, C)` in the generator's range, N >= 2.
@@ -284,8 +288,10 @@ class WeightHistory(keras.callbacks.Callback):
     """Records a layer's weights at the end of every epoch into `logs` (so they land in History).
 
     Example:
+        ```python
         model.fit(ds, epochs=100, callbacks=[WeightHistory("linear_regression_weight")])
         history.history["w"]  # w after each epoch
+        ```
 
     Args:
         layer_name: the Dense layer to watch.
@@ -320,7 +326,9 @@ class StopOnDivergence(keras.callbacks.Callback):
     diverged state is never backed up: the last backup is the last good state.
 
     Example:
+        ```python
         model.fit(ds, epochs=10, callbacks=[kerazoo.callbacks.StopOnDivergence()])
+        ```
     """
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -408,10 +416,12 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
     `StopOnDivergence`.
 
     Example:
+        ```python
         ds = kerazoo.make_dataset("digits", "train", 64, normalization="symmetric", labels=False,
                                   drop_remainder=True)
         backup = kerazoo.callbacks.BackupAndRestore("runs/backup", data=ds)
         gan.fit(ds, epochs=30, callbacks=[backup])  # run again after a crash: it continues
+        ```
 
     Args:
         backup_dir: the folder for the backup (its own; nothing else may write there).
@@ -462,6 +472,7 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
 
     @property
     def latest(self) -> Path:
+        """The folder of the last complete backup (`BACKUP_DIR/latest`)."""
         return self._dir / "latest"
 
     @classmethod
@@ -661,10 +672,12 @@ def fit_resumable(model, data, backup: BackupAndRestore, *, epochs: int, callbac
     epoch (`EpochOrder.rest_of_epoch`), then the following epochs. Returns the History of all epochs.
 
     Example:
+        ```python
         ds = kerazoo.make_dataset("mnist", "train", 64, normalization="symmetric", labels=False,
                                   drop_remainder=True)
         backup = kerazoo.callbacks.BackupAndRestore("runs/backup", save_freq=200, data=ds)
         kerazoo.callbacks.fit_resumable(gan, ds, backup, epochs=15)  # again after a crash
+        ```
 
     Args:
         model: a compiled model.
@@ -704,9 +717,11 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
     where an uninterrupted one would. `kerazoo train` uses it for a recipe's `early_stopping`.
 
     Example:
+        ```python
         stop = kerazoo.callbacks.EarlyStopping("val_accuracy", patience=8, restore_best_weights=True)
         backup = kerazoo.callbacks.BackupAndRestore("runs/backup", callbacks=[stop])
         model.fit(train_ds, validation_data=val_ds, epochs=30, callbacks=[stop, backup])
+        ```
     """
 
     def get_state(self) -> dict:

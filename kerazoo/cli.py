@@ -465,7 +465,7 @@ def _cmd_evaluate(args) -> int:
         unsafe=args.unsafe,
     )
     print(json.dumps(get_task(figures["task"]).headline(figures), indent=2))
-    print(f"wrote {os.path.join(args.run_dir, 'eval')}/ (metrics.json, report.md and pictures)")
+    print(f"wrote {os.path.join(args.run_dir, 'eval')}/ (report.html, report.md, metrics.json and pictures)")
     return 0
 
 

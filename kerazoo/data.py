@@ -135,6 +135,11 @@ def dataset_kind(name: str) -> str:
 
 
 def resolve_data_dir(data_dir) -> Path | None:
+    """The local data folder: `data_dir`, else `$KERAZOO_DATA_DIR`, else None.
+
+    Raises:
+        DataError: the folder does not exist.
+    """
     data_dir = data_dir or os.environ.get(DATA_DIR_ENV) or None
     if data_dir is None:
         return None
@@ -486,6 +491,7 @@ class LogDiffScaler:
     """
 
     def fit(self, values: np.ndarray) -> LogDiffScaler:
+        """Learn the mean and standard deviation of `diff(log(values))`; returns `self`."""
         d = np.diff(np.log(values))
         self.mean_, self.std_ = float(d.mean()), float(d.std() + 1e-8)
         return self

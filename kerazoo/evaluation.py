@@ -44,6 +44,7 @@ from kerazoo._io import atomic_write
 from kerazoo._registry import load_model
 from kerazoo.export import ExportError, load_servable
 from kerazoo.plots import save_image_grid
+from kerazoo.reports import write_reports
 
 __all__ = [
     "evaluate",
@@ -156,8 +157,10 @@ def evaluate_generator(
     """The generative figures for a GAN, a VAE or a bare generator, against `dataset`.
 
     Example:
+        ```python
         figures = evaluate_generator(gan, n=2000)        # after gan.fit(...) on the digits
         figures["samples"]["fid"], figures["real_test_vs_train"]["fid"]
+        ```
 
     Args:
         model: a `kerazoo.GAN`, a `kerazoo.VAE`, or a generator (inputs named `noise`).
@@ -258,22 +261,10 @@ def progression_pictures(run_dir, report):
         shutil.copyfile(run_dir / "training_curves.png", report / "training_curves.png")
 
 
-def _markdown(figures, report: Path) -> str:
-    lines = [f"# Evaluation of `{figures['model']}` ({figures['task']})", ""]
-    for picture in sorted(report.glob("*.png")) + sorted(report.glob("*.gif")):
-        lines += [f"![{picture.stem}]({picture.name})", ""]
-    lines += [
-        "```json",
-        json.dumps({k: v for k, v in figures.items() if k != "confusion_matrix"}, indent=2),
-        "```",
-    ]
-    return "\n".join(lines) + "\n"
-
-
 def evaluate(
     run_dir, *, data_dir=None, n: int = 10_000, evaluator=None, seed: int = 0, unsafe: bool = False
 ) -> dict:
-    """Evaluate a run directory; writes `RUN_DIR/eval/metrics.json`, pictures and `report.md`.
+    """Evaluate a run directory; writes `RUN_DIR/eval/`: `metrics.json`, pictures, `report.md`, `report.html`.
 
     What is computed is the run's task's (`kerazoo.tasks.Task.evaluate`).
 
@@ -314,5 +305,5 @@ def evaluate(
         figures = {"model": config.model, "task": config.task, **figures}
         figures["eval_seconds"] = round(time.perf_counter() - start, 2)
         (report / "metrics.json").write_text(json.dumps(figures, indent=2) + "\n")
-        (report / "report.md").write_text(_markdown(figures, report))
+        write_reports(report, config.model, config.task, figures, task.report_rows(figures))
     return figures

@@ -113,6 +113,9 @@ class Servable:
     main_output: ClassVar[str] = "predictions"
 
     def input_signature(self, batch_size=None):
+        """The `tf.TensorSpec`s of the serving signature (float32 inputs, int32 `labels`); the batch
+        dimension is `batch_size` (None: dynamic).
+        """
         specs = []
         for name, tensor in zip(self.input_names, self.model.inputs):
             shape = (batch_size, *tensor.shape[1:])
@@ -126,6 +129,7 @@ class Servable:
         return self.outputs(tf.cast(x, tf.float32))
 
     def outputs(self, x) -> dict:
+        """The signature's named outputs for the model's output `x`. Default: `predictions`."""
         return {"predictions": x}
 
     # Reference data.
@@ -208,6 +212,7 @@ class ImageServable(Servable):
     main_output: ClassVar[str] = "images"
 
     def outputs(self, x) -> dict:
+        """`images` as the model makes them and `images_uint8` (0..255, rounded, ready for PNG)."""
         low, high = self.value_range
         scaled = tf.clip_by_value((x - low) * (255.0 / (high - low)), 0.0, 255.0)
         return {"images": x, "images_uint8": tf.cast(tf.round(scaled), tf.uint8)}
@@ -243,6 +248,9 @@ class GeneratorServable(ImageServable):
     role: ClassVar[str] = "generator"
 
     def noise_inputs(self, n: int, seed: int) -> dict:
+        """`n` seeded standard-normal noise vectors (and labels `i % num_classes` for a conditional
+        generator), as the signature's inputs.
+        """
         rng = np.random.default_rng(seed)
         latent_dim = int(self.model.inputs[0].shape[-1])
         inputs = {"noise": rng.standard_normal((n, latent_dim)).astype(np.float32)}
@@ -300,6 +308,7 @@ class ClassifierServable(Servable):
     main_output: ClassVar[str] = "probabilities"
 
     def outputs(self, x):
+        """`probabilities` (softmax of the logits) and `class_ids` (int32 argmax)."""
         return {"probabilities": tf.nn.softmax(x, axis=-1), "class_ids": tf.argmax(x, -1, tf.int32)}
 
     def verification_inputs(self, quantized, data_dir, dataset):
@@ -640,8 +649,10 @@ def export(
     """Export a zoo model to SavedModel or TFLite, verify it, and write its metadata beside it.
 
     Example:
+        ```python
         meta = export("runs/dcgan", format="tflite", quantize="int8", out="dcgan_int8.tflite")
         meta["verification"]["mean_abs_diff_pm1"]
+        ```
 
     Args:
         source: a run directory, a `.keras` file, or a model (`kerazoo.build(...)`).

@@ -213,11 +213,13 @@ class GAN(keras.Model):
     """A generator and a discriminator trained adversarially with plain `fit`.
 
     Example:
+        ```python
         gan = kerazoo.build("dcgan")
         gan.compile()  # Adam(2e-4, beta_1=0.5) for both, non-saturating loss
         gan.fit(kerazoo.make_dataset("digits", "train", 64, normalization="symmetric",
                                      labels=False, drop_remainder=True), epochs=5)
         images = gan.generator(keras.random.normal((16, gan.latent_dim)))
+        ```
 
     One training step (`update="alternating"`, the default): sample noise, update the discriminator
     on a real and a generated batch (`d_steps` times, with the gradient penalty for `wasserstein_gp`),
@@ -284,6 +286,7 @@ class GAN(keras.Model):
 
     @property
     def conditional(self) -> bool:
+        """Whether the GAN is conditional (its generator and discriminator take class labels)."""
         return self.num_classes is not None
 
     @property
@@ -413,8 +416,10 @@ class GAN(keras.Model):
         shows what that generator would make now (`SampleGrid` uses it for its grids).
 
         Example:
+            ```python
             with gan.averaged_weights():
                 images = gan(noise)
+            ```
         """
         weights = _averaged(self.g_optimizer)
         if not weights:

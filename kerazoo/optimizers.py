@@ -25,8 +25,10 @@ class Adam(keras.optimizers.Adam):
     """Keras' `Adam` (same arguments and defaults) with its update on TensorFlow's fused kernel.
 
     Example:
+        ```python
         optimizer = kerazoo.optimizers.Adam(2e-4, beta_1=0.5)  # the DCGAN paper's
         # or, in a recipe: {"class_name": "kerazoo>Adam", "config": {"beta_1": 0.5}}
+        ```
 
     The update is Keras' to float rounding: `m += (1 - beta_1) * (g - m)`,
     `v += (1 - beta_2) * (g^2 - v)`, `w -= lr * sqrt(1 - beta_2^t) / (1 - beta_1^t) * m /

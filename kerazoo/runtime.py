@@ -70,8 +70,10 @@ class LiteModel:
     N (the last one padded), so callers can pass any number of rows either way.
 
     Example:
+        ```python
         model = LiteModel("cnn.tflite")
         model(images=x)["probabilities"]
+        ```
 
     Args:
         path: the `.tflite` file.
@@ -184,8 +186,10 @@ class Generator(LiteModel):
     """An exported generator (GAN generator or VAE decoder): `noise` (and `labels`) -> images.
 
     Example:
+        ```python
         generator = Generator("cgan.tflite")
         threes = generator.sample(16, label=3, seed=0)   # uint8 (16, 28, 28, 1)
+        ```
     """
 
     def __init__(self, path, num_threads: int | None = None):
@@ -203,6 +207,7 @@ class Generator(LiteModel):
 
     @classmethod
     def accepts(cls, model: LiteModel) -> bool:
+        """Whether `model` is a generator (input `noise`, output `images_uint8`)."""
         return "noise" in model.input_specs and "images_uint8" in model.output_names
 
     def _labels(self, n: int, label):
@@ -250,9 +255,11 @@ class Translator(LiteModel):
     """An exported image-to-image generator (pix2pix, SRGAN): `images` in -> `images`, `images_uint8`.
 
     Example:
+        ```python
         translator = Translator("pix2pix.tflite")
         aerial = translator.translate(map_tiles)            # uint8 (N, 64, 64, 3) -> uint8
         inputs, outputs = translator.translate_files(["map.png"])
+        ```
     """
 
     def __init__(self, path, num_threads: int | None = None):
@@ -268,6 +275,7 @@ class Translator(LiteModel):
 
     @classmethod
     def accepts(cls, model: LiteModel) -> bool:
+        """Whether `model` is a translator (its metadata's role; input `images`)."""
         # Autoencoders have the same signature; only the metadata tells a translator apart.
         return model.metadata.get("role") == "translator" and "images" in model.input_specs
 
@@ -314,9 +322,11 @@ class TableSampler(Generator):
     the original columns by the transform in its metadata (NumPy only).
 
     Example:
+        ```python
         sampler = TableSampler("tabular_gan.tflite")
         table = sampler.sample_table(100, label=1, seed=0)   # a kerazoo.tables.Table
         sampler.write_csv(100, "synth.csv")
+        ```
     """
 
     kind, source = "table generator (with its metadata)", "tabular_gan"
@@ -330,6 +340,7 @@ class TableSampler(Generator):
 
     @classmethod
     def accepts(cls, model: LiteModel) -> bool:
+        """Whether `model` is a table generator (a table transform in its metadata, output `rows`)."""
         return bool(model.metadata.get("table_transform")) and "rows" in model.output_names
 
     def class_id(self, label) -> int | None:
@@ -358,6 +369,11 @@ class TableSampler(Generator):
     def write_csv(
         self, n: int, path, label: int | str | None = None, seed: int | None = None, overwrite=False
     ) -> Path:
+        """Write `n` synthetic rows (of class `label`, or the training mix) to the CSV `path`.
+
+        Raises:
+            ArtifactError: a bad `label` or `n`, or an existing `path` without `overwrite`.
+        """
         from kerazoo.tables import TableError, write_csv
 
         try:

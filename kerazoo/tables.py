@@ -187,6 +187,9 @@ class TableTransform:
 
     @classmethod
     def fit(cls, table: Table, n_quantiles: int = MAX_QUANTILES) -> TableTransform:
+        """Fit the encoding on a table's training rows: each number as its quantile rank
+        (scikit-learn's `QuantileTransformer`, at most `n_quantiles` quantiles), each category one-hot.
+        """
         from sklearn.preprocessing import QuantileTransformer
 
         specs = []
@@ -278,10 +281,16 @@ class TableTransform:
         return Table(columns, kinds, self.label)
 
     def to_json(self) -> dict:
+        """The transform as JSON-ready data (what an export's metadata holds)."""
         return {"specs": self.specs, "label": self.label, "classes": self.classes}
 
     @classmethod
     def from_json(cls, data: dict) -> TableTransform:
+        """The transform from `to_json()`'s data.
+
+        Raises:
+            TableError: `data` is not a table transform.
+        """
         try:
             return cls(list(data["specs"]), str(data["label"]), list(data["classes"]))
         except (KeyError, TypeError) as e:

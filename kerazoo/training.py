@@ -214,8 +214,10 @@ def train(
     """Train zoo model `name` with its recipe and write a run directory.
 
     Example:
+        ```python
         metrics = kerazoo.train("cnn", dataset="mnist", data_dir="../shared/data", epochs=2)
         metrics = kerazoo.train("dcgan", recipe={"g_steps": 1, "d_optimizer.beta_1": 0.9})
+        ```
 
     Args:
         name: a registry name (`kerazoo.list_models()`).

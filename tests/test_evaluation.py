@@ -13,6 +13,7 @@ from kerazoo.cli import main
 from kerazoo.data import load_images
 from kerazoo.embeddings import embed
 from kerazoo.evaluation import EvaluationError, evaluate
+from kerazoo.reports import Row, forecast_rows, generative_rows, write_reports
 
 
 def _exit_code(argv):
@@ -143,6 +144,55 @@ def test_evaluate_a_conditional_gan_run(tiny_cgan_run, digits_cnn_run, capsys):
     for picture in ("samples.png", "samples_by_class.png", "nearest_training.png", "progression.png"):
         assert (report / picture).is_file(), picture
     assert (report / "progression.gif").is_file() and "![samples]" in (report / "report.md").read_text()
+    # The readable report: each figure beside the real data's with a verdict in words, captions.
+    markdown = (report / "report.md").read_text()
+    fid, real_fid = figures["samples"]["fid"], figures["real_test_vs_train"]["fid"]
+    assert (
+        f"| classifier FID (lower is better) | {fid:.2f} | {real_fid:.2f} | FID {fid:.2f}: the samples'"
+        in markdown
+    )
+    assert "memorisation" in markdown and "*Top: samples; bottom: the nearest training image" in markdown
+    page = (report / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == len(list(report.glob("*.png")))
+    assert "<figcaption>" in page and 'src="progression' not in page  # self-contained
+
+
+def test_report_verdicts_follow_the_figures():
+    real = {
+        "fid": 0.5,
+        "classifier_score": 9.0,
+        "confident_share": 0.8,
+        "classes_present": 10,
+        "precision": 0.8,
+        "recall": 0.8,
+    }
+    memo = dict(
+        sample_nn_distance_median=5.0, test_nn_distance_median=4.0, near_copy_share=0.0, memorises=False
+    )
+    good = dict(real, fid=0.8, class_share=[0.1] * 10, memorisation=memo)
+    rows = {r.figure: r for r in generative_rows({"samples": good, "real_test_vs_train": real})}
+    assert "close to the real ones" in rows["classifier FID (lower is better)"].verdict
+    assert rows["classes present"].verdict.startswith("all 10 classes appear")
+    assert rows["distance to the nearest training image (median)"].verdict.startswith("no memorisation")
+    collapsed = dict(
+        good, fid=30.0, classes_present=4, memorisation=dict(memo, near_copy_share=0.3, memorises=True)
+    )
+    rows = {r.figure: r for r in generative_rows({"samples": collapsed, "real_test_vs_train": real})}
+    assert "far from the real ones" in rows["classifier FID (lower is better)"].verdict
+    assert "mode collapse" in rows["classes present"].verdict
+    assert rows["distance to the nearest training image (median)"].verdict.startswith("memorisation: 30.0%")
+    rows = forecast_rows({"test_rmse": 10.0, "persistence_rmse": 20.0, "seasonal_naive_rmse": 8.0})
+    assert (
+        "50.0% below persistence's" in rows[0].verdict and "25.0% above seasonal naive's" in rows[1].verdict
+    )
+
+
+def test_report_escapes_names_from_run_files(tmp_path):
+    hostile = "<img src=x onerror=alert(1)>"
+    figures = {"model": hostile, "task": "classification", "accuracy": 0.5, "n": 2}
+    write_reports(tmp_path, hostile, "classification", figures, [Row(hostile, "1", "", hostile)])
+    page = (tmp_path / "report.html").read_text()
+    assert hostile not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
 
 
 def test_evaluate_classifier_forecaster_and_autoencoder_runs(digits_cnn_run, tmp_path):
@@ -150,11 +200,15 @@ def test_evaluate_classifier_forecaster_and_autoencoder_runs(digits_cnn_run, tmp
     assert figures["accuracy"] > 0.9 and len(figures["confusion_matrix"]) == 10
     assert sum(map(sum, figures["confusion_matrix"])) == figures["n"] == 360
     assert (digits_cnn_run / "eval" / "confusion_matrix.png").is_file()
+    report = (digits_cnn_run / "eval" / "report.md").read_text()
+    assert f"| test accuracy | {100 * figures['accuracy']:.2f}% |" in report and "most confused" in report
+    assert (digits_cnn_run / "eval" / "worst_mistakes.png").is_file() and "highest confidence" in report
 
     kerazoo.train("lstm_forecaster", epochs=2, out=tmp_path / "lstm", verbose=0)
     figures = evaluate(tmp_path / "lstm")
     assert {"test_rmse", "test_mae", "test_mape", "persistence_rmse", "seasonal_naive_rmse"} <= set(figures)
     assert (tmp_path / "lstm" / "eval" / "forecast.png").is_file()
+    assert "test RMSE vs persistence" in (tmp_path / "lstm" / "eval" / "report.md").read_text()
 
     kerazoo.train("autoencoder", epochs=1, out=tmp_path / "ae", verbose=0)
     assert evaluate(tmp_path / "ae")["test_reconstruction_mse"] > 0

@@ -15,11 +15,10 @@ WGAN-GP by changing two names.
 import os
 from pathlib import Path
 
-import keras
 import numpy as np
 
 import kerazoo
-from kerazoo.callbacks import GANMonitor, SampleGrid
+from kerazoo.callbacks import BackupAndRestore, GANMonitor, SampleGrid
 
 quick = os.environ.get("KERAZOO_QUICK") == "1"  # set by the tests for a fast smoke run
 out_dir = Path(os.environ.get("KERAZOO_OUT", "runs/examples")) / "dcgan"
@@ -31,7 +30,7 @@ GANs read images in [-1, 1] (the generator ends in tanh) and need no labels. Dro
 partial batch keeps every step the same shape.
 """
 
-recipe = kerazoo.get_entry("dcgan").recipe  # the zoo's recipe: the settings behind README's figures
+recipe = kerazoo.get_entry("dcgan").recipe  # the zoo's recipe: the settings behind the benchmarks' figures
 batch_size = recipe.batch_size  # 64
 train_ds = kerazoo.make_dataset(
     "digits", "train", batch_size, normalization="symmetric", labels=False, drop_remainder=True
@@ -60,15 +59,23 @@ as in the DCGAN paper, and two generator updates per discriminator update (`g_st
 the discriminator gets ahead and the samples stop improving sooner. The R1 penalty (`r1_gamma=0.1`)
 adds `0.05 * ||grad_x D(x)||^2` at real images to the discriminator's loss, which keeps D smooth
 around the data; on MNIST it lifts the share of confidently recognised samples at every epoch
-(README, GAN benchmark). `recipe.compile_options()` builds the two optimizers with Keras and hands
+(the GAN benchmark). `recipe.compile_options()` builds the two optimizers with Keras and hands
 `GAN.compile` the rest; change one with `recipe.replace({"g_steps": 1})`.
+
+Run the script again after an interruption and it continues where it stopped:
+`kerazoo.callbacks.BackupAndRestore` is Keras' callback made whole for a GAN. Keras' own restores
+only `model.optimizer`, so a GAN's two Adam states would start over silently
+(keras-team/keras#19389); the zoo's restores both optimizers, the noise seed, the metric
+accumulators and, given `data=`, the epoch's data order, so the resumed run matches an
+uninterrupted one. It goes last in `callbacks`.
 """
 
 gan.compile(**recipe.compile_options())
+monitor = GANMonitor(real_images.numpy(), warmup=5)  # reports D too strong, G too strong, mode collapse
 callbacks = [
     SampleGrid(out_dir / "grids"),  # one PNG per epoch from the same noise
-    GANMonitor(real_images.numpy(), warmup=5),  # reports D too strong, G too strong, mode collapse
-    keras.callbacks.BackupAndRestore(out_dir / "backup"),  # resume an interrupted run
+    monitor,
+    BackupAndRestore(out_dir / "backup", data=train_ds, callbacks=[monitor]),  # resume, both optimizers
 ]
 epochs = 1 if quick else recipe.epochs  # 20 epochs of digits take a few minutes on 2 CPU cores
 history = gan.fit(train_ds, epochs=epochs, callbacks=callbacks, verbose=2)

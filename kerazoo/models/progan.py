@@ -445,11 +445,13 @@ class ProGAN(GAN):
     to full-detail image by `alpha`), as in the paper.
 
     Example:
+        ```python
         gan = kerazoo.build("progan")
         gan.compile(phase_images=8_000)  # the `progressive` task's recipe does this
         gan.fit(kerazoo.make_dataset("digits", "train", 64, normalization="symmetric",
                                      labels=False, drop_remainder=True), epochs=40)
         gan.generator.save("generator.keras")  # the full-resolution generator
+        ```
 
     `fit` logs `resolution` and `alpha` (their values at the epoch's last step) beside the losses.
     The images shown so far (`images_seen`) and each `Fade` layer's alpha are model variables, so a
@@ -732,6 +734,7 @@ class ProgressiveGrowing(keras.callbacks.Callback):
         return {"timings": {str(k): v for k, v in timings.items()}}
 
     def set_state(self, state: dict) -> None:
+        """Continue from `get_state()`'s result (the phase timings of a resumed run)."""
         self._timings = {int(k): list(v) for k, v in state.get("timings", {}).items()}
 
     def phase_figures(self) -> list:

@@ -85,10 +85,12 @@ class Translator(GAN):
     """An image-to-image GAN trained with plain `fit` on `(input, target)` batches in [-1, 1].
 
     Example:
+        ```python
         model = kerazoo.build("pix2pix")
         model.compile()  # Adam(2e-4, beta_1=0.5) for both, non-saturating loss, 100 x L1
         model.fit(kerazoo.make_dataset("synthetic_maps", "train", 16, normalization="symmetric"), epochs=5)
         aerial = model.generator(map_tiles)
+        ```
 
     One training step is `GAN`'s: update the discriminator on (target, input) and (output, input)
     pairs, then the generator through the updated discriminator on the same outputs, its loss

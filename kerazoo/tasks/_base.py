@@ -243,6 +243,7 @@ class RunConfig:
         return config
 
     def write(self, path) -> None:
+        """Write the config as JSON to `path` (atomically: an interrupted write leaves no partial file)."""
         from kerazoo._io import write_json
 
         write_json(path, dataclasses.asdict(self))
@@ -337,9 +338,11 @@ class Task:
         return train_ds, val_ds, test
 
     def loss(self, run: Run):
+        """The loss `compile` gets for the run. Default: `"mse"`."""
         return "mse"
 
     def metrics(self, run: Run) -> list:
+        """The metrics `compile` gets for the run. Default: none."""
         return []
 
     def compile(self, prepared: Prepared, run: Run, steps: int) -> None:
@@ -426,6 +429,13 @@ class Task:
         """The figures `kerazoo evaluate` writes (pictures into `report`). Default: `model.evaluate`."""
         ds = zdata.make_dataset(config.dataset, "test", 256, shuffle=False)
         return evaluate_figures(model, ds)
+
+    def report_rows(self, figures: dict) -> list:
+        """The rows of `kerazoo evaluate`'s report (`kerazoo.reports.Row`: figure, value, the real data's
+        value, a verdict in words) for this task's figures. Default: every scalar, no verdict."""
+        from kerazoo.reports import scalar_rows
+
+        return scalar_rows(figures)
 
     def headline(self, figures: dict) -> dict:
         """The figures the CLI prints after an evaluation."""

@@ -69,6 +69,14 @@ EVALUATOR = "cnn"
 
 @register_task
 class Classification(Task):
+    """The `classification` task: image and tabular classifiers (`mlp`, `cnn`, `tabular_mlp`).
+
+    Sparse categorical cross-entropy on logits, accuracy, early stopping on the validation split's
+    accuracy, augmentation picked by the data set; `kerazoo evaluate` reports accuracy, per-class
+    precision and recall, the confusion matrix and the worst mistakes; deploys `probabilities`,
+    `class_ids`.
+    """
+
     name = "classification"
     data_kinds = ("image", "tabular")
     headline_keys = ("accuracy",)
@@ -135,7 +143,8 @@ class Classification(Task):
         from kerazoo.plots import save_figure, subplots
 
         x, y = self.split_arrays(get_entry(config.model), config, "test", data_dir=data_dir)
-        predicted = model.predict(x, batch_size=500, verbose=0).argmax(axis=1)
+        probabilities = model.predict(x, batch_size=500, verbose=0)
+        predicted = probabilities.argmax(axis=1)
         classes = int(model.output_shape[-1])
         precision, recall, _, support = precision_recall_fscore_support(
             y, predicted, labels=range(classes), zero_division=0
@@ -145,6 +154,8 @@ class Classification(Task):
         ConfusionMatrixDisplay(matrix).plot(ax=ax, colorbar=False, cmap="Blues")
         ax.set_title(f"{config.model} on {config.dataset}: accuracy {np.mean(predicted == y):.2%}")
         save_figure(fig, report / "confusion_matrix.png")
+        if x.ndim == 4:
+            _worst_mistakes(x, y, probabilities, report / "worst_mistakes.png")
         return {
             "n": int(len(y)),
             "accuracy": float(np.mean(predicted == y)),
@@ -159,8 +170,37 @@ class Classification(Task):
             "confusion_matrix": matrix.tolist(),
         }
 
+    def report_rows(self, figures):
+        from kerazoo.reports import classification_rows
+
+        return classification_rows(figures)
+
     def servable(self, model, name, config):
         from kerazoo.export import ClassifierServable
 
         names = ("images",) if len(model.inputs[0].shape) == 4 else ("features",)
         return ClassifierServable(model, name, self, config, names, num_classes=int(model.output_shape[-1]))
+
+
+def _worst_mistakes(x, y, logits, path, n: int = 16) -> None:
+    """The `n` test images misclassified with the highest confidence, each titled "true -> predicted
+    (probability)"; nothing when every image is right."""
+    from kerazoo.plots import save_figure, subplots
+
+    z = logits - logits.max(axis=1, keepdims=True)
+    probabilities = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    predicted = probabilities.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != y)
+    if not len(wrong):
+        return
+    worst = wrong[np.argsort(-probabilities[wrong, predicted[wrong]])][:n]
+    columns = min(8, len(worst))
+    rows = -(-len(worst) // columns)
+    fig, axes = subplots(rows, columns, figsize=(1.6 * columns, 1.9 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, i in zip(axes.flat, worst):
+        image = x[i][..., 0] if x.shape[-1] == 1 else x[i]
+        ax.imshow(np.clip(image, 0, 1), cmap="gray" if x.shape[-1] == 1 else None)
+        ax.set_title(f"{y[i]} -> {predicted[i]} ({probabilities[i, predicted[i]]:.2f})", fontsize=8)
+    save_figure(fig, path)

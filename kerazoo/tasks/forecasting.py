@@ -30,6 +30,12 @@ def _lookback(entry, run) -> int:
 
 @register_task
 class Forecasting(Task):
+    """The `forecasting` task: the LSTM forecaster on a monthly series.
+
+    One-step forecasts from `lookback` months of log differences, validated on the months just
+    before the test horizon; RMSE, MAE and MAPE beside persistence and seasonal naive.
+    """
+
     name = "forecasting"
     data_kinds = ("series",)
     recipe_class = ValidatedRecipe  # validates on the months just before the test horizon
@@ -62,6 +68,11 @@ class Forecasting(Task):
         series = zdata.load_series(config.dataset, csv=config.csv, column=config.column)
         title = f"{config.model} on {config.dataset}"
         return forecast_report(model, series, config.hparams["lookback"], report, title)
+
+    def report_rows(self, figures):
+        from kerazoo.reports import forecast_rows
+
+        return forecast_rows(figures)
 
     def servable(self, model, name, config):
         return ForecastServable(_unrolled(model), name, self, config, ("windows",))

@@ -60,6 +60,13 @@ class GANRecipe(GANOptions, Recipe):
 
 @register_task
 class Generation(Task):
+    """The `generation` task: GANs (`gan`, `dcgan`, `cgan`, `wgan_gp`) trained by `kerazoo.GAN`'s step.
+
+    It trains on images in [-1, 1] with the `GANRecipe` (losses, penalties, both optimizers), writes a
+    sample grid per epoch, watches the GAN's health, judges samples with the evaluator classifier
+    (`kerazoo evaluate`) and deploys the generator (`noise` [, `labels`] -> `images`).
+    """
+
     name = "generation"
     data_kinds = ("image",)
     recipe_class = GANRecipe
@@ -144,6 +151,11 @@ class Generation(Task):
 
         options = dict(data_dir=data_dir, n=n, evaluator=evaluator, seed=seed)
         return evaluate_run_samples(model, config, run_dir, report, **options)
+
+    def report_rows(self, figures):
+        from kerazoo.reports import generative_rows
+
+        return generative_rows(figures)
 
     def claims(self, model):
         inputs = getattr(model, "inputs", None)  # subclassed models have none

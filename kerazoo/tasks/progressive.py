@@ -40,6 +40,12 @@ class ProGANRecipe(GANRecipe):
 
 @register_task
 class Progressive(Generation):
+    """The `progressive` task: `generation` with ProGAN's growth schedule.
+
+    Same data, grids, evaluation and export as `generation`; `prepare`, `callbacks` and `finish` add
+    the phases (`ProgressiveGrowing`) and their timings and growth pictures.
+    """
+
     name = "progressive"
     recipe_class = ProGANRecipe
     panels = [("d_loss", "g_loss"), ("d_real", "d_fake"), ("resolution",), ("alpha",)]

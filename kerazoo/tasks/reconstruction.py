@@ -104,6 +104,11 @@ class Reconstruction(Task):
             return figures
         return reconstruction
 
+    def report_rows(self, figures):
+        from kerazoo.reports import reconstruction_rows
+
+        return reconstruction_rows(figures)
+
     def claims(self, model):
         return isinstance(model, VAE)
 

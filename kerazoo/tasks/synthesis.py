@@ -144,6 +144,13 @@ def synthesis_figures(synthetic, train, test, transform, seed=0) -> dict:
 
 @register_task
 class Synthesis(Task):
+    """The `synthesis` task: `tabular_gan`, a conditional WGAN-GP over encoded table rows.
+
+    Reads a CSV (or `breast_cancer`), fits the table's encoding on the training rows, and judges
+    synthetic rows by train-on-synthetic/test-on-real accuracy, column fidelity and distance to the
+    real rows; deploys a table generator whose metadata decodes rows without TensorFlow.
+    """
+
     name = "synthesis"
     data_kinds = ("tabular", "table")
     recipe_class = GANRecipe
@@ -205,6 +212,11 @@ class Synthesis(Task):
         tables.write_csv(synthetic, report / "synthetic.csv", overwrite=True)
         return synthesis_figures(synthetic, train, test, transform, seed=seed)
 
+    def report_rows(self, figures):
+        from kerazoo.reports import synthesis_rows
+
+        return synthesis_rows(figures)
+
     def servable(self, model, name, config):
         from kerazoo._registry import get_entry
 
@@ -241,6 +253,7 @@ class TableGeneratorServable(GeneratorServable):
     main_output = "rows"
 
     def outputs(self, x):
+        """The signature's outputs: the encoded `rows`."""
         return {"rows": x}
 
     def extra_figures(self, figures, expected, actual, labels):

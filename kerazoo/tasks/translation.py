@@ -97,6 +97,13 @@ def _recipe_value(entry, run, key):
 
 @register_task
 class Translation(Task):
+    """The `translation` task: image-to-image GANs (`pix2pix`, `srgan`) trained by `Translator`.
+
+    Trains on (input, target) pairs in [-1, 1], writes (input | output | target) triplets per epoch,
+    reports L1, PSNR, SSIM, sharpness and, for labelled sources, the evaluator's accuracy on the
+    outputs; deploys the generator (`images` -> `images`).
+    """
+
     name = "translation"
     data_kinds = ("image", "paired")
     recipe_class = TranslationRecipe
@@ -200,6 +207,11 @@ class Translation(Task):
                 figures.update(classifier_figures(classifier, outputs, y, labels[: len(y)]))
                 figures["evaluator"] = {"path": where, "test_accuracy": accuracy}
         return figures
+
+    def report_rows(self, figures):
+        from kerazoo.reports import translation_rows
+
+        return translation_rows(figures)
 
     def claims(self, model):
         from kerazoo.models.translation import Translator

@@ -1,0 +1,892 @@
+"""mkdocs hooks: the pages and tables generated at build time.
+
+- `<!-- table: NAME -->` in a page becomes the table `TABLES[NAME]` renders from
+  `benchmarks/results/*.json` (an unknown name fails the build). No figure table is typed by hand.
+- The zoo: `zoo/index.md` and one model card `zoo/NAME.md` per registered model (the registry, the
+  builder's docstring, `benchmarks/results/gallery.json` and the MNIST results).
+- The gallery (`gallery.md`): every model's picture from `benchmarks/gallery.py`.
+- The literate programs: `train/*.py` and `export/*.py` as pages (`examples/...`), each with its
+  notebook (`.ipynb`) beside it, keras.io's way: one source, a page and a notebook.
+
+`tests/test_docs.py` imports this file to check README's headline figures against the same tables.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+MARKER = re.compile(r"<!-- table: ([a-z0-9_]+) -->")
+GALLERY = "assets/gallery"
+
+# --- the results files -------------------------------------------------------------------------
+
+
+def results(name: str) -> dict:
+    """`benchmarks/results/NAME.json` ({} if it has not been written)."""
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _source(*names) -> str:
+    files = ", ".join(f"`benchmarks/results/{n}.json`" for n in names)
+    return f"\n\n<small>Generated from {files} when the site is built.</small>\n"
+
+
+def _table(header, rows) -> str:
+    def cell(value):
+        return str(value).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _pct(x, digits=1) -> str:
+    return "" if x is None else f"{100 * x:.{digits}f}%"
+
+
+def _num(x, digits=2) -> str:
+    return "" if x is None else f"{x:,.{digits}f}"
+
+
+def _minutes(seconds) -> str:
+    if seconds is None:
+        return ""
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
+def _mean_std(d, digits=2, percent=True) -> str:
+    scale = 100 if percent else 1
+    text = f"{scale * d['mean']:.{digits}f}{'%' if percent else ''} ± {scale * d['std']:.{digits}f}"
+    return text
+
+
+def _zoo_module():
+    spec = importlib.util.spec_from_file_location("kerazoo_bench_zoo", ROOT / "benchmarks" / "zoo.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# --- the tables --------------------------------------------------------------------------------
+
+
+def table_zoo() -> str:
+    zoo = _zoo_module()
+    header = ("model", "data", "figure", "published anchor", "comparable?", "epochs", "train time")
+    return _table(header, zoo.rows()) + _source("classic", "gan", "autoencoders")
+
+
+def table_classic() -> str:
+    zoo = _zoo_module()
+    keep = {"neuron", "xor_net", "linear_regression", "cnn", "mlp", "tabular_mlp", "lstm_forecaster"}
+    header = ("model", "data", "figure", "published anchor", "comparable?", "epochs", "train time")
+    return _table(header, [r for r in zoo.rows() if r[0] in keep]) + _source("classic")
+
+
+def _gan_rows(gans: dict):
+    yield from gans.items()
+
+
+def table_gan_runs(file="gan") -> str:
+    gans = results(file).get("gans", {})
+    header = (
+        "run (model, recipe overrides)",
+        "epochs",
+        "train time",
+        "images/s",
+        "confident (p >= 0.9)",
+        "digits present",
+        "class share min-max",
+        "asked-for digit",
+    )
+    rows = [
+        (
+            f"`{label}`",
+            r["epochs"],
+            _minutes(r["train_seconds"]),
+            _num(r.get("images_per_second"), 0),
+            _pct(r["confident_share"]),
+            r["digits_present"],
+            f"{_pct(r['min_class_share'])}-{_pct(r['max_class_share'])}",
+            _pct(r.get("requested_accuracy")) or "-",
+        )
+        for label, r in _gan_rows(gans)
+    ]
+    return _table(header, rows) + _source(file)
+
+
+def table_gan_quality(file="gan") -> str:
+    gans = results(file).get("gans", {})
+    header = (
+        "run",
+        "classifier FID",
+        "real data's FID",
+        "classifier score, 10 splits",
+        "score, batches of 32",
+        "precision",
+        "recall",
+        "near copies",
+    )
+    rows = []
+    for label, r in _gan_rows(gans):
+        q, real = r.get("quality"), r.get("real_test_vs_train", {})
+        if not q:
+            continue
+        rows.append(
+            (
+                f"`{label}`",
+                _num(q["fid"]),
+                _num(real.get("fid")),
+                _num(q["classifier_score"]),
+                _num(q["classifier_score_b32"]),
+                _num(q["precision"], 3),
+                _num(q["recall"], 3),
+                ("yes: " if q.get("memorises") else "no: ") + _pct(q.get("near_copy_share", 0)),
+            )
+        )
+    return _table(header, rows) + _source(file)
+
+
+def table_gan_equal_epochs() -> str:
+    return table_gan_runs("gan_equal_epochs") + "\n\n" + table_gan_quality("gan_equal_epochs")
+
+
+def _by_epoch(label, file="gan") -> str:
+    r = results(file).get("gans", {}).get(label, {})
+    epochs = r.get("by_epoch", [])
+    if not epochs:
+        return "not recorded"
+    header = ["epoch"] + [str(i) for i in range(1, len(epochs) + 1)]
+    raw = ["confident, raw weights"] + [_pct(e["confident_share"]) for e in epochs]
+    rows = [raw]
+    if any("averaged" in e for e in epochs):
+        rows.append(
+            ["confident, averaged"] + [_pct(e.get("averaged", {}).get("confident_share")) for e in epochs]
+        )
+    if any("seconds" in e for e in epochs):
+        rows.append(
+            ["minutes of training"] + [_num(e["seconds"] / 60, 1) if "seconds" in e else "" for e in epochs]
+        )
+    return _table(header, rows) + _source(file)
+
+
+def table_gan_curves() -> str:
+    gans = results("gan").get("gans", {})
+    parts = []
+    for label, r in gans.items():
+        if r.get("by_epoch") and not label.startswith("progan"):
+            parts.append(f"`{label}`\n\n" + _by_epoch(label))
+    return "\n\n".join(parts)
+
+
+def _progan_label() -> str:
+    zoo = _zoo_module()
+    return zoo._gan_label("progan")
+
+
+def table_progan_phases() -> str:
+    r = results("gan").get("gans", {}).get(_progan_label(), {})
+    phases = r.get("phases", [])
+    rows = [
+        (p["label"], f"{p['images']:,}", _minutes(p["seconds"]), _num(p["images_per_second"], 0))
+        for p in phases
+    ]
+    if phases:
+        images, seconds = sum(p["images"] for p in phases), sum(p["seconds"] for p in phases)
+        rows.append(("all", f"{images:,}", _minutes(seconds), _num(images / seconds, 0)))
+    return _table(("phase", "real images", "time", "images/s"), rows) + _source("gan")
+
+
+def table_progan_curve() -> str:
+    return f"`{_progan_label()}`\n\n" + _by_epoch(_progan_label())
+
+
+def table_translation() -> str:
+    res = results("translation").get("results", {})
+    header = (
+        "contender",
+        "model",
+        "recipe",
+        "data",
+        "L1",
+        "PSNR (dB)",
+        "SSIM",
+        "sharpness / targets'",
+        "classifier on outputs (real)",
+        "baseline PSNR",
+        "epochs",
+        "images/s",
+        "train time",
+    )
+    rows = []
+    for label, r in res.items():
+        baseline = ", ".join(f"{k} {_num(v['psnr'])}" for k, v in r.get("baselines", {}).items())
+        classifier = ""
+        if "classifier_accuracy" in r:
+            classifier = f"{_pct(r['classifier_accuracy'], 2)} ({_pct(r['classifier_accuracy_real'], 2)})"
+            if "classifier_accuracy_bicubic" in r:
+                classifier += f"; bicubic {_pct(r['classifier_accuracy_bicubic'], 2)}"
+        if "map_colour_accuracy" in r:
+            classifier = f"map colours {_pct(r['map_colour_accuracy'])}"
+        recipe = ", ".join(f"{k}={v}" for k, v in r.get("recipe", {}).items())
+        rows.append(
+            (
+                f"`{label}`",
+                r["model"],
+                recipe,
+                r["dataset"],
+                _num(r["l1"], 4),
+                _num(r["psnr"]),
+                _num(r["ssim"], 3),
+                _num(r["sharpness_ratio"]),
+                classifier,
+                baseline,
+                r["epochs"],
+                _num(r["images_per_second"], 0),
+                _minutes(r["train_seconds"]),
+            )
+        )
+    return _table(header, rows) + _source("translation")
+
+
+def table_synthesis() -> str:
+    s = results("synthesis").get("summary", {})
+    if not s:
+        return "not measured yet" + _source("synthesis")
+    rows = [
+        (
+            "logistic regression, test accuracy",
+            _mean_std(s["tstr_logistic_regression"]),
+            _mean_std(s["trtr_logistic_regression"]),
+        ),
+        (
+            "random forest, test accuracy",
+            _mean_std(s["tstr_random_forest"]),
+            _mean_std(s["trtr_random_forest"]),
+        ),
+    ]
+    table = _table(("figure", "train on synthetic (TSTR)", "train on real (TRTR)"), rows)
+    other = _table(
+        (
+            "mean KS",
+            "correlation difference",
+            "DCR synthetic (median)",
+            "DCR real test (median)",
+            "exact copies",
+            "training",
+        ),
+        [
+            (
+                _mean_std(s["mean_ks"], 3, False),
+                _mean_std(s["correlation_mean_abs_diff"], 3, False),
+                _num(s["dcr_synthetic_median"]["mean"], 3),
+                _num(s["dcr_holdout_median"]["mean"], 3),
+                s["exact_copies_total"],
+                _minutes(s["train_seconds"]["mean"]),
+            )
+        ],
+    )
+    return table + "\n\n" + other + _source("synthesis")
+
+
+def table_ctgan() -> str:
+    rows = []
+    for label, data in [("`tabular_gan`, its recipe", results("synthesis"))] + [
+        (f"CTGAN, `{k}`", v) for k, v in results("ctgan_anchor").items()
+    ]:
+        s = data.get("summary")
+        if not s:
+            continue
+        rows.append(
+            (
+                label,
+                len(data.get("runs", [])),
+                _mean_std(s["tstr_logistic_regression"]),
+                _mean_std(s["tstr_random_forest"]),
+                _num(s["mean_ks"]["mean"], 3),
+                _num(s["correlation_mean_abs_diff"]["mean"], 3),
+                _minutes(s["train_seconds"]["mean"]),
+            )
+        )
+    header = (
+        "synthesizer",
+        "splits",
+        "TSTR logistic regression",
+        "TSTR random forest",
+        "mean KS",
+        "correlation diff",
+        "training",
+    )
+    return _table(header, rows) + _source("synthesis", "ctgan_anchor")
+
+
+def table_augment_cas() -> str:
+    res = results("augment").get("results", {})
+    rows = []
+    for key in ("cas_e20", "cas_e20_seed1", "cas_e20_seed2", "cas_e10", "cas_e10_seed1", "cas_e10_seed2"):
+        r = res.get(key)
+        if r:
+            rows.append(
+                (
+                    f"`{key}`",
+                    r.get("cgan_epochs", key.split("_")[1][1:]),
+                    _pct(r["accuracy_real"], 2),
+                    _pct(r["accuracy_cgan"], 2),
+                    _num(r["gap_points"]),
+                )
+            )
+    table = _table(("run", "cgan epochs", "trained on real", "trained on cgan samples", "gap (points)"), rows)
+    curve = res.get("cas_e20", {}).get("accuracy_cgan_by_epoch", {})
+    if curve:
+        epochs = sorted(curve, key=int)
+        real = res["cas_e20"]["accuracy_real"]
+        table += "\n\n" + _table(
+            ["cgan epochs"] + epochs,
+            [
+                ["CAS accuracy"] + [_pct(curve[e], 2) for e in epochs],
+                ["gap (points)"] + [_num(100 * (real - curve[e])) for e in epochs],
+            ],
+        )
+    return table + _source("augment")
+
+
+def table_augment_small() -> str:
+    s = results("augment").get("summary", {})
+    rows = [
+        (
+            size,
+            _mean_std(s[f"small_{size}"]["real"]),
+            _mean_std(s[f"small_{size}"]["classic"]),
+            _mean_std(s[f"small_{size}"]["cgan"]),
+        )
+        for size in (10, 50, 100)
+        if f"small_{size}" in s
+    ]
+    header = ("labelled images a class", "real only", "real + classic augmentation", "real + cgan samples")
+    return _table(header, rows) + _source("augment")
+
+
+def table_augment_tabular() -> str:
+    s = results("augment").get("summary", {}).get("tabular", {})
+    rows = [
+        (model.replace("_", " "), _mean_std(v["real"]), _mean_std(v["real+gan"])) for model, v in s.items()
+    ]
+    return _table(("model", "real rows", "real + synthetic rows"), rows) + _source("augment")
+
+
+SPEED_LABELS = {
+    "loop": "TF-tutorial loop, float32, Keras' own layers and Adam (the anchor)",
+    "loop_zoo_layers": "the same loop on the zoo's layers",
+    "fit_simultaneous": '`GAN.fit`, one update each, `update="simultaneous"`, float32',
+    "fit": "the same, alternating updates (the default)",
+    "fit_deterministic": "alternating, op determinism on",
+    "fit_simultaneous_mixed": "simultaneous, `--precision mixed`",
+    "fit_mixed": "alternating, `--precision mixed`",
+    "fit_recipe": "the `dcgan` recipe, float32",
+    "fit_recipe_mixed": "the recipe, mixed",
+    "fit_recipe_lazy_mixed": "the recipe with lazy R1, mixed",
+    "fit_recipe_ema_mixed": "the recipe with the generator's moving average, mixed",
+}
+
+
+def table_speed() -> str:
+    s = results("speed")
+    medians, ratios = s.get("median_images_per_second", {}), s.get("ratio_to_loop") or {}
+    rows = [
+        (SPEED_LABELS.get(k, k), _num(v, 1), _num(ratios.get(k)))
+        for k, v in medians.items()
+        if k in SPEED_LABELS
+    ]
+    adam = ""
+    if "adam_keras" in medians and "adam_zoo" in medians:
+        adam = (
+            f"\n\nOne Adam update of the dcgan's weights: Keras' Adam {_num(medians['adam_keras'], 0)}, "
+            f"`kerazoo.optimizers.Adam` {_num(medians['adam_zoo'], 0)} updates' worth of images/s "
+            f"({medians['adam_zoo'] / medians['adam_keras']:.2f}x)."
+        )
+    return _table(("contender", "images/s (median)", "vs the loop"), rows) + adam + _source("speed")
+
+
+def table_speed_others() -> str:
+    rows = []
+    for file, label, key in (
+        ("speed_cnn", "`cnn` fit on `make_dataset` vs keras.io-style fit on arrays", "cnn_ratio_to_arrays"),
+        ("speed_vae", "`VAE.fit` vs a plain `tf.function` loop", "vae_ratio_to_loop"),
+        ("speed_cgan", "cgan `GAN.fit` vs the tutorial loop with labels", "cgan_ratio_to_loop"),
+    ):
+        s = results(file)
+        if s.get(key) is not None:
+            m = s["median_images_per_second"]
+            rows.append((label, ", ".join(f"{k} {_num(v, 1)}" for k, v in m.items()), f"{s[key]:.2f}x"))
+    bn = results("speed_bn").get("median_images_per_second", {})
+    if bn:
+        rows.append(
+            (
+                "fused `BatchNormalization` vs Keras' (float32 / mixed)",
+                ", ".join(f"{k} {_num(v, 0)}" for k, v in bn.items()),
+                f"{bn['bn_zoo'] / bn['bn_keras']:.2f}x / {bn['bn_zoo_mixed'] / bn['bn_keras_mixed']:.2f}x",
+            )
+        )
+    return _table(("comparison", "images/s (median of 3)", "ratio"), rows) + _source(
+        "speed_cnn", "speed_vae", "speed_cgan", "speed_bn"
+    )
+
+
+def table_autoencoders() -> str:
+    a = results("autoencoders")
+    rows = []
+    for name, r in a.get("models", {}).items():
+        figure = (
+            f"test loss {_num(r['test_loss'])} nats per image"
+            if "test_loss" in r
+            else (f"test MSE {r['test_reconstruction_loss']:.4f} per pixel")
+        )
+        rows.append((f"`{name}`", r["epochs"], _minutes(r["train_seconds"]), figure))
+    table = _table(("model", "epochs", "train time", "figure (MNIST test)"), rows)
+    d, v, t = a.get("denoising"), a.get("vae_prior_samples"), a.get("transfer")
+    extra = []
+    if d:
+        extra.append(
+            (
+                "denoising (noise stddev {})".format(d["noise_stddev"]),
+                f"noisy inputs {d['noisy_input_mse']:.4f}, denoising model {d['denoising_autoencoder_mse']:.4f}, "
+                f"plain conv autoencoder {d['conv_autoencoder_mse']:.4f} (MSE to the clean images)",
+            )
+        )
+    if v:
+        extra.append(
+            (
+                "VAE prior samples",
+                f"{_pct(v['confident_share'])} confidently classified, {v['digits_present']} digits "
+                f"({_pct(v['min_class_share'])}-{_pct(v['max_class_share'])})",
+            )
+        )
+    if t:
+        extra.append(
+            (
+                f"transfer, {t['labels_per_class']} labels a class",
+                f"raw pixels {_pct(t['raw_pixels_test_accuracy'], 2)}, CNN embeddings {_pct(t['cnn_embeddings_test_accuracy'], 2)}",
+            )
+        )
+    return table + "\n\n" + _table(("measurement", "result"), extra) + _source("autoencoders")
+
+
+def table_export_dcgan() -> str:
+    e = results("export").get("dcgan_batch1", {})
+    rows = [
+        (
+            k,
+            f"{_num(v['latency_ms'])} ms",
+            _num(v["vs_keras"]),
+            f"{v['size_bytes']:,} B" if "size_bytes" in v else "-",
+        )
+        for k, v in e.items()
+    ]
+    return _table(("DCGAN generator, batch 1", "latency (median)", "vs Keras", "file size"), rows) + _source(
+        "export"
+    )
+
+
+def table_export_cnn() -> str:
+    e = results("export").get("cnn_mnist", {})
+    rows = []
+    for k, v in e.items():
+        agreement = v.get("verification", {}).get("top1_agreement")
+        rows.append(
+            (
+                k,
+                _pct(v["test_accuracy"], 2),
+                f"{v['size_bytes']:,} B" if "size_bytes" in v else "-",
+                _pct(agreement, 2) if agreement is not None else "-",
+            )
+        )
+    return _table(
+        ("`cnn`, 10,000 MNIST test images", "accuracy", "file size", "top-1 agreement with Keras"), rows
+    ) + _source("export")
+
+
+def _headline(figures: dict) -> str:
+    """A run's headline figures from its `kerazoo evaluate` metrics."""
+    samples, real = figures.get("samples"), figures.get("real_test_vs_train", {})
+    if samples:
+        text = (
+            f"FID {_num(samples['fid'])} (real {_num(real.get('fid'))}), "
+            f"{_pct(samples['confident_share'])} confident, {samples['classes_present']} classes"
+        )
+        if "requested_accuracy" in samples:
+            text += f", {_pct(samples['requested_accuracy'])} the class asked for"
+        return text
+    for key, fmt in (
+        ("accuracy", lambda v: f"test accuracy {_pct(v, 2)}"),
+        ("test_rmse", lambda v: f"test RMSE {_num(v)} (persistence {_num(figures.get('persistence_rmse'))})"),
+        ("psnr", lambda v: f"PSNR {_num(v)} dB, L1 {_num(figures.get('l1'), 4)}"),
+        ("test_reconstruction_mse", lambda v: f"test MSE {v:.4f}"),
+        (
+            "tstr_logistic_regression",
+            lambda v: f"TSTR {_pct(v)} (TRTR {_pct(figures.get('trtr_logistic_regression'))})",
+        ),
+    ):
+        if key in figures and isinstance(figures[key], (int, float)):
+            return fmt(figures[key])
+    reconstruction = figures.get("reconstruction")
+    if reconstruction:
+        return f"test MSE {reconstruction['test_reconstruction_mse']:.4f}"
+    scalars = {k: v for k, v in figures.items() if k.startswith("test_") and isinstance(v, (int, float))}
+    return ", ".join(f"{k} {v:.4g}" for k, v in scalars.items())
+
+
+def table_gallery() -> str:
+    g = results("gallery")
+    rows = [
+        (
+            f"[`{name}`](zoo/{name}.md)",
+            f"`{r['command']}`",
+            _minutes(r["train_wall_seconds"]),
+            _headline(r["figures"]),
+        )
+        for name, r in sorted(g.get("models", {}).items())
+    ]
+    machine = g.get("machine", {})
+    note = f"\n\nMachine: {machine.get('cpu', '?')}, {machine.get('cores', '?')} cores." if machine else ""
+    return _table(("model", "command", "wall clock", "`kerazoo evaluate`"), rows) + note + _source("gallery")
+
+
+def table_main_job() -> str:
+    g = results("gallery").get("models", {}).get("dcgan")
+    if not g:
+        return "not measured yet" + _source("gallery")
+    s, real = g["figures"]["samples"], g["figures"]["real_test_vs_train"]
+    rows = [
+        ("classifier FID", _num(s["fid"]), _num(real["fid"])),
+        ("classifier score", _num(s["classifier_score"]), _num(real["classifier_score"])),
+        ("confidently classified", _pct(s["confident_share"]), _pct(real["confident_share"])),
+        ("precision", _num(s["precision"]), _num(real["precision"])),
+        ("recall", _num(s["recall"]), _num(real["recall"])),
+        ("classes present", s["classes_present"], real["classes_present"]),
+    ]
+    head = f"`{g['command']}`: {_minutes(g['train_wall_seconds'])} wall clock.\n\n"
+    return head + _table(("figure", "the main job's samples", "real test digits"), rows) + _source("gallery")
+
+
+TABLES = {name[len("table_") :]: fn for name, fn in globals().items() if name.startswith("table_")}
+
+
+def render_tables(markdown: str, where: str = "") -> str:
+    """Replace each `<!-- table: NAME -->` with its generated table."""
+
+    def replace(match):
+        name = match.group(1)
+        if name not in TABLES:
+            raise ValueError(f"{where}: unknown table {name!r}. Known: {', '.join(sorted(TABLES))}")
+        return TABLES[name]()
+
+    return MARKER.sub(replace, markdown)
+
+
+# --- the zoo's pages ---------------------------------------------------------------------------
+
+PAPERS = {  # the model's paper (or the lesson it comes from), for its card
+    "neuron": "McCulloch & Pitts 1943; Rosenblatt 1958 (the perceptron)",
+    "xor_net": "Minsky & Papert 1969 (why one neuron cannot); Rumelhart, Hinton & Williams 1986",
+    "linear_regression": "least squares by gradient descent",
+    "mlp": "Keras' `mnist_mlp` example (512-512, dropout)",
+    "cnn": "LeCun et al. 1998; keras.io `mnist_convnet`",
+    "tabular_mlp": "a dense network on standardized features",
+    "lstm_forecaster": "Hochreiter & Schmidhuber 1997 (LSTM); Box & Jenkins (the airline data)",
+    "autoencoder": "Hinton & Salakhutdinov 2006",
+    "conv_autoencoder": "Masci et al. 2011",
+    "denoising_autoencoder": "Vincent et al. 2008",
+    "vae": "Kingma & Welling, ICLR 2014",
+    "gan": "Goodfellow et al., NeurIPS 2014",
+    "dcgan": "Radford et al., ICLR 2016",
+    "cgan": "Mirza & Osindero 2014",
+    "wgan_gp": "Gulrajani et al., NeurIPS 2017",
+    "progan": "Karras et al., ICLR 2018",
+    "pix2pix": "Isola et al., CVPR 2017",
+    "srgan": "Ledig et al., CVPR 2017",
+    "tabular_gan": "Gulrajani et al. 2017 (WGAN-GP); Xu et al., NeurIPS 2019 (CTGAN's column outputs)",
+}
+
+EXPORTABLE = {"generation", "progressive", "translation", "reconstruction", "synthesis", "classification"}
+
+
+def _mnist_rows(name: str) -> list:
+    zoo = _zoo_module()
+    return [r for r in zoo.rows() if r[0].split(",")[0] == name]
+
+
+def model_card(name: str) -> str:
+    """The markdown of one model's card."""
+    import kerazoo
+    from kerazoo._registry import build
+
+    entry = kerazoo.get_entry(name)
+    params = build(name).count_params()
+    recipe = entry.recipe.to_dict()
+    gallery = results("gallery").get("models", {}).get(name)
+    lines = [f"# `{name}`", "", entry.description or "", ""]
+    facts = [
+        ("task", f"[`{entry.task}`](../concepts.md#tasks)"),
+        ("parameters", f"{params:,}"),
+        ("default data", f"`{entry.dataset}` ([data sources](../data.md))"),
+        ("paper", PAPERS.get(name, "")),
+        ("builder", f"`{entry.builder.__module__}.{entry.builder.__name__}`"),
+    ]
+    lines += [_table(("", ""), facts), ""]
+    if gallery and gallery.get("picture"):
+        lines += [
+            "## What it makes",
+            "",
+            f"![{name}: {gallery['picture_source']}](../{GALLERY}/{gallery['picture']})",
+            "",
+            f"From `{gallery['command']}` on its default data ({_minutes(gallery['train_wall_seconds'])} wall "
+            f"clock), then `kerazoo evaluate`: {_headline(gallery['figures'])}. "
+            f"Picture: the run's `{gallery['picture_source']}` ([gallery](../gallery.md), "
+            "`python benchmarks/gallery.py`).",
+            "",
+        ]
+    mnist = _mnist_rows(name)
+    if mnist:
+        lines += ["## Measured", ""]
+        header = ("run", "data", "figure", "published anchor", "comparable?", "epochs", "train time")
+        lines += [_table(header, mnist), "", "From the [benchmarks](../benchmarks/index.md).", ""]
+    lines += ["## Use it", "", "```bash", f"kerazoo train {name}"]
+    lines += [f"kerazoo evaluate runs/{name}"]
+    if entry.task in EXPORTABLE:
+        lines += [f"kerazoo export runs/{name} --format tflite"]
+    if entry.task in ("generation", "progressive", "reconstruction") and name not in (
+        "autoencoder",
+        "conv_autoencoder",
+        "denoising_autoencoder",
+    ):
+        stem = "decoder" if name == "vae" else "generator"
+        lines += [f"kerazoo sample runs/{name}/export/{stem}.tflite --n 64 --out samples.png"]
+    if entry.task == "translation":
+        lines += [f"kerazoo translate runs/{name}/export/generator.tflite input.png --out output.png"]
+    if entry.task == "synthesis":
+        lines += [f"kerazoo sample runs/{name}/export/generator.tflite --n 1000 --out synthetic.csv"]
+    lines += ["```", "", "```python", "import kerazoo", "", f'model = kerazoo.build("{name}")']
+    lines += [f'run = kerazoo.train("{name}", out="runs/{name}")', "```", ""]
+    lines += ["## Recipe", "", "What `kerazoo train` uses; `--recipe KEY=VALUE` overrides one key.", ""]
+    lines += [_table(("key", "default"), [(f"`{k}`", f"`{json.dumps(v)}`") for k, v in recipe.items()]), ""]
+    lines += ["## Hyperparameters", "", "The builder's arguments; `--set KEY=VALUE` overrides one.", ""]
+    lines += [
+        _table(("hparam", "default"), [(f"`{k}`", f"`{v!r}`") for k, v in entry.hparams.items()]),
+        "",
+        "## Builder",
+        "",
+        f"::: {entry.builder.__module__}.{entry.builder.__name__}",
+        "    options:",
+        "      show_root_heading: false",
+        "      show_source: false",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def zoo_index() -> str:
+    import kerazoo
+
+    rows = []
+    for name in kerazoo.list_models():
+        entry = kerazoo.get_entry(name)
+        g = results("gallery").get("models", {}).get(name)
+        rows.append(
+            (
+                f"[`{name}`]({name}.md)",
+                entry.task,
+                f"`{entry.dataset}`",
+                (entry.description or "").split(". ")[0],
+                _headline(g["figures"]) if g else "",
+            )
+        )
+    head = "# The zoo\n\nEvery model, its task and default data; each name opens its model card.\n\n"
+    tail = "\n\nThe last column: `kerazoo train NAME` on the default data, then `kerazoo evaluate` ([gallery](../gallery.md)).\n"
+    return head + _table(("model", "task", "default data", "what it is", "default run"), rows) + tail
+
+
+def gallery_page() -> str:
+    g = results("gallery").get("models", {})
+    lines = [
+        "# Gallery",
+        "",
+        "What each model makes after `kerazoo train NAME` on its embedded default data (minutes on a "
+        "laptop's CPU, not the MNIST benchmarks), judged by `kerazoo evaluate`. Rebuild every picture and "
+        "figure with `python benchmarks/gallery.py`.",
+        "",
+    ]
+    for name, r in sorted(g.items()):
+        if r.get("picture"):
+            lines += [
+                f"## [`{name}`](zoo/{name}.md)",
+                "",
+                f"![{name}]({GALLERY}/{r['picture']})",
+                "",
+                f"`{r['command']}`: {_headline(r['figures'])}. Picture: `{r['picture_source']}`.",
+                "",
+            ]
+    lines += ["## All runs", "", "<!-- table: gallery -->", ""]
+    return "\n".join(lines)
+
+
+# --- literate programs -------------------------------------------------------------------------
+
+
+def literate_blocks(source: str) -> list:
+    """A literate program as `[("markdown" | "code", text)]`: bare top-level strings are prose,
+    the rest is code, keras.io's convention. The header docstring becomes the title block."""
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    blocks, last = [], 0
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        ):
+            code = "\n".join(lines[last : node.lineno - 1]).strip("\n")
+            if code.strip():
+                blocks.append(("code", code))
+            blocks.append(("markdown", _dedent(node.value.value)))
+            last = node.end_lineno
+    code = "\n".join(lines[last:]).strip("\n")
+    if code.strip():
+        blocks.append(("code", code))
+    if blocks and blocks[0][0] == "markdown":  # the keras-io header: Title, Author, ...
+        header = dict(
+            re.match(r"(\w[\w ]*?):\s*(.*)", line).groups()
+            for line in _unfold(blocks[0][1])
+            if re.match(r"\w[\w ]*?:", line)
+        )
+        title = header.pop("Title", "Example")
+        description = header.pop("Description", "")
+        meta = ", ".join(f"{k}: {v}" for k, v in header.items())
+        blocks[0] = ("markdown", f"# {title}\n\n{description}\n\n<small>{meta}</small>")
+    return blocks
+
+
+def _unfold(text: str) -> list:
+    out = []
+    for line in text.splitlines():
+        if out and line.startswith(" ") or (out and line and not re.match(r"\w[\w ]*?:", line)):
+            out[-1] += " " + line.strip()
+        elif line.strip():
+            out.append(line.strip())
+    return out
+
+
+def _dedent(text: str) -> str:
+    import textwrap
+
+    return textwrap.dedent(text).strip("\n")
+
+
+def literate_page(path: Path) -> str:
+    rel = path.relative_to(ROOT).as_posix()
+    blocks = literate_blocks(path.read_text())
+    body = []
+    for i, (kind, text) in enumerate(blocks):
+        body.append(text if kind == "markdown" else f"```python\n{text}\n```")
+        if i == 0:
+            body.append(
+                f"Source: [`{rel}`]({_repo_link(rel)}) · notebook: [`{path.stem}.ipynb`]({path.stem}.ipynb) · "
+                f"run it with `python {rel}` (the test suite runs it too)."
+            )
+    return "\n\n".join(body) + "\n"
+
+
+def _repo_link(rel: str) -> str:
+    return f"https://github.com/kerazoo/kerazoo/blob/main/{rel}"
+
+
+def literate_notebook(path: Path) -> str:
+    cells = []
+    for kind, text in literate_blocks(path.read_text()):
+        source = text.splitlines(keepends=True)
+        cell = {"cell_type": kind, "metadata": {}, "source": source}
+        if kind == "code":
+            cell.update(execution_count=None, outputs=[])
+        cells.append(cell)
+    nb = {
+        "cells": cells,
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    return json.dumps(nb, indent=1) + "\n"
+
+
+def literate_sources() -> list:
+    return sorted((ROOT / "train").glob("*.py")) + sorted((ROOT / "export").glob("*.py"))
+
+
+# --- mkdocs events -----------------------------------------------------------------------------
+
+
+def _generated_nav():
+    import kerazoo
+
+    zoo = [{"Overview": "zoo/index.md"}] + [{name: f"zoo/{name}.md"} for name in kerazoo.list_models()]
+    examples = {"train": [], "export": []}
+    for path in literate_sources():
+        title = literate_blocks(path.read_text())[0][1].splitlines()[0].lstrip("# ").strip()
+        examples[path.parent.name].append({title: f"examples/{path.parent.name}/{path.stem}.md"})
+    return {
+        "GENERATED_ZOO": zoo,
+        "GENERATED_TRAIN": examples["train"],
+        "GENERATED_EXPORT": examples["export"],
+    }
+
+
+def _fill_nav(nav, generated):
+    out = []
+    for item in nav:
+        if isinstance(item, dict):
+            ((title, value),) = item.items()
+            if isinstance(value, str) and value in generated:
+                out.append({title: generated[value]})
+            elif isinstance(value, list):
+                out.append({title: _fill_nav(value, generated)})
+            else:
+                out.append(item)
+        else:
+            out.append(item)
+    return out
+
+
+def on_config(config, **kwargs):
+    config["nav"] = _fill_nav(config["nav"], _generated_nav())
+    return config
+
+
+def on_files(files, config, **kwargs):
+    from mkdocs.structure.files import File
+
+    import kerazoo
+
+    pages = {"zoo/index.md": zoo_index(), "gallery.md": gallery_page()}
+    for name in kerazoo.list_models():
+        pages[f"zoo/{name}.md"] = model_card(name)
+    for path in literate_sources():
+        folder = f"examples/{path.parent.name}"
+        pages[f"{folder}/{path.stem}.md"] = literate_page(path)
+        pages[f"{folder}/{path.stem}.ipynb"] = literate_notebook(path)
+    for uri, content in pages.items():
+        files.append(File.generated(config, uri, content=content))
+    return files
+
+
+def on_page_markdown(markdown, page, config, files, **kwargs):
+    try:
+        return render_tables(markdown, page.file.src_uri)
+    except ValueError as e:
+        from mkdocs.exceptions import PluginError
+
+        raise PluginError(str(e)) from None
