@@ -796,21 +796,17 @@ def literate_page(path: Path) -> str:
         body.append(text if kind == "markdown" else f"```python\n{text}\n```")
         if i == 0:
             body.append(
-                f"Source: [`{rel}`]({_repo_link(rel)}) · notebook: [`{path.stem}.ipynb`]({path.stem}.ipynb) · "
+                f"Source: `{rel}` · notebook: [`{path.stem}.ipynb`]({path.stem}.ipynb) · "
                 f"run it with `python {rel}` (the test suite runs it too)."
             )
     return "\n\n".join(body) + "\n"
 
 
-def _repo_link(rel: str) -> str:
-    return f"https://github.com/kerazoo/kerazoo/blob/main/{rel}"
-
-
 def literate_notebook(path: Path) -> str:
     cells = []
-    for kind, text in literate_blocks(path.read_text()):
+    for i, (kind, text) in enumerate(literate_blocks(path.read_text())):
         source = text.splitlines(keepends=True)
-        cell = {"cell_type": kind, "metadata": {}, "source": source}
+        cell = {"cell_type": kind, "id": f"cell-{i}", "metadata": {}, "source": source}
         if kind == "code":
             cell.update(execution_count=None, outputs=[])
         cells.append(cell)
@@ -890,3 +886,35 @@ def on_page_markdown(markdown, page, config, files, **kwargs):
         from mkdocs.exceptions import PluginError
 
         raise PluginError(str(e)) from None
+
+
+# --- README's headline figures -------------------------------------------------------------------
+
+
+def readme_headlines() -> list:
+    """The figures README quotes, as they must read there (`tests/test_docs.py` checks README)."""
+    classic, autoencoders = results("classic"), results("autoencoders").get("models", {})
+    gans = results("gan").get("gans", {})
+    out = []
+    if "cnn" in classic:
+        out.append(f"`cnn`: {_pct(classic['cnn']['test_accuracy'], 2)} MNIST test accuracy")
+    if "mlp" in classic:
+        out.append(f"`mlp`: {_pct(classic['mlp']['test_accuracy'], 2)} MNIST test accuracy")
+    if "vae" in autoencoders:
+        out.append(f"`vae`: {_num(autoencoders['vae']['test_loss'])} nats per MNIST test image")
+    best = max(
+        (r for k, r in gans.items() if k.startswith("dcgan")),
+        key=lambda r: r["confident_share"],
+        default=None,
+    )
+    if best:
+        out.append(f"`dcgan`: {_pct(best['confident_share'])} of MNIST samples confidently classified")
+    if "cgan" in gans and "requested_accuracy" in gans["cgan"]:
+        out.append(f"`cgan`: {_pct(gans['cgan']['requested_accuracy'])} of samples the digit asked for")
+    main = results("gallery").get("models", {}).get("dcgan")
+    if main:
+        out.append(
+            f"main job: {_minutes(main['train_wall_seconds'])} wall clock, "
+            f"classifier FID {_num(main['figures']['samples']['fid'])}"
+        )
+    return out

@@ -185,7 +185,14 @@ def classification_rows(figures: dict) -> list:
         ]
         if pairs:
             count, i, j = max(pairs)
-            rows.append(Row("most confused", f"{i} -> {j}", "", f"class {i} was taken for {j} {count} times"))
+            rows.append(
+                Row(
+                    "most confused",
+                    f"{i} -> {j}",
+                    "",
+                    f"class {i} was taken for class {j} in {count} test example{'s' if count > 1 else ''}",
+                )
+            )
     per_class = figures.get("per_class", {})
     if per_class:
         worst = min(per_class, key=lambda c: per_class[c]["recall"])
@@ -372,16 +379,26 @@ def _raw(figures: dict) -> str:
     return json.dumps({k: v for k, v in figures.items() if k != "confusion_matrix"}, indent=2)
 
 
+def _columns(rows) -> list:
+    """The table's columns: "real data" only where some row has a real-data figure."""
+    columns = ["figure", "this run", "real data", "verdict"]
+    return columns if any(r.real for r in rows) else [c for c in columns if c != "real data"]
+
+
+def _cells(row, columns) -> list:
+    values = {"figure": row.figure, "this run": row.value, "real data": row.real, "verdict": row.verdict}
+    return [values[c] for c in columns]
+
+
 def _markdown(title: str, rows: list, folder: Path, figures: dict) -> str:
     def cell(text):
         return str(text).replace("|", "\\|").replace("\n", " ")
 
     lines = [f"# {title}", ""]
     if rows:
-        lines += ["| figure | this run | real data | verdict |", "|---|---|---|---|"]
-        lines += [
-            f"| {cell(r.figure)} | {cell(r.value)} | {cell(r.real)} | {cell(r.verdict)} |" for r in rows
-        ]
+        columns = _columns(rows)
+        lines += ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+        lines += ["| " + " | ".join(cell(v) for v in _cells(r, columns)) + " |" for r in rows]
         lines.append("")
     for picture in _pictures(folder):
         lines += [f"![{picture.stem}]({picture.name})", "", f"*{caption(picture.name)}*", ""]
@@ -406,13 +423,11 @@ def _html(title: str, rows: list, folder: Path, figures: dict) -> str:
         f"<h1>{e(title)}</h1>",
     ]
     if rows:
+        columns = _columns(rows)
         parts.append(
-            "<table><thead><tr><th>figure</th><th>this run</th><th>real data</th><th>verdict</th></tr></thead><tbody>"
+            "<table><thead><tr>" + "".join(f"<th>{c}</th>" for c in columns) + "</tr></thead><tbody>"
         )
-        parts += [
-            f"<tr><td>{e(r.figure)}</td><td>{e(r.value)}</td><td>{e(r.real)}</td><td>{e(r.verdict)}</td></tr>"
-            for r in rows
-        ]
+        parts += ["<tr>" + "".join(f"<td>{e(v)}</td>" for v in _cells(r, columns)) + "</tr>" for r in rows]
         parts.append("</tbody></table>")
     for picture in _pictures(folder):
         kind = "gif" if picture.suffix == ".gif" else "png"

@@ -201,7 +201,11 @@ def test_evaluate_classifier_forecaster_and_autoencoder_runs(digits_cnn_run, tmp
     assert sum(map(sum, figures["confusion_matrix"])) == figures["n"] == 360
     assert (digits_cnn_run / "eval" / "confusion_matrix.png").is_file()
     report = (digits_cnn_run / "eval" / "report.md").read_text()
-    assert f"| test accuracy | {100 * figures['accuracy']:.2f}% |" in report and "most confused" in report
+    assert (
+        f"| test accuracy | {100 * figures['accuracy']:.2f}% | {100 * figures['accuracy']:.2f}% of 360 test"
+        in report
+    )
+    assert "most confused" in report
     assert (digits_cnn_run / "eval" / "worst_mistakes.png").is_file() and "highest confidence" in report
 
     kerazoo.train("lstm_forecaster", epochs=2, out=tmp_path / "lstm", verbose=0)
