@@ -37,7 +37,7 @@ import kerazoo  # noqa: E402
 from kerazoo._registry import get_entry  # noqa: E402
 from kerazoo.cli import parse_set  # noqa: E402
 from kerazoo.evaluation import evaluate_generator  # noqa: E402
-from kerazoo.gan import _averaged  # noqa: E402
+from kerazoo.trainers.gan import _averaged  # noqa: E402
 from kerazoo.training import library_versions, precision_policy  # noqa: E402
 
 SAMPLES = int(os.environ.get("KERAZOO_BENCH_SAMPLES", 10_000))

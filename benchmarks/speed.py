@@ -295,8 +295,8 @@ def _vae_data(args):
 def time_vae(args, loop):
     """images/s of the zoo's `vae` (Adam 1e-3): `VAE.fit` (`loop=False`), or the anchor, a plain
     `tf.function` step with one GradientTape on the same encoder and decoder and the same loss
-    (`kerazoo.vae`'s reconstruction term and KL), as keras.io's VAE example computes it."""
-    from kerazoo.vae import kl_divergence, reconstruction_loss
+    (`kerazoo.trainers.vae`'s reconstruction term and KL), as keras.io's VAE example computes it."""
+    from kerazoo.trainers.vae import kl_divergence, reconstruction_loss
 
     ds, steps, warmup = _vae_data(args), args.steps, args.warmup
     vae = kerazoo.build("vae")

@@ -27,6 +27,7 @@ __all__ = [
     "DataError",
     "train",
     "GAN",
+    "VAE",
     "__version__",
 ]
 
@@ -41,7 +42,8 @@ _LAZY = {
     "make_dataset": "kerazoo.data",
     "DataError": "kerazoo.data",
     "train": "kerazoo.training",
-    "GAN": "kerazoo.gan",
+    "GAN": "kerazoo.trainers.gan",
+    "VAE": "kerazoo.trainers.vae",
 }
 
 

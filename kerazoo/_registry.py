@@ -127,6 +127,7 @@ def _ensure_loaded() -> None:
     # and by installed packages' entry points register theirs.
     import kerazoo.models  # noqa: F401
     import kerazoo.optimizers  # noqa: F401  (kerazoo>Adam, which saved models name)
+    import kerazoo.trainers  # noqa: F401  (registers the train_step models with Keras)
     from kerazoo._plugins import load_plugins
 
     load_plugins()

@@ -28,6 +28,7 @@ __all__ = [
     "BackupAndRestore",
     "StopOnDivergence",
     "DivergenceError",
+    "ProgressiveGrowing",
     "fit_resumable",
     "fixed_inputs",
     "require_tensorboard",
@@ -747,3 +748,108 @@ def _plain(value):
         return float(np.asarray(value))
     except (TypeError, ValueError):
         return str(value)
+
+
+class ProgressiveGrowing(keras.callbacks.Callback):
+    """Grows a `ProGAN` during `fit`: before each step, moves it to the phase of the images shown so
+    far (a new phase: optimizers reset, the step traced anew). `ProGAN.fit` adds one unless given.
+
+    It also times each phase (`phase_figures()`: images, seconds and images/s per phase, carried
+    across a resumed run by `kerazoo.callbacks.BackupAndRestore`) and, with `directory`, writes a grid
+    of samples from fixed noise at the end of each phase and of training, upsampled to the full
+    size: `phase{N}_{R}x{R}[_fade].png`.
+
+    Args:
+        directory: where to write the phase grids, or None.
+        num_samples: samples per grid. Defaults to `64`.
+        seed: seed of the fixed noise. Defaults to `0`.
+    """
+
+    def __init__(self, directory=None, num_samples=64, seed=0):
+        super().__init__()
+        self.directory = None if directory is None else Path(directory)
+        self._num_samples = check_positive_int("num_samples", num_samples)
+        self._seed = seed
+        self.paths = []
+        self._timings = {}  # phase index -> [images, seconds]
+        self._mark = None  # (time, images_seen) where the current phase's timing resumed
+
+    def on_train_begin(self, logs=None):
+        from kerazoo.trainers.progan import ProGAN
+
+        if not isinstance(self.model, ProGAN):
+            raise ValueError(f"ProgressiveGrowing grows a ProGAN. Received: {type(self.model).__name__}")
+        if self.model.phase_images is None:
+            raise ValueError("Compile the ProGAN first: compile(phase_images=...) sets its schedule.")
+        self._mark = None
+
+    def on_train_batch_begin(self, batch, logs=None):
+        model = self.model
+        shown = int(model.images_seen.numpy())
+        if self._mark is None:  # the first step of this fit (after any restore)
+            self._mark = (time.perf_counter(), shown)
+        before = model.phase
+        if model.grow_to(shown):
+            self._close(before, shown)
+            self._save(before)
+            model.make_train_function(force=True)
+
+    def on_train_end(self, logs=None):
+        if self._mark is not None:
+            self._close(self.model.phase, int(self.model.images_seen.numpy()))
+        self._save(self.model.phase)
+
+    def get_state(self) -> dict:
+        """The phase timings so far (JSON-ready), the running phase's included."""
+        timings = {k: list(v) for k, v in self._timings.items()}
+        if self._mark is not None:
+            images, seconds = self._segment(int(self.model.images_seen.numpy()))
+            done = timings.setdefault(self.model.phase.index, [0, 0.0])
+            done[0], done[1] = done[0] + images, done[1] + seconds
+        return {"timings": {str(k): v for k, v in timings.items()}}
+
+    def set_state(self, state: dict) -> None:
+        """Continue from `get_state()`'s result (the phase timings of a resumed run)."""
+        self._timings = {int(k): list(v) for k, v in state.get("timings", {}).items()}
+
+    def phase_figures(self) -> list:
+        """Per phase trained: its label, the real images shown, seconds and images per second."""
+        phases = {p.index: p for p in self.model.phases}
+        return [
+            dict(
+                phase=index + 1,
+                label=phases[index].label,
+                images=int(images),
+                seconds=round(seconds, 3),
+                images_per_second=round(images / max(seconds, 1e-9), 1),
+            )
+            for index, (images, seconds) in sorted(self._timings.items())
+        ]
+
+    def _segment(self, shown):
+        started, at = self._mark
+        return shown - at, time.perf_counter() - started
+
+    def _close(self, phase, shown):
+        images, seconds = self._segment(shown)
+        done = self._timings.setdefault(phase.index, [0, 0.0])
+        done[0], done[1] = done[0] + images, done[1] + seconds
+        self._mark = (time.perf_counter(), shown)
+
+    def _save(self, phase):
+        if self.directory is None:
+            return
+        model = self.model
+        current = model.phase
+        if phase.index != current.index:  # the phase that just ended
+            model._set_phase(phase.index)
+        try:
+            inputs, rows = fixed_inputs(model.latent_dim, None, self._num_samples, self._seed)
+            images = np.asarray(model(inputs, training=False), dtype=np.float32)
+        finally:
+            model._set_phase(current.index)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        suffix = "_fade" if phase.fade else ""
+        path = self.directory / f"phase{phase.index + 1}_{phase.resolution}x{phase.resolution}{suffix}.png"
+        save_image_grid(images, path, rows=rows, value_range=(-1.0, 1.0))
+        self.paths.append(path)

@@ -30,20 +30,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import time
 from pathlib import Path
 
-import keras
-import numpy as np
-
 from kerazoo import data as zdata
-from kerazoo import quality
 from kerazoo._checks import check_int
 from kerazoo._io import atomic_write
 from kerazoo._registry import load_model
 from kerazoo.export import ExportError, load_servable
-from kerazoo.plots import save_image_grid
+from kerazoo.judging import EvaluationError, generator_figures, progression_pictures
 from kerazoo.reports import write_reports
 
 __all__ = [
@@ -51,14 +46,10 @@ __all__ = [
     "evaluate_generator",
     "evaluator_for",
     "cache_dir",
-    "evaluate_run_samples",
+    "judges",
     "progression_pictures",
     "EvaluationError",
 ]
-
-
-class EvaluationError(ValueError):
-    """A run directory or evaluator that cannot be evaluated (the CLI exits 2 with this)."""
 
 
 def cache_dir() -> Path:
@@ -76,6 +67,17 @@ def _load_model(path: Path, unsafe: bool = False):
         return load_model(path, unsafe=unsafe)
     except ValueError as e:
         raise EvaluationError(str(e)) from None
+
+
+def judges(path=None):
+    """The `evaluator` a task's `evaluate` gets: `evaluator(dataset, data_dir)` -> `(classifier, test
+    accuracy or None, where)`, the classifier at `path`, else the zoo's `cnn` trained on `dataset`
+    (cached, `evaluator_for`)."""
+
+    def evaluator(dataset, data_dir=None):
+        return evaluator_for(dataset, data_dir, path)
+
+    return evaluator
 
 
 def evaluator_for(dataset: str, data_dir=None, path=None, verbose: int = 0):
@@ -100,48 +102,6 @@ def evaluator_for(dataset: str, data_dir=None, path=None, verbose: int = 0):
         kerazoo.train(EVALUATOR, dataset=dataset, data_dir=data_dir, out=run, overwrite=True, verbose=verbose)
     accuracy = json.loads((run / "metrics.json").read_text())["test_accuracy"]
     return load_model(run / "model.keras"), accuracy, str(run)
-
-
-def _softmax(logits) -> np.ndarray:
-    z = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def _judge(classifier):
-    """images in [0, 1] -> (features, probabilities)."""
-    from kerazoo.embeddings import feature_model
-
-    features = feature_model(classifier)
-    both = keras.Model(classifier.inputs, [features.outputs[0], classifier.outputs[0]])
-
-    def run(images):
-        f, logits = both.predict(np.asarray(images, np.float32), batch_size=500, verbose=0)
-        return np.asarray(f).reshape(len(f), -1), _softmax(np.asarray(logits, np.float64))
-
-    return run
-
-
-def _sample_figures(judge, images, labels_asked, train_x, train_f) -> dict:
-    features, probs = judge(images)
-    predicted = probs.argmax(axis=1)
-    score, spread = quality.classifier_score(probs, splits=10)
-    score32, spread32 = quality.classifier_score(probs, splits=max(1, len(probs) // 32))
-    size = min(len(features), len(train_f))
-    figures = {
-        "n": len(images),
-        "fid": quality.frechet_distance(features, train_f),
-        "classifier_score": score,
-        "classifier_score_std": spread,
-        "classifier_score_b32": score32,
-        "classifier_score_b32_std": spread32,
-        "confident_share": float(np.mean(probs.max(axis=1) >= 0.9)),
-        **quality.mode_coverage(predicted, probs.shape[1]),
-        **quality.precision_recall(train_f[:size], features[:size], k=3),
-    }
-    if labels_asked is not None:
-        figures["requested_accuracy"] = float(np.mean(predicted == labels_asked))
-    return figures
 
 
 def evaluate_generator(
@@ -175,90 +135,10 @@ def evaluate_generator(
         `{"evaluator": ..., "samples": figures, "real_test_vs_train": baseline figures}`.
     """
     servable = load_servable(model, model_name=getattr(model, "name", None))
-    classifier, accuracy, where = evaluator_for(dataset, data_dir, evaluator)
-    train_x, _ = zdata.load_images(dataset, "train", data_dir)
-    test_x, _ = zdata.load_images(dataset, "test", data_dir)
-    train_x, test_x = train_x.astype(np.float32) / 255.0, test_x.astype(np.float32) / 255.0
-    if tuple(classifier.input_shape[1:]) != train_x.shape[1:]:
-        raise EvaluationError(
-            f"The evaluator takes images of shape {classifier.input_shape[1:]} but '{dataset}' has "
-            f"{train_x.shape[1:]}. Pass an evaluator trained on this data set."
-        )
-    rng = np.random.default_rng(seed)
-    noise = rng.standard_normal((n, int(servable.model.inputs[0].shape[-1]))).astype(np.float32)
-    labels = None
-    inputs = noise
-    if "labels" in servable.input_names:
-        labels = (np.arange(n) % servable.num_classes).astype(np.int32)
-        inputs = [noise, labels]
-    low, high = servable.value_range
-    samples = servable.model.predict(inputs, batch_size=500, verbose=0)
-    samples = np.clip((samples - low) / (high - low), 0.0, 1.0).astype(np.float32)
-
-    judge = _judge(classifier)
-    train_f, _ = judge(train_x)
-    figures = {
-        "evaluator": {"path": where, "test_accuracy": accuracy, "dataset": dataset},
-        "samples": _sample_figures(judge, samples, labels, train_x, train_f),
-        "real_test_vs_train": _sample_figures(judge, test_x, None, train_x, train_f),
-    }
-    figures["samples"]["memorisation"] = quality.memorisation(samples, train_x, test_x)
-    if report is not None:
-        _generative_pictures(Path(report), samples, labels, train_x, servable)
-    return figures
-
-
-def evaluate_run_samples(model, config, run_dir, report, *, data_dir=None, n=10_000, evaluator=None, seed=0):
-    """`evaluate_generator` for a run (against its data set, pictures into `report`), plus the run's
-    epoch progression pictures: what the generative tasks' `evaluate` computes."""
-    figures = evaluate_generator(
-        model,
-        dataset=config.dataset,
-        data_dir=data_dir or config.data_dir,
-        n=n,
-        evaluator=evaluator,
-        seed=seed,
-        report=report,
+    judge = evaluator_for(dataset, data_dir, evaluator)
+    return generator_figures(
+        servable, judge, dataset=dataset, data_dir=data_dir, n=n, seed=seed, report=report
     )
-    progression_pictures(run_dir, report)
-    return figures
-
-
-def _generative_pictures(report, samples, labels, train_x, servable):
-    if labels is not None:  # one row per class
-        classes = servable.num_classes
-        order = np.concatenate([np.flatnonzero(labels == c)[:10] for c in range(classes)])
-        save_image_grid(samples[order], report / "samples_by_class.png", rows=classes)
-    save_image_grid(samples[:64], report / "samples.png", rows=8)
-    # A few samples, each above its nearest training image (pixel distance).
-    shown = samples[:10]
-    _, index = quality.nearest_distances(shown, train_x, return_index=True)
-    nearest = train_x[index]
-    save_image_grid(np.concatenate([shown, nearest]), report / "nearest_training.png", rows=2)
-
-
-def progression_pictures(run_dir, report):
-    """The run's epoch progression: first, middle and last grid side by side, and all as a GIF; and
-    its loss and D(x), D(G(z)) curves."""
-    from PIL import Image, ImageDraw
-
-    grids = sorted((run_dir / "grids").glob("grid_epoch_*.png"))
-    if grids:
-        frames = [Image.open(p).convert("L") for p in grids]
-        picks = sorted({0, len(frames) // 2, len(frames) - 1})
-        width = sum(frames[i].width for i in picks) + 20 * (len(picks) - 1)
-        strip = Image.new("L", (width, max(frames[i].height for i in picks) + 24), 255)
-        draw, left = ImageDraw.Draw(strip), 0
-        for i in picks:
-            strip.paste(frames[i], (left, 24))
-            draw.text((left + 4, 6), f"epoch {int(grids[i].stem.rsplit('_', 1)[-1])}", fill=0)
-            left += frames[i].width + 20
-        strip.save(report / "progression.png")
-        frames[0].save(
-            report / "progression.gif", save_all=True, append_images=frames[1:], duration=300, loop=0
-        )
-    if (run_dir / "training_curves.png").is_file():
-        shutil.copyfile(run_dir / "training_curves.png", report / "training_curves.png")
 
 
 def evaluate(
@@ -298,7 +178,7 @@ def evaluate(
         report.mkdir()
         try:
             figures = task.evaluate(
-                model, config, run_dir, report, data_dir=data_dir, n=n, evaluator=evaluator, seed=seed
+                model, config, run_dir, report, data_dir=data_dir, n=n, evaluator=judges(evaluator), seed=seed
             )
         except ExportError as e:
             raise EvaluationError(str(e)) from None

@@ -8,7 +8,7 @@ import pytest
 
 import kerazoo
 from kerazoo.embeddings import cosine_search, embed, feature_model
-from kerazoo.vae import VAE, Sampling, kl_divergence
+from kerazoo.trainers.vae import VAE, Sampling, kl_divergence
 
 
 def _images(n=8, seed=0):

@@ -7,7 +7,7 @@ from keras import layers
 from test_gan import TINY, tiny_gan, tiny_images
 
 from kerazoo.callbacks import GANMonitor, SampleGrid
-from kerazoo.gan import GAN, LOSSES
+from kerazoo.trainers.gan import GAN, LOSSES
 
 
 def test_sample_grid_writes_a_png_per_epoch(tmp_path):

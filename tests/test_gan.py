@@ -9,8 +9,8 @@ import pytest
 import tensorflow as tf
 
 import kerazoo
-from kerazoo.gan import GAN, LOSSES, gradient_penalty, r1_penalty
 from kerazoo.models.adversarial import mlp_discriminator, mlp_generator
+from kerazoo.trainers.gan import GAN, LOSSES, gradient_penalty, r1_penalty
 
 TINY = (8, 8, 1)
 
@@ -473,7 +473,7 @@ DISTRIBUTED = textwrap.dedent(
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras
     from keras import layers
-    from kerazoo.gan import GAN
+    from kerazoo.trainers.gan import GAN
 
     def make_gan():
         # The generator ignores its noise (a frozen zero projection), so both runs see the same

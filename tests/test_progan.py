@@ -17,10 +17,10 @@ from kerazoo.models.progan import (
     Fade,
     MinibatchStdDev,
     PixelNorm,
-    ProGAN,
     resolutions,
 )
 from kerazoo.tasks import UsageError
+from kerazoo.trainers.progan import ProGAN
 
 TINY = dict(width=4, max_width=8)
 

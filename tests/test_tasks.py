@@ -19,10 +19,10 @@ import pytest
 import kerazoo
 from kerazoo._registry import register_model
 from kerazoo.cli import main
-from kerazoo.gan import GANOptions
 from kerazoo.optimizers import Adam
 from kerazoo.tasks import FitRecipe, get_task, list_tasks
 from kerazoo.tasks.generation import GANRecipe
+from kerazoo.trainers.gan import GANOptions
 
 PLUGIN = '''
 """A plugin: a small CNN for the classification task, and a toy task with its model."""

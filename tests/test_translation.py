@@ -13,7 +13,8 @@ import kerazoo
 from kerazoo import pairs as zpairs
 from kerazoo.cli import main
 from kerazoo.data import DataError, load_images, make_dataset
-from kerazoo.models.translation import PixelShuffle, Translator, unet_depth
+from kerazoo.models.translation import PixelShuffle, unet_depth
+from kerazoo.trainers.translation import Translator
 
 # --- paired data ------------------------------------------------------------------------------------
 

@@ -10,7 +10,6 @@ import keras
 from keras import layers
 
 from kerazoo._registry import register_model
-from kerazoo.gan import GAN
 from kerazoo.models._common import (
     BatchNormalization,
     check_positive_int,
@@ -18,6 +17,7 @@ from kerazoo.models._common import (
     check_shape,
     check_units,
 )
+from kerazoo.trainers.gan import GAN
 
 __all__ = [
     "mlp_generator",

@@ -11,7 +11,7 @@ from keras import layers
 
 from kerazoo._registry import register_model
 from kerazoo.models._common import check_positive_int, check_shape, check_units
-from kerazoo.vae import VAE, Sampling
+from kerazoo.trainers.vae import VAE, Sampling
 
 __all__ = [
     "dense_encoder",

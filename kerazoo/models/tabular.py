@@ -14,8 +14,8 @@ import keras
 from keras import layers, ops
 
 from kerazoo._registry import register_model
-from kerazoo.gan import GAN, replica_draw
 from kerazoo.models._common import check_positive_int, check_units
+from kerazoo.trainers.gan import GAN, replica_draw
 
 __all__ = ["ColumnActivations", "tabular_gan"]
 

@@ -426,7 +426,13 @@ class Task:
         evaluator=None,
         seed=0,
     ):
-        """The figures `kerazoo evaluate` writes (pictures into `report`). Default: `model.evaluate`."""
+        """The figures `kerazoo evaluate` writes (pictures into `report`). Default: `model.evaluate`.
+
+        `evaluator(dataset, data_dir)` gives `(classifier, test accuracy or None, where)`: the
+        classifier that judges generated images, as the driver resolves it (the user's
+        `--evaluator`, else the zoo's `cnn` trained on `dataset`, cached). Tasks that judge nothing
+        generated ignore it.
+        """
         ds = zdata.make_dataset(config.dataset, "test", 256, shuffle=False)
         return evaluate_figures(model, ds)
 
@@ -452,7 +458,7 @@ class Task:
     def servable(self, model, name: str, config: RunConfig | None):
         """What to deploy from `model` and how (a `kerazoo.export.Servable`). Default: the model itself,
         input `inputs`, output `predictions`."""
-        from kerazoo.export import Servable
+        from kerazoo.serving import Servable
 
         return Servable(model, name, self, config, ("inputs",))
 

@@ -176,7 +176,7 @@ class Classification(Task):
         return classification_rows(figures)
 
     def servable(self, model, name, config):
-        from kerazoo.export import ClassifierServable
+        from kerazoo.serving import ClassifierServable
 
         names = ("images",) if len(model.inputs[0].shape) == 4 else ("features",)
         return ClassifierServable(model, name, self, config, names, num_classes=int(model.output_shape[-1]))

@@ -16,8 +16,8 @@ import keras
 import numpy as np
 
 from kerazoo import data as zdata
-from kerazoo.export import Servable
 from kerazoo.plots import plot_forecast
+from kerazoo.serving import Servable
 from kerazoo.tasks import register_task
 from kerazoo.tasks._base import Prepared, Task, ValidatedRecipe
 

@@ -2,7 +2,7 @@
 
 Trains on image data in [-1, 1] (with labels for a conditional GAN) in full batches; the image
 shape and class count come from the data unless set. The recipe is `GANRecipe`: `GAN.compile`'s
-options (`kerazoo.gan.GANOptions`) plus epochs and batch size. Each epoch writes a sample grid from
+options (`kerazoo.trainers.gan.GANOptions`) plus epochs and batch size. Each epoch writes a sample grid from
 fixed noise and the health monitor's figures. `kerazoo evaluate` judges samples with an evaluator
 classifier (FID, classifier score, coverage, precision/recall, memorisation). Deploys the generator:
 `noise` (and `labels`) -> `images`, `images_uint8`.
@@ -20,10 +20,10 @@ import tensorflow as tf
 
 from kerazoo import data as zdata
 from kerazoo._checks import check_choice, check_number, check_positive_int
-from kerazoo.export import ExportError, GeneratorServable, image_range
-from kerazoo.gan import GAN, LOSSES, UPDATES, GANOptions
+from kerazoo.serving import ExportError, GeneratorServable, image_range
 from kerazoo.tasks import register_task
 from kerazoo.tasks._base import Prepared, Recipe, Task, UsageError
+from kerazoo.trainers.gan import GAN, LOSSES, UPDATES, GANOptions
 
 __all__ = ["GANRecipe", "Generation"]
 
@@ -147,10 +147,11 @@ class Generation(Task):
         return figures
 
     def evaluate(self, model, config, run_dir, report, *, data_dir=None, n=10_000, evaluator=None, seed=0):
-        from kerazoo.evaluation import evaluate_run_samples
+        from kerazoo.judging import run_sample_figures
 
+        servable = self.servable(model, config.model, config)
         options = dict(data_dir=data_dir, n=n, evaluator=evaluator, seed=seed)
-        return evaluate_run_samples(model, config, run_dir, report, **options)
+        return run_sample_figures(servable, config, run_dir, report, **options)
 
     def report_rows(self, figures):
         from kerazoo.reports import generative_rows

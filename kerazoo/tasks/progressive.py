@@ -1,4 +1,4 @@
-"""The `progressive` task: GANs that grow (`kerazoo.models.progan.ProGAN`), trained in phases.
+"""The `progressive` task: GANs that grow (`kerazoo.trainers.progan.ProGAN`), trained in phases.
 
 The `generation` task with a schedule: the same data (images in [-1, 1]), sample grids, health
 monitor, evaluation (`kerazoo evaluate`) and export (the full-resolution generator, `noise` ->
@@ -71,7 +71,7 @@ class Progressive(Generation):
         return prepared
 
     def callbacks(self, prepared, run, run_dir):
-        from kerazoo.models.progan import ProgressiveGrowing
+        from kerazoo.callbacks import ProgressiveGrowing
 
         growing = ProgressiveGrowing(run_dir / "growth", seed=run.seed)
         prepared.extras["growing"] = growing

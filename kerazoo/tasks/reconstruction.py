@@ -13,11 +13,11 @@ from __future__ import annotations
 import numpy as np
 
 from kerazoo import data as zdata
-from kerazoo.export import GeneratorServable, ImageServable, image_range
 from kerazoo.plots import plot_latent_space, save_image_grid
+from kerazoo.serving import GeneratorServable, ImageServable, image_range
 from kerazoo.tasks import register_task
 from kerazoo.tasks._base import Prepared, Task, ValidatedRecipe
-from kerazoo.vae import VAE
+from kerazoo.trainers.vae import VAE
 
 
 def _parts(model):
@@ -90,10 +90,11 @@ class Reconstruction(Task):
     def evaluate(self, model, config, run_dir, report, *, data_dir=None, n=10_000, evaluator=None, seed=0):
         figures = {}
         if isinstance(model, VAE):  # its decoder is a generator: judge prior samples like a GAN's
-            from kerazoo.evaluation import evaluate_run_samples
+            from kerazoo.judging import run_sample_figures
 
+            servable = self.servable(model, config.model, config)
             options = dict(data_dir=data_dir, n=n, evaluator=evaluator, seed=seed)
-            figures = evaluate_run_samples(model, config, run_dir, report, **options)
+            figures = run_sample_figures(servable, config, run_dir, report, **options)
         x, _ = zdata.load_images(config.dataset, "test", data_dir or config.data_dir)
         x = x.astype(np.float32) / 255.0
         out = model.predict(x, batch_size=500, verbose=0)

@@ -27,7 +27,7 @@ import numpy as np
 
 from kerazoo import data as zdata
 from kerazoo import tables
-from kerazoo.export import ExportError, GeneratorServable, Servable
+from kerazoo.serving import ExportError, GeneratorServable, Servable
 from kerazoo.tasks import register_task
 from kerazoo.tasks._base import Prepared, Task, UsageError
 from kerazoo.tasks.generation import GANRecipe

@@ -1,4 +1,4 @@
-"""The `translation` task: image-to-image GANs (`kerazoo.models.translation.Translator`: pix2pix,
+"""The `translation` task: image-to-image GANs (`kerazoo.trainers.translation.Translator`: pix2pix,
 SRGAN) trained on `(input, target)` pairs in [-1, 1].
 
 The data is a paired dataset (`synthetic_maps`, `pix2pix_folder`) or any image dataset made into
@@ -24,8 +24,8 @@ import tensorflow as tf
 from kerazoo import data as zdata
 from kerazoo import pairs as zpairs
 from kerazoo._checks import check_choice, check_number
-from kerazoo.export import ImageServable
 from kerazoo.plots import to_uint8
+from kerazoo.serving import ImageServable
 from kerazoo.tasks import register_task
 from kerazoo.tasks._base import Prepared, Task, UsageError, dataset_arrays
 from kerazoo.tasks.generation import GANRecipe, keep_last_grid
@@ -54,7 +54,7 @@ class TranslationRecipe(GANRecipe):
 
     def __post_init__(self):
         super().__post_init__()
-        from kerazoo.models.translation import RECONSTRUCTIONS  # the model module registers with this task
+        from kerazoo.trainers.translation import RECONSTRUCTIONS
 
         check_choice("reconstruction", self.reconstruction, RECONSTRUCTIONS)
         check_number("reconstruction_weight", self.reconstruction_weight)
@@ -191,8 +191,6 @@ class Translation(Task):
         return figures
 
     def evaluate(self, model, config, run_dir, report, *, data_dir=None, n=10_000, evaluator=None, seed=0):
-        from kerazoo.evaluation import evaluator_for
-
         generator = model.generator if self.claims(model) else model
         entry = _entry(config)
         name, kwargs = self.data_kwargs(entry, config.dataset, data_dir or config.data_dir, config)
@@ -201,7 +199,7 @@ class Translation(Task):
         figures = translation_figures(generator, x, y, name, kwargs, outputs=outputs)
         save_triplets(x[:GRID_PAIRS], outputs[:GRID_PAIRS], y[:GRID_PAIRS], report / "triplets.png")
         if zdata.dataset_kind(name) == "image":  # labelled images made into pairs: the "FCN score"
-            classifier, accuracy, where = evaluator_for(name, kwargs["data_dir"], evaluator)
+            classifier, accuracy, where = evaluator(name, kwargs["data_dir"])
             if tuple(classifier.input_shape[1:]) == tuple(y.shape[1:]):
                 _, labels = zdata.load_images(name, "test", kwargs["data_dir"])
                 figures.update(classifier_figures(classifier, outputs, y, labels[: len(y)]))
@@ -214,7 +212,7 @@ class Translation(Task):
         return translation_rows(figures)
 
     def claims(self, model):
-        from kerazoo.models.translation import Translator
+        from kerazoo.trainers.translation import Translator
 
         return isinstance(model, Translator)
 
