@@ -38,7 +38,8 @@ PICTURE_BY_TASK = {
     "reconstruction": ("eval/samples.png", "eval/reconstructions.png"),
     "classification": ("eval/worst_mistakes.png", "eval/confusion_matrix.png"),
     "forecasting": ("eval/forecast.png",),
-    "synthesis": ("eval/columns.png", "training_curves.png"),
+    "synthesis": ("training_curves.png",),
+    "logic": ("decision_boundary.png",),
 }
 
 

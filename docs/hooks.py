@@ -639,7 +639,7 @@ def model_card(name: str) -> str:
         ("paper", PAPERS.get(name, "")),
         ("builder", f"`{entry.builder.__module__}.{entry.builder.__name__}`"),
     ]
-    lines += [_table(("", ""), facts), ""]
+    lines += [_table(("about", ""), facts), ""]
     if gallery and gallery.get("picture"):
         lines += [
             "## What it makes",
@@ -914,7 +914,9 @@ def readme_headlines() -> list:
     main = results("gallery").get("models", {}).get("dcgan")
     if main:
         out.append(
-            f"main job: {_minutes(main['train_wall_seconds'])} wall clock, "
-            f"classifier FID {_num(main['figures']['samples']['fid'])}"
+            f"`{main['command']}` (the main job without its exports): {_minutes(main['train_wall_seconds'])} "
+            "wall clock, "
+            f"classifier FID {_num(main['figures']['samples']['fid'])} "
+            f"(real digits {_num(main['figures']['real_test_vs_train']['fid'])})"
         )
     return out

@@ -262,7 +262,7 @@ def test_pages_load_in_chromium_with_images_and_no_console_errors(served, browse
     assert not errors, errors
     assert not broken, broken
     count = page.evaluate("document.images.length")
-    if path != "/site/benchmarks/gan/":
+    if screenshot in ("home.png", "card_dcgan.png", "gallery.png", "report.png"):  # pages with pictures
         assert count > 0, path
     assert text in page.inner_text("body")
     page.close()

@@ -49,7 +49,9 @@ def test_every_train_step_model_lives_in_trainers():
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.FunctionDef) and node.name == "train_step":
-                raise AssertionError(f"{path.relative_to(PACKAGE)} defines train_step: move it to kerazoo/trainers/")
+                raise AssertionError(
+                    f"{path.relative_to(PACKAGE)} defines train_step: move it to kerazoo/trainers/"
+                )
 
 
 def test_the_old_import_paths_still_work():
@@ -60,3 +62,23 @@ def test_the_old_import_paths_still_work():
 
     assert kerazoo.GAN is GAN and kerazoo.VAE is VAE
     assert issubclass(ProGAN, GAN) and issubclass(Translator, GAN)
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        "from kerazoo.tasks import get_task; get_task('logic')",
+        "import kerazoo.trainers.gan",
+        "import kerazoo.models",
+        "from kerazoo.trainers import ProGAN",
+        "import kerazoo.callbacks",
+    ],
+)
+def test_any_first_import_loads_every_task_and_model(first):
+    from conftest import run_python
+
+    counts = run_python(
+        f"{first}\nimport json, kerazoo\nfrom kerazoo.tasks import list_tasks\n"
+        "print(json.dumps([len(list_tasks()), len(kerazoo.list_models())]))"
+    )
+    assert counts == [9, 19]

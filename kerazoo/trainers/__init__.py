@@ -9,13 +9,24 @@ strategies.
 - `Translator` (`kerazoo.trainers.translation`): pix2pix and SRGAN.
 
 The builders in `kerazoo.models` make the networks and hand them to these; the callbacks that drive
-them during `fit` are in `kerazoo.callbacks`. Importing this package registers every trainer with
-Keras, so `keras.saving.load_model` finds them.
+them during `fit` are in `kerazoo.callbacks`. `kerazoo.load_model` imports every trainer module, so
+that Keras finds each registered class.
 """
 
+import importlib
+
 from kerazoo.trainers.gan import GAN
-from kerazoo.trainers.progan import ProGAN
-from kerazoo.trainers.translation import Translator
 from kerazoo.trainers.vae import VAE
 
 __all__ = ["GAN", "VAE", "ProGAN", "Translator"]
+
+# ProGAN and Translator are built from the builders' networks (kerazoo.models), which register with
+# the tasks, which import GAN from here: they are imported on first use, not with the package.
+_LAZY = {"ProGAN": "kerazoo.trainers.progan", "Translator": "kerazoo.trainers.translation"}
+MODULES = ("kerazoo.trainers.gan", "kerazoo.trainers.vae", *_LAZY.values())
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'kerazoo.trainers' has no attribute {name!r}")
