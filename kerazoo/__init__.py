@@ -28,6 +28,7 @@ __all__ = [
     "train",
     "GAN",
     "VAE",
+    "Diffusion",
     "__version__",
 ]
 
@@ -44,6 +45,7 @@ _LAZY = {
     "train": "kerazoo.training",
     "GAN": "kerazoo.trainers.gan",
     "VAE": "kerazoo.trainers.vae",
+    "Diffusion": "kerazoo.trainers.diffusion",
 }
 
 

@@ -1,3 +1,12 @@
 """The zoo's builders. Importing this package registers every model."""
 
-from kerazoo.models import adversarial, autoencoders, classic, forecast, progan, tabular, translation  # noqa: F401
+from kerazoo.models import (  # noqa: F401
+    adversarial,
+    autoencoders,
+    classic,
+    diffusion,
+    forecast,
+    progan,
+    tabular,
+    translation,
+)

@@ -5,6 +5,7 @@ strategies.
 
 - `GAN` (`kerazoo.trainers.gan`): every GAN's step; what differs between GAN types is a loss.
 - `VAE` (`kerazoo.trainers.vae`): the variational autoencoder's bound.
+- `Diffusion` (`kerazoo.trainers.diffusion`): a denoising diffusion model's noise-prediction loss.
 - `ProGAN` (`kerazoo.trainers.progan`): a GAN that grows phase by phase.
 - `Translator` (`kerazoo.trainers.translation`): pix2pix and SRGAN.
 
@@ -15,15 +16,16 @@ that Keras finds each registered class.
 
 import importlib
 
+from kerazoo.trainers.diffusion import Diffusion
 from kerazoo.trainers.gan import GAN
 from kerazoo.trainers.vae import VAE
 
-__all__ = ["GAN", "VAE", "ProGAN", "Translator"]
+__all__ = ["GAN", "VAE", "Diffusion", "ProGAN", "Translator"]
 
 # ProGAN and Translator are built from the builders' networks (kerazoo.models), which register with
 # the tasks, which import GAN from here: they are imported on first use, not with the package.
 _LAZY = {"ProGAN": "kerazoo.trainers.progan", "Translator": "kerazoo.trainers.translation"}
-MODULES = ("kerazoo.trainers.gan", "kerazoo.trainers.vae", *_LAZY.values())
+MODULES = ("kerazoo.trainers.gan", "kerazoo.trainers.vae", "kerazoo.trainers.diffusion", *_LAZY.values())
 
 
 def __getattr__(name):

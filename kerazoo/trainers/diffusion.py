@@ -1,0 +1,224 @@
+"""`Diffusion`: a denoising diffusion model trained with plain `fit` (Ho et al. 2020).
+
+Each step draws a step `t` and noise `eps` per image, makes `x_t = sqrt(alpha_bar_t) x_0 +
+sqrt(1 - alpha_bar_t) eps` and trains the denoiser to predict `eps` (the mean squared error, the
+paper's simple loss). A class-conditional model (`num_classes`) sees its label replaced by the null
+class `num_classes` with probability `label_dropout`, so that one network makes both the conditional
+and the unconditional predictions that classifier-free guidance mixes (Ho & Salimans 2022).
+
+The weights' moving average is what diffusion papers sample from: compile with an optimizer that has
+`use_ema=True` (Keras swaps the average into the weights at the end of `fit`, so that is what gets
+saved and sampled). Sampling is `kerazoo.sampling`'s NumPy loops around the denoiser.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from kerazoo import sampling
+from kerazoo.trainers.gan import replica_draw, scale_for_replicas
+
+__all__ = ["Diffusion"]
+
+
+@keras.saving.register_keras_serializable(package="kerazoo")
+class Diffusion(keras.Model):
+    """A denoising diffusion model: a noise-predicting denoiser and its noise schedule.
+
+    Example:
+        ```python
+        model = kerazoo.trainers.Diffusion(denoiser, schedule="cosine", timesteps=1000)
+        model.compile(optimizer=keras.optimizers.Adam(2e-4, use_ema=True, ema_momentum=0.999))
+        model.fit(images_in_minus_one_to_one, epochs=10)
+        samples = model.sample(16, steps=25, seed=0)      # uint8-ready floats in [-1, 1]
+        ```
+
+    Args:
+        denoiser: Functional model `[x_t, t]` (and `labels` for a conditional one) -> predicted
+            noise, shaped like `x_t`; `t` int32 `(batch,)`, `labels` int32 `(batch,)` with
+            `num_classes` meaning "no label".
+        schedule: `"linear"` or `"cosine"`. Defaults to `"linear"`.
+        timesteps: the number of diffusion steps. Defaults to `1000`.
+        num_classes: the class count of a conditional denoiser, else None.
+        label_dropout: for a conditional denoiser, the probability that training drops a label to
+            the null class. Defaults to `0.1`.
+        seed: seed of the steps, noise and label drops drawn in training.
+
+    Shapes:
+        `fit` data: images `(batch, H, W, C)` in [-1, 1], or `(images, labels)` for a conditional
+        model. `call([x_t, t(, labels)])` is the denoiser's noise prediction.
+    """
+
+    def __init__(
+        self,
+        denoiser,
+        schedule="linear",
+        timesteps=1000,
+        num_classes=None,
+        label_dropout=0.1,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.schedule = sampling.Schedule.make(schedule, timesteps)
+        if num_classes is not None and (
+            isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1
+        ):
+            raise ValueError(
+                f"`num_classes` must be a positive integer or None. Received: num_classes={num_classes!r}"
+            )
+        if not (isinstance(label_dropout, (int, float)) and 0.0 <= label_dropout < 1.0):
+            raise ValueError(f"`label_dropout` must be in [0, 1). Received: label_dropout={label_dropout!r}")
+        expected = 3 if num_classes is not None else 2
+        if len(denoiser.inputs) != expected:
+            raise ValueError(
+                f"A {'conditional' if num_classes else 'unconditional'} denoiser takes {expected} inputs "
+                f"([x_t, t{', labels' if num_classes else ''}]). Received {len(denoiser.inputs)}."
+            )
+        self.denoiser = denoiser
+        self.num_classes = num_classes
+        self.label_dropout = float(label_dropout)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self._alpha_bar = ops.convert_to_tensor(self.schedule.alpha_bar.astype(np.float32))
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.built = True
+
+    @property
+    def conditional(self) -> bool:
+        """Whether the denoiser takes class labels."""
+        return self.num_classes is not None
+
+    @property
+    def deployable(self):
+        """What gets deployed: the denoiser (the sampling loop runs around it)."""
+        return self.denoiser
+
+    @property
+    def metrics(self):
+        """The loss tracker (the mean squared error of the noise prediction)."""
+        return [self.loss_tracker]
+
+    def call(self, inputs, training=False):
+        """The denoiser's noise prediction for `[x_t, t(, labels)]`."""
+        return self.denoiser(inputs, training=training)
+
+    def noised(self, images, t, eps):
+        """`x_t` for clean `images`, steps `t` and noise `eps` (the forward process's closed form)."""
+        ab = ops.take(self._alpha_bar, t)
+        ab = ops.reshape(ab, (-1,) + (1,) * (len(images.shape) - 1))
+        return ops.sqrt(ab) * images + ops.sqrt(1.0 - ab) * eps
+
+    def _loss(self, data, training):
+        images, labels = (data[0], data[1]) if isinstance(data, (tuple, list)) else (data, None)
+        images = ops.cast(images, "float32")
+        batch = ops.shape(images)[0]
+        t = replica_draw(
+            keras.random.randint,
+            (batch,),
+            minval=0,
+            maxval=self.schedule.timesteps,
+            dtype="int32",
+            seed=self.seed_generator,
+        )
+        eps = replica_draw(keras.random.normal, ops.shape(images), dtype="float32", seed=self.seed_generator)
+        inputs = [self.noised(images, t, eps), t]
+        if self.conditional:
+            if labels is None:
+                raise ValueError("A conditional Diffusion model trains on (images, labels) batches.")
+            labels = ops.cast(ops.reshape(labels, (-1,)), "int32")
+            if training and self.label_dropout > 0:
+                drop = (
+                    replica_draw(keras.random.uniform, (batch,), seed=self.seed_generator)
+                    < self.label_dropout
+                )
+                labels = ops.where(drop, ops.full_like(labels, self.num_classes), labels)
+            inputs.append(labels)
+        predicted = ops.cast(self.denoiser(inputs, training=training), "float32")
+        return ops.mean(ops.square(predicted - eps))
+
+    def train_step(self, data):
+        with tf.GradientTape() as tape:
+            loss = self._loss(data, training=True)
+            scaled = self.optimizer.scale_loss(scale_for_replicas(loss))
+        grads = tape.gradient(scaled, self.denoiser.trainable_weights)
+        self.optimizer.apply(grads, self.denoiser.trainable_weights)
+        self.loss_tracker.update_state(loss)
+        return {m.name: m.result() for m in self.metrics}
+
+    def test_step(self, data):
+        self.loss_tracker.update_state(self._loss(data, training=False))
+        return {m.name: m.result() for m in self.metrics}
+
+    def predict_eps(self, x, t, labels=None, batch_size=256):
+        """The denoiser's noise prediction as NumPy, in batches; `labels=None` on a conditional model
+        asks for the unconditional prediction (the null class)."""
+        inputs = [np.asarray(x, np.float32), np.asarray(t, np.int32)]
+        if self.conditional:
+            labels = (
+                np.full((len(x),), self.num_classes, np.int32)
+                if labels is None
+                else np.asarray(labels, np.int32)
+            )
+            inputs.append(labels)
+        out = [
+            ops.convert_to_numpy(self.denoiser([a[i : i + batch_size] for a in inputs], training=False))
+            for i in range(0, len(x), batch_size)
+        ]
+        return np.concatenate(out).astype(np.float32)
+
+    def sample(self, n, steps=50, *, eta=0.0, seed=0, labels=None, guidance=1.0, trajectory=False):
+        """`n` images in [-1, 1] by DDIM (`kerazoo.sampling.ddim_sample`) around this denoiser.
+
+        Args:
+            n: how many images.
+            steps: denoising steps (1 to `timesteps`). Defaults to `50`.
+            eta: DDIM's noise, 0 (deterministic) to 1. Defaults to `0.0`.
+            seed: the noise seed.
+            labels: a class per image (or one int for all) for a conditional model.
+            guidance: classifier-free guidance weight (0: unconditional, 1: conditional).
+            trajectory: also return `x_t` after every step.
+
+        Raises:
+            ValueError: bad steps, eta, guidance or labels.
+        """
+        if labels is not None:
+            if not self.conditional:
+                raise ValueError("This model is unconditional: it takes no labels.")
+            labels = np.broadcast_to(np.asarray(labels, np.int32), (n,))
+            if labels.min() < 0 or labels.max() >= self.num_classes:
+                raise ValueError(
+                    f"Labels must be between 0 and {self.num_classes - 1}. Received: {sorted(set(labels.tolist()))}"
+                )
+        shape = (int(n), *(int(d) for d in self.denoiser.inputs[0].shape[1:]))
+        return sampling.ddim_sample(
+            self.predict_eps,
+            shape,
+            self.schedule,
+            steps,
+            eta=eta,
+            seed=seed,
+            labels=labels,
+            guidance=guidance,
+            trajectory=trajectory,
+        )
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "denoiser": keras.saving.serialize_keras_object(self.denoiser),
+            "schedule": self.schedule.kind,
+            "timesteps": self.schedule.timesteps,
+            "num_classes": self.num_classes,
+            "label_dropout": self.label_dropout,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["denoiser"] = keras.saving.deserialize_keras_object(config["denoiser"])
+        return cls(**config)

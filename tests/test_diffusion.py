@@ -1,0 +1,222 @@
+"""Diffusion: the schedules, the forward process, the samplers (against a denoiser known in closed
+form), classifier-free guidance, and the `Diffusion` trainer with `fit`, saving and resuming."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from kerazoo import sampling
+from kerazoo.models.diffusion import ddpm_unet
+from kerazoo.sampling import Schedule
+from kerazoo.trainers import Diffusion
+
+# Data x0 ~ N(MU, S^2) per pixel: the best noise prediction is known in closed form, so the samplers
+# can be checked without training: E[eps | x_t] = sqrt(1 - ab) (x_t - sqrt(ab) MU) / (ab S^2 + 1 - ab).
+MU, S = 0.2, 0.3
+
+
+def gaussian_eps(schedule):
+    ab = schedule.alpha_bar
+
+    def predict_eps(x, t, labels):
+        a = ab[np.asarray(t)].reshape((-1,) + (1,) * (x.ndim - 1))
+        return np.sqrt(1 - a) * (x - np.sqrt(a) * MU) / (a * S**2 + 1 - a)
+
+    return predict_eps
+
+
+def test_schedules_endpoints():
+    linear = Schedule.make("linear", 1000)
+    assert linear.betas[0] == pytest.approx(1e-4) and linear.betas[-1] == pytest.approx(0.02)
+    assert np.all(np.diff(linear.alpha_bar) < 0) and linear.alpha_bar[-1] < 1e-4
+    cosine = Schedule.make("cosine", 1000)
+    assert cosine.alpha_bar[0] > 0.999 and cosine.alpha_bar[-1] < 1e-4 and cosine.betas.max() <= 0.999
+    assert Schedule.from_json(cosine.to_json()).betas.tolist() == cosine.betas.tolist()
+    with pytest.raises(ValueError, match="Unknown schedule 'square'"):
+        Schedule.make("square")
+    with pytest.raises(ValueError, match="Received: timesteps=0"):
+        Schedule.make("linear", 0)
+
+
+def test_forward_process_has_the_closed_form_mean_and_variance():
+    schedule = Schedule.make("cosine", 100)
+    x0 = np.full((20000, 1), 0.7)
+    eps = np.random.default_rng(0).standard_normal(x0.shape)
+    for t in (0, 40, 99):
+        x_t = sampling.q_sample(x0, np.full(len(x0), t), eps, schedule)
+        ab = schedule.alpha_bar[t]
+        assert x_t.mean() == pytest.approx(np.sqrt(ab) * 0.7, abs=0.02)
+        assert x_t.var() == pytest.approx(1 - ab, abs=0.02)
+
+
+def test_trainer_noises_images_as_the_closed_form():
+    model = Diffusion(ddpm_unet((8, 8, 1), widths=(8, 16), attention=(), groups=4), timesteps=50)
+    rng = np.random.default_rng(1)
+    x0, eps = rng.uniform(-1, 1, (4, 8, 8, 1)), rng.standard_normal((4, 8, 8, 1))
+    t = np.array([0, 10, 25, 49])
+    noised = keras.ops.convert_to_numpy(model.noised(x0.astype("float32"), t, eps.astype("float32")))
+    np.testing.assert_allclose(noised, sampling.q_sample(x0, t, eps, model.schedule), atol=1e-5)
+
+
+def test_ddim_is_deterministic_and_inverts():
+    schedule = Schedule.make("linear", 1000)
+    predict = gaussian_eps(schedule)
+    a = sampling.ddim_sample(predict, (8, 4, 4, 1), schedule, steps=50, seed=3)
+    b = sampling.ddim_sample(predict, (8, 4, 4, 1), schedule, steps=50, seed=3)
+    c = sampling.ddim_sample(predict, (8, 4, 4, 1), schedule, steps=50, seed=4)
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a - c).max() > 0.1
+    x0 = np.random.default_rng(0).normal(MU, S, (8, 4, 4, 1)).clip(-1, 1).astype("float32")
+    errors = []
+    for steps in (200, 500):  # the inversion's error is first order in the step size
+        noise = sampling.ddim_invert(predict, x0, schedule, steps=steps)
+        back = sampling.ddim_sample(predict, x0.shape, schedule, steps=steps, x_t=noise)
+        errors.append(np.abs(back - x0).max())
+    assert errors[1] < 0.01 and errors[1] < 0.5 * errors[0]
+
+
+@pytest.mark.parametrize("sampler", ["ddpm", "ddim"])
+def test_samplers_reach_the_data_distribution(sampler):
+    schedule = Schedule.make("cosine", 1000)
+    predict = gaussian_eps(schedule)
+    shape = (4000, 1, 1, 1)
+    if sampler == "ddpm":
+        x = sampling.ddpm_sample(predict, shape, schedule, seed=0)
+    else:
+        x = sampling.ddim_sample(predict, shape, schedule, steps=50)
+    assert x.mean() == pytest.approx(MU, abs=0.02) and x.std() == pytest.approx(S, abs=0.02)
+
+
+def test_ddim_with_eta_one_and_every_step_is_ddpm():
+    schedule = Schedule.make("linear", 100)
+    predict = gaussian_eps(schedule)
+    ddpm = sampling.ddpm_sample(predict, (16, 2, 2, 1), schedule, seed=5)
+    ddim = sampling.ddim_sample(predict, (16, 2, 2, 1), schedule, steps=100, eta=1.0, seed=5)
+    np.testing.assert_allclose(ddim, ddpm, atol=1e-5)
+
+
+def test_guidance_zero_is_the_unconditional_prediction_and_one_the_conditional():
+    schedule = Schedule.make("linear", 100)
+    calls = []
+
+    def predict(x, t, labels):
+        calls.append(labels is None)
+        shift = 0.0 if labels is None else 0.1 * labels.reshape(-1, 1, 1, 1)
+        return gaussian_eps(schedule)(x, t, None) + shift
+
+    labels = np.arange(4)
+    unconditional = sampling.ddim_sample(predict, (4, 2, 2, 1), schedule, steps=10)
+    np.testing.assert_array_equal(
+        sampling.ddim_sample(predict, (4, 2, 2, 1), schedule, steps=10, labels=labels, guidance=0.0),
+        unconditional,
+    )
+    conditional = sampling.ddim_sample(predict, (4, 2, 2, 1), schedule, steps=10, labels=labels, guidance=1.0)
+    guided = sampling.ddim_sample(predict, (4, 2, 2, 1), schedule, steps=10, labels=labels, guidance=3.0)
+    assert np.abs(conditional - unconditional).max() > 1e-3 and np.abs(guided - conditional).max() > 1e-3
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(steps=0), "Received: steps=0"),
+        (dict(steps=101), "at most the schedule's 100 steps"),
+        (dict(eta=1.5), "between 0 and 1"),
+        (dict(guidance=-1.0, labels=np.zeros(2, int)), "guidance=-1.0"),
+        (dict(guidance=2.0), "`guidance` needs `labels`"),
+    ],
+)
+def test_bad_sampler_arguments_one_clear_error(kwargs, match):
+    schedule = Schedule.make("linear", 100)
+    with pytest.raises(ValueError, match=match):
+        sampling.ddim_sample(gaussian_eps(schedule), (2, 1, 1, 1), schedule, **kwargs)
+
+
+def _toy_images(n=64, seed=0):
+    """Four 8x8 patterns (a bar in each corner) in [-1, 1], with their labels."""
+    patterns = -np.ones((4, 8, 8, 1), "float32")
+    for i, (r, c) in enumerate([(0, 0), (0, 4), (4, 0), (4, 4)]):
+        patterns[i, r : r + 4, c : c + 4] = 1.0
+    labels = np.random.default_rng(seed).integers(0, 4, n)
+    return patterns[labels], labels.astype("int32")
+
+
+def _tiny(num_classes=None, seed=0):
+    keras.utils.set_random_seed(seed)
+    denoiser = ddpm_unet((8, 8, 1), widths=(8, 16), attention=(4,), num_classes=num_classes, groups=4)
+    model = Diffusion(denoiser, schedule="cosine", timesteps=100, num_classes=num_classes, seed=seed)
+    model.compile(optimizer=keras.optimizers.Adam(2e-3))
+    return model
+
+
+def test_fit_lowers_the_loss_and_samples_come_out_shaped():
+    images, _ = _toy_images()
+    model = _tiny()
+    history = model.fit(images, batch_size=16, epochs=25, verbose=0)
+    assert history.history["loss"][-1] < 0.6 * history.history["loss"][0]
+    samples = model.sample(6, steps=20, seed=0)
+    assert (
+        samples.shape == (6, 8, 8, 1)
+        and np.isfinite(samples).all()
+        and samples.min() >= -1
+        and samples.max() <= 1
+    )
+    images_, path = model.sample(2, steps=5, trajectory=True)
+    assert len(path) == 6 and path[0].shape == (2, 8, 8, 1)
+
+
+def test_conditional_model_guidance_zero_equals_no_label(tmp_path):
+    images, labels = _toy_images()
+    model = _tiny(num_classes=4)
+    model.fit(images, labels, batch_size=16, epochs=2, verbose=0)
+    unconditional = model.sample(4, steps=5, seed=1)
+    np.testing.assert_array_equal(model.sample(4, steps=5, seed=1, labels=2, guidance=0.0), unconditional)
+    with pytest.raises(ValueError, match="Labels must be between 0 and 3"):
+        model.sample(2, labels=4)
+    # Saved and loaded, the same model: the same samples.
+    model.save(tmp_path / "ddpm.keras")
+    loaded = keras.saving.load_model(tmp_path / "ddpm.keras")
+    np.testing.assert_allclose(
+        loaded.sample(4, steps=5, seed=1, labels=1), model.sample(4, steps=5, seed=1, labels=1), atol=1e-5
+    )
+    assert loaded.schedule.kind == "cosine" and loaded.num_classes == 4
+
+
+def test_moving_average_is_what_fit_leaves():
+    images, _ = _toy_images()
+    model = _tiny()
+    model.compile(optimizer=keras.optimizers.Adam(2e-3, use_ema=True, ema_momentum=0.9))
+    model.fit(images, batch_size=16, epochs=2, verbose=0)
+    averages = model.optimizer._model_variables_moving_average
+    for weight, average in zip(model.denoiser.trainable_weights, averages):
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(weight), keras.ops.convert_to_numpy(average), atol=1e-6
+        )
+
+
+def test_resume_is_bit_for_bit(tmp_path):
+    from kerazoo.callbacks import BackupAndRestore
+
+    images, _ = _toy_images()
+
+    def run(epochs, backup):
+        model = _tiny()
+        callbacks = [BackupAndRestore(backup, delete_checkpoint=False)]
+        model.fit(images, batch_size=16, epochs=epochs, verbose=0, shuffle=False, callbacks=callbacks)
+        return [keras.ops.convert_to_numpy(w) for w in model.weights]
+
+    whole = run(4, tmp_path / "whole")
+    run(2, tmp_path / "parts")
+    resumed = run(4, tmp_path / "parts")
+    for a, b in zip(whole, resumed):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_denoiser_checks_its_arguments():
+    with pytest.raises(ValueError, match="sides must halve 2 times"):
+        ddpm_unet((30, 30, 1), widths=(8, 16, 32))
+    with pytest.raises(ValueError, match="multiple of `groups`"):
+        ddpm_unet((8, 8, 1), widths=(6, 12), groups=4)
+    with pytest.raises(ValueError, match="takes 3 inputs"):
+        Diffusion(ddpm_unet((8, 8, 1), widths=(8, 16), groups=4), num_classes=4)
