@@ -612,9 +612,19 @@ PAPERS = {  # the model's paper (or the lesson it comes from), for its card
     "pix2pix": "Isola et al., CVPR 2017",
     "srgan": "Ledig et al., CVPR 2017",
     "tabular_gan": "Gulrajani et al. 2017 (WGAN-GP); Xu et al., NeurIPS 2019 (CTGAN's column outputs)",
+    "ddpm": "Ho et al., NeurIPS 2020; Song et al., ICLR 2021 (DDIM); Nichol & Dhariwal, ICML 2021 (cosine schedule)",
+    "cddpm": "Ho & Salimans 2022 (classifier-free guidance), on Ho et al. 2020",
 }
 
-EXPORTABLE = {"generation", "progressive", "translation", "reconstruction", "synthesis", "classification"}
+EXPORTABLE = {
+    "generation",
+    "progressive",
+    "translation",
+    "reconstruction",
+    "synthesis",
+    "classification",
+    "diffusion",
+}
 
 
 def _mnist_rows(name: str) -> list:
@@ -661,6 +671,11 @@ def model_card(name: str) -> str:
     lines += [f"kerazoo evaluate runs/{name}"]
     if entry.task in EXPORTABLE:
         lines += [f"kerazoo export runs/{name} --format tflite"]
+    if entry.task == "diffusion":
+        label = " --label 3 --guidance 2" if "num_classes" in entry.hparams else ""
+        lines += [
+            f"kerazoo sample runs/{name}/export/denoiser.tflite --n 64 --steps 25{label} --out samples.png"
+        ]
     if entry.task in ("generation", "progressive", "reconstruction") and name not in (
         "autoencoder",
         "conv_autoencoder",

@@ -29,6 +29,7 @@ __all__ = [
     "StopOnDivergence",
     "DivergenceError",
     "ProgressiveGrowing",
+    "DenoisingGrid",
     "fit_resumable",
     "fixed_inputs",
     "require_tensorboard",
@@ -853,3 +854,92 @@ class ProgressiveGrowing(keras.callbacks.Callback):
         path = self.directory / f"phase{phase.index + 1}_{phase.resolution}x{phase.resolution}{suffix}.png"
         save_image_grid(images, path, rows=rows, value_range=(-1.0, 1.0))
         self.paths.append(path)
+
+
+class DenoisingGrid(keras.callbacks.Callback):
+    """Saves, at the end of every epoch, a grid of a diffusion model's samples from fixed noise and a
+    picture of their denoising trajectories (each row one sample, from noise on the left to the image).
+
+    Samples are drawn by DDIM with the weights' moving average where the optimizer keeps one. Files:
+    `{directory}/grid_epoch_{epoch:03d}.png` and `{directory}/trajectory_epoch_{epoch:03d}.png`.
+
+    Example:
+        ```python
+        model.fit(ds, epochs=40, callbacks=[kerazoo.callbacks.DenoisingGrid("runs/ddpm/grids")])
+        ```
+
+    Args:
+        directory: where to write the pictures (created if missing).
+        num_samples: samples per grid. Defaults to `64` (`100`, ten a class, for a conditional model).
+        steps: DDIM steps. Defaults to `25`.
+        guidance: classifier-free guidance weight for a conditional model. Defaults to `1.0`.
+        frames: columns of the trajectory picture. Defaults to `8`.
+        seed: seed of the fixed noise. Defaults to `0`.
+    """
+
+    def __init__(self, directory, num_samples=None, steps=25, guidance=1.0, frames=8, seed=0):
+        super().__init__()
+        if num_samples is not None:
+            check_positive_int("num_samples", num_samples, label="Invalid value for argument `num_samples`:")
+        check_positive_int("steps", steps, label="Invalid value for argument `steps`:")
+        check_positive_int("frames", frames, label="Invalid value for argument `frames`:")
+        self.directory = Path(directory)
+        self._num_samples, self._steps, self._guidance, self._frames, self._seed = (
+            num_samples,
+            steps,
+            guidance,
+            frames,
+            seed,
+        )
+        self.paths = []
+
+    def on_train_begin(self, logs=None):
+        if not hasattr(self.model, "schedule"):
+            raise ValueError("DenoisingGrid needs a diffusion model (kerazoo.trainers.Diffusion).")
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.paths.append(
+            save_denoising(
+                self.model,
+                self.directory,
+                f"epoch_{epoch + 1:03d}",
+                self._num_samples,
+                self._steps,
+                self._guidance,
+                self._frames,
+                self._seed,
+            )
+        )
+
+
+def save_denoising(model, directory, tag, num_samples=None, steps=25, guidance=1.0, frames=8, seed=0):
+    """Write `grid_{tag}.png` (samples from fixed noise; a row per class for a conditional model) and
+    `trajectory_{tag}.png` (a row per sample, noise to image) into `directory`; returns the grid's
+    path."""
+    directory = Path(directory)
+    labels = None
+    if model.conditional:
+        per_class = max(1, (num_samples or 10 * model.num_classes) // model.num_classes)
+        labels = np.repeat(np.arange(model.num_classes), per_class)
+        n, rows = len(labels), model.num_classes
+    else:
+        n = num_samples or 64
+        rows = max(1, int(math.sqrt(n)))
+    with model.averaged_weights():
+        images, path = model.sample(
+            n,
+            steps,
+            seed=seed,
+            labels=labels,
+            guidance=guidance if model.conditional else 1.0,
+            trajectory=True,
+        )
+    grid = directory / f"grid_{tag}.png"
+    save_image_grid(images, grid, rows=rows, value_range=(-1.0, 1.0))
+    picks = np.unique(np.round(np.linspace(0, len(path) - 1, frames)).astype(int))
+    shown = min(8, n) if labels is None else model.num_classes
+    index = np.arange(shown) if labels is None else np.arange(model.num_classes) * (n // model.num_classes)
+    strip = np.stack([np.clip(path[p][index], -1, 1) for p in picks], axis=1).reshape(-1, *images.shape[1:])
+    save_image_grid(strip, directory / f"trajectory_{tag}.png", rows=len(index), value_range=(-1.0, 1.0))
+    return grid

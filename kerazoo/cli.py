@@ -229,6 +229,12 @@ def _build_parser() -> argparse.ArgumentParser:
         "table generator also a class as written in its label column",
     )
     sa.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
+    sa.add_argument("--steps", type=int, help="diffusion models: DDIM steps (default: the export's)")
+    sa.add_argument(
+        "--guidance",
+        type=float,
+        help="conditional diffusion models: classifier-free guidance weight (default: the export's)",
+    )
     sa.add_argument("--columns", type=int, help="grid columns (default: about square)")
     sa.add_argument("--out", help="PNG path (default: ARTIFACT with .png); a CSV for a table generator")
     sa.add_argument("--overwrite", action="store_true", help="replace an existing PNG")
@@ -478,8 +484,11 @@ def _cmd_sample(args) -> int:
         generator.write_csv(args.n, out, label=args.label, seed=args.seed, overwrite=args.overwrite)
         print(f"wrote {out} ({args.n} synthetic rows from {args.artifact})")
         return 0
-    if not isinstance(generator, runtime.Generator):
+    diffusion = isinstance(generator, runtime.DiffusionSampler)
+    if not (diffusion or isinstance(generator, runtime.Generator)):
         raise runtime.ArtifactError(f"'{args.artifact}' is not an exported generator (it takes no 'noise').")
+    if not diffusion and (args.steps is not None or args.guidance is not None):
+        raise runtime.ArtifactError("--steps and --guidance are for diffusion models (ddpm, cddpm).")
     out = args.out or os.path.splitext(args.artifact)[0] + ".png"
     if os.path.exists(out) and not args.overwrite:
         raise runtime.ArtifactError(f"'{out}' already exists. Choose another --out or pass --overwrite.")
@@ -493,7 +502,12 @@ def _cmd_sample(args) -> int:
             raise runtime.ArtifactError(
                 f"--label must be a class id (an integer) for this generator. Received: {label!r}"
             ) from None
-    images = generator.sample(args.n, label=label, seed=args.seed)
+    if diffusion:
+        images = generator.sample(
+            args.n, label=label, seed=args.seed, steps=args.steps, guidance=args.guidance
+        )
+    else:
+        images = generator.sample(args.n, label=label, seed=args.seed)
     columns = args.columns
     if columns is None and generator.conditional and label is None:
         columns = generator.num_classes  # one column per class

@@ -96,16 +96,7 @@ def generator_figures(servable, evaluator, *, dataset, data_dir=None, n=10_000, 
             f"The evaluator takes images of shape {classifier.input_shape[1:]} but '{dataset}' has "
             f"{train_x.shape[1:]}. Pass an evaluator trained on this data set."
         )
-    rng = np.random.default_rng(seed)
-    noise = rng.standard_normal((n, int(servable.model.inputs[0].shape[-1]))).astype(np.float32)
-    labels = None
-    inputs = noise
-    if "labels" in servable.input_names:
-        labels = (np.arange(n) % servable.num_classes).astype(np.int32)
-        inputs = [noise, labels]
-    low, high = servable.value_range
-    samples = servable.model.predict(inputs, batch_size=500, verbose=0)
-    samples = np.clip((samples - low) / (high - low), 0.0, 1.0).astype(np.float32)
+    samples, labels = servable.draw(n, seed)
 
     judge = _judge(classifier)
     train_f, _ = judge(train_x)

@@ -29,6 +29,7 @@ __all__ = [
     "ArtifactError",
     "LiteModel",
     "Generator",
+    "DiffusionSampler",
     "Translator",
     "TableSampler",
     "load",
@@ -248,6 +249,110 @@ class Generator(LiteModel):
         labels = self._labels(n, label)
         noise = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
         return self.generate(noise, labels)["images_uint8"]
+
+
+@register_role("diffusion")
+class DiffusionSampler(LiteModel):
+    """An exported diffusion denoiser (`ddpm`, `cddpm`): the DDIM loop of `kerazoo.sampling` runs in
+    NumPy around it, with the noise schedule from its metadata; no TensorFlow.
+
+    Example:
+        ```python
+        sampler = DiffusionSampler("denoiser.tflite")
+        sevens = sampler.sample(16, steps=25, label=7, guidance=3.0, seed=0)   # uint8 (16, 28, 28, 1)
+        ```
+    """
+
+    def __init__(self, path, num_threads: int | None = None):
+        super().__init__(path, num_threads)
+        if not self.accepts(self):
+            raise ArtifactError(
+                f"'{self.path}' is not an exported diffusion denoiser with its metadata (inputs "
+                f"{sorted(self.input_specs)}). Export a ddpm or cddpm run with `kerazoo export`."
+            )
+        from kerazoo import sampling
+
+        self.schedule = sampling.Schedule.from_json(self.metadata["schedule"])
+        self.num_classes = self.metadata.get("num_classes")
+        self.conditional = "labels" in self.input_specs
+        self.image_shape = tuple(self.input_specs["x_t"][0][1:])
+        self.sample_steps = int(self.metadata.get("sample_steps", 25))
+        self.guidance = float(self.metadata.get("guidance", 1.0))
+
+    @classmethod
+    def accepts(cls, model: LiteModel) -> bool:
+        """Whether `model` is a diffusion denoiser (inputs `x_t`, `t`, a schedule in its metadata)."""
+        return {"x_t", "t"} <= set(model.input_specs) and bool(model.metadata.get("schedule"))
+
+    def predict_eps(self, x, t, labels=None):
+        """The denoiser's noise prediction; `labels=None` asks a conditional one for the unconditional
+        prediction (the null class)."""
+        inputs = {"x_t": x, "t": t}
+        if self.conditional:
+            inputs["labels"] = np.full(len(x), self.num_classes, np.int32) if labels is None else labels
+        return self(**inputs)["noise"]
+
+    def sample(
+        self,
+        n: int,
+        label: int | None = None,
+        seed: int | None = None,
+        steps: int | None = None,
+        guidance: float | None = None,
+        eta: float = 0.0,
+    ) -> np.ndarray:
+        """`n` images as uint8 `(n, H, W, C)` by DDIM (`kerazoo.sampling.ddim_sample`).
+
+        Args:
+            n: how many images.
+            label: the class of every image (a conditional denoiser), or None: every class in turn
+                for a conditional one.
+            seed: the noise seed.
+            steps: denoising steps (default: the metadata's `sample_steps`).
+            guidance: classifier-free guidance weight (default: the metadata's; conditional only).
+            eta: DDIM's noise, 0 to 1.
+
+        Raises:
+            ArtifactError: bad n, label, steps, guidance or eta.
+        """
+        from kerazoo import sampling
+
+        check_positive_int("n", n, label="--n", error=ArtifactError)
+        labels = None
+        if self.conditional:
+            if label is None:
+                labels = np.arange(n, dtype=np.int32) % self.num_classes
+            elif (
+                isinstance(label, bool)
+                or not isinstance(label, (int, np.integer))
+                or not 0 <= label < self.num_classes
+            ):
+                raise ArtifactError(
+                    f"--label must be a class id in 0..{self.num_classes - 1} for this model. Received: label={label!r}"
+                )
+            else:
+                labels = np.full(n, label, np.int32)
+        elif label is not None:
+            raise ArtifactError(f"'{self.path.name}' is an unconditional model: drop --label.")
+        if guidance is not None and not self.conditional:
+            raise ArtifactError(f"'{self.path.name}' is an unconditional model: drop --guidance.")
+        guidance = self.guidance if guidance is None else guidance
+        try:
+            x = sampling.ddim_sample(
+                self.predict_eps,
+                (n, *self.image_shape),
+                self.schedule,
+                self.sample_steps if steps is None else steps,
+                eta=eta,
+                seed=0 if seed is None else seed,
+                labels=labels,
+                guidance=guidance if labels is not None else 1.0,
+            )
+        except ValueError as e:
+            raise ArtifactError(
+                str(e).replace("`steps`", "--steps").replace("`guidance`", "--guidance")
+            ) from None
+        return np.round((x + 1.0) * 127.5).clip(0, 255).astype(np.uint8)
 
 
 @register_role("translator")

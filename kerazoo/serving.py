@@ -217,6 +217,18 @@ class GeneratorServable(ImageServable):
     def representative(self, n, data_dir, dataset):
         return self.noise_inputs(n, seed=99)
 
+    def draw(self, n: int, seed: int) -> tuple:
+        """`n` samples from seeded noise as float32 images in [0, 1], and the labels asked for (every
+        class in turn for a conditional generator, else None): what the evaluation judges."""
+        inputs = self.noise_inputs(n, seed)
+        low, high = self.value_range
+        samples = self.model.predict(
+            [inputs[k] for k in self.input_names] if len(inputs) > 1 else inputs["noise"],
+            batch_size=500,
+            verbose=0,
+        )
+        return np.clip((samples - low) / (high - low), 0.0, 1.0).astype(np.float32), inputs.get("labels")
+
     def processing(self):
         low, high = self.value_range
         labels = f"; labels: int32 class ids in 0..{self.num_classes - 1}" if self.num_classes else ""

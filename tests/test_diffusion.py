@@ -183,16 +183,25 @@ def test_conditional_model_guidance_zero_equals_no_label(tmp_path):
     assert loaded.schedule.kind == "cosine" and loaded.num_classes == 4
 
 
-def test_moving_average_is_what_fit_leaves():
+def test_moving_average_warms_up_and_is_what_fit_leaves():
     images, _ = _toy_images()
     model = _tiny()
-    model.compile(optimizer=keras.optimizers.Adam(2e-3, use_ema=True, ema_momentum=0.9))
-    model.fit(images, batch_size=16, epochs=2, verbose=0)
-    averages = model.optimizer._model_variables_moving_average
-    for weight, average in zip(model.denoiser.trainable_weights, averages):
-        np.testing.assert_allclose(
-            keras.ops.convert_to_numpy(weight), keras.ops.convert_to_numpy(average), atol=1e-6
+    model.compile(optimizer=keras.optimizers.Adam(2e-3), ema_momentum=0.999)
+    before = [keras.ops.convert_to_numpy(w) for w in model.denoiser.trainable_weights]
+    with model.averaged_weights():  # before any update the average is the weights
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(model.denoiser.trainable_weights[0]), before[0]
         )
+    model.fit(images, batch_size=16, epochs=1, steps_per_epoch=1, verbose=0)  # one update
+    # After one update the momentum is (1 + 0) / (10 + 0): the average is 0.1 old + 0.9 new weights.
+    trained = [keras.ops.convert_to_numpy(w) for w in model.denoiser.trainable_weights]
+    for w, a in zip(trained, model._ema):
+        np.testing.assert_array_equal(w, keras.ops.convert_to_numpy(a))  # fit left the average in
+    assert (
+        int(model._ema_updates.numpy()) == 1 and max(np.abs(w - b).max() for w, b in zip(trained, before)) > 0
+    )
+    with pytest.raises(ValueError, match="ema_momentum=1.5"):
+        model.compile(optimizer="adam", ema_momentum=1.5)
 
 
 def test_resume_is_bit_for_bit(tmp_path):
@@ -220,3 +229,93 @@ def test_denoiser_checks_its_arguments():
         ddpm_unet((8, 8, 1), widths=(6, 12), groups=4)
     with pytest.raises(ValueError, match="takes 3 inputs"):
         Diffusion(ddpm_unet((8, 8, 1), widths=(8, 16), groups=4), num_classes=4)
+
+
+# --- the zoo's ddpm and cddpm: train, pictures, evaluate, export, the TF-free sampler ------------
+
+TINY = {"widths": (8, 16)}
+
+
+@pytest.fixture(scope="module")
+def cddpm_run(tmp_path_factory):
+    import kerazoo
+
+    run = tmp_path_factory.mktemp("cddpm") / "run"
+    kerazoo.train("cddpm", epochs=1, hparams=TINY, recipe={"sample_steps": 3}, out=run, verbose=0)
+    return run
+
+
+def test_train_writes_the_diffusion_pictures(cddpm_run):
+    import json
+
+    for name in ("samples.png", "trajectory.png", "trajectory.gif", "guidance.png", "denoiser.keras"):
+        assert (cddpm_run / name).is_file(), name
+    assert len(list((cddpm_run / "grids").glob("trajectory_epoch_*.png"))) == 1
+    metrics = json.loads((cddpm_run / "metrics.json").read_text())
+    assert np.isfinite(metrics["loss"]) and np.isfinite(metrics["test_loss"])
+    config = json.loads((cddpm_run / "config.json").read_text())
+    assert config["task"] == "diffusion" and config["recipe"]["ema_momentum"] == 0.999
+
+
+def test_exported_denoiser_samples_without_tensorflow_as_keras_does(cddpm_run, tmp_path):
+    import kerazoo
+    from kerazoo import runtime
+    from kerazoo.export import export
+
+    meta = export(cddpm_run, format="tflite", out=tmp_path / "denoiser.tflite")
+    assert meta["schedule"] == {"kind": "cosine", "timesteps": 1000} and meta["role"] == "diffusion"
+    sampler = runtime.load(tmp_path / "denoiser.tflite")
+    assert isinstance(sampler, runtime.DiffusionSampler)
+    lite = sampler.sample(10, label=3, seed=2, steps=4, guidance=2.0)
+    model = kerazoo.load_model(cddpm_run / "model.keras")
+    keras_images = model.sample(10, steps=4, seed=2, labels=3, guidance=2.0)
+    keras_uint8 = np.round((keras_images + 1) * 127.5).clip(0, 255).astype(np.uint8)
+    assert lite.shape == (10, 28, 28, 1) and np.abs(lite.astype(int) - keras_uint8.astype(int)).max() <= 1
+    with pytest.raises(runtime.ArtifactError, match="--label must be a class id in 0..9"):
+        sampler.sample(2, label=10)
+    with pytest.raises(runtime.ArtifactError, match="--steps"):
+        sampler.sample(2, steps=0)
+
+
+def test_sample_command_on_a_diffusion_artifact(cddpm_run, tmp_path, capsys):
+    from kerazoo.cli import main
+    from kerazoo.export import export
+
+    export(cddpm_run, format="tflite", out=tmp_path / "d.tflite")
+    out = tmp_path / "sevens.png"
+    args = [
+        "sample",
+        str(tmp_path / "d.tflite"),
+        "--n",
+        "4",
+        "--label",
+        "7",
+        "--steps",
+        "3",
+        "--guidance",
+        "2",
+    ]
+    assert main([*args, "--out", str(out)]) == 0 and out.is_file()
+    capsys.readouterr()
+    for bad, message in (
+        (["--steps", "0"], "--steps"),
+        (["--guidance", "-1"], "guidance"),
+        (["--label", "12"], "--label must be a class id"),
+    ):
+        try:
+            code = main(
+                ["sample", str(tmp_path / "d.tflite"), "--n", "2", *bad, "--out", str(tmp_path / "x.png")]
+            )
+        except SystemExit as e:
+            code = e.code
+        err = capsys.readouterr().err
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, (bad, err)
+        assert not (tmp_path / "x.png").exists()
+
+
+def test_evaluate_judges_diffusion_samples(cddpm_run, digits_cnn_run):
+    from kerazoo.evaluation import evaluate
+
+    figures = evaluate(cddpm_run, n=64, evaluator=digits_cnn_run)
+    assert {"fid", "confident_share", "requested_accuracy", "memorisation"} <= set(figures["samples"])
+    assert "classifier FID" in (cddpm_run / "eval" / "report.md").read_text()

@@ -20,6 +20,7 @@ ROLE_OUTPUTS = {
     "regressor": {"predictions"},
     "translator": {"images", "images_uint8"},
     "table_generator": {"rows"},
+    "diffusion": {"noise"},
 }
 
 

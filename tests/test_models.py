@@ -16,6 +16,12 @@ def _tiny_input(entry, model, batch=3):
     rng = np.random.default_rng(0)
     if hasattr(model, "source_shape"):  # a translator (pix2pix, SRGAN): input images
         return rng.uniform(-1, 1, (batch, *model.source_shape)).astype(np.float32)
+    if isinstance(model, kerazoo.Diffusion):  # a denoiser: noisy images, steps (and labels)
+        x_t = rng.standard_normal((batch, *model.denoiser.inputs[0].shape[1:])).astype(np.float32)
+        inputs = [x_t, np.array([0, 500, 999][:batch], np.int32)]
+        return (
+            inputs + [np.arange(batch, dtype=np.int32) % model.num_classes] if model.conditional else inputs
+        )
     if isinstance(model, kerazoo.GAN):
         noise = rng.standard_normal((batch, model.latent_dim)).astype(np.float32)
         labels = np.arange(batch, dtype=np.int32) % model.num_classes if model.conditional else None

@@ -322,6 +322,7 @@ def test_every_registered_model_has_a_registered_task_and_a_typed_recipe():
             "reconstruction",
             "synthesis",
             "translation",
+            "diffusion",
         ]
     )
 

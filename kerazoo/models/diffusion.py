@@ -12,9 +12,13 @@ import math
 import keras
 from keras import layers, ops
 
+from kerazoo._registry import register_model
 from kerazoo.models._common import check_positive_int, check_shape
 
-__all__ = ["SinusoidalEmbedding", "ddpm_unet"]
+__all__ = ["SinusoidalEmbedding", "ddpm_unet"]  # the registry appends `ddpm` and `cddpm`
+
+_DIFFUSION = dict(task="diffusion", dataset="digits", normalization="symmetric")
+default_cfgs = {"ddpm": dict(_DIFFUSION), "cddpm": dict(_DIFFUSION)}
 
 
 @keras.saving.register_keras_serializable(package="kerazoo")
@@ -77,7 +81,7 @@ def ddpm_unet(
     image_shape=(28, 28, 1),
     widths=(32, 64, 128),
     blocks=1,
-    attention=(7,),
+    attention=(),
     num_classes=None,
     groups=8,
     heads=4,
@@ -92,7 +96,9 @@ def ddpm_unet(
             widths). Defaults to `(28, 28, 1)`.
         widths: channels at each resolution, from the input's down. Defaults to `(32, 64, 128)`.
         blocks: residual blocks per resolution on the way down (one more on the way up). Defaults to `1`.
-        attention: the map sides (e.g. `(7,)`) at which self-attention follows each block.
+        attention: the map sides (e.g. `(7,)`) at which self-attention also follows each block;
+            the middle block at the lowest resolution always has it. Defaults to `()`: on this
+            CPU a block's attention at 7x7 more than doubled the training step's time.
         num_classes: for a class-conditional denoiser, the class count: its `labels` input takes
             0 to `num_classes - 1`, and `num_classes` for "no label" (classifier-free guidance).
         groups: GroupNormalization groups (must divide every width). Defaults to `8`.
@@ -178,3 +184,83 @@ def ddpm_unet(
     )
     out = layers.Activation("linear", dtype="float32", name=f"{name}_float32")(out)
     return keras.Model(inputs, out, name=name)
+
+
+def _diffusion(image_shape, widths, blocks, schedule, timesteps, num_classes, label_dropout, seed, name):
+    from kerazoo.trainers.diffusion import Diffusion
+
+    denoiser = ddpm_unet(image_shape, widths, blocks, num_classes=num_classes, name=f"{name}_denoiser")
+    return Diffusion(
+        denoiser,
+        schedule=schedule,
+        timesteps=timesteps,
+        num_classes=num_classes,
+        label_dropout=label_dropout,
+        seed=seed,
+        name=name,
+    )
+
+
+@register_model
+def ddpm(
+    image_shape=(28, 28, 1),
+    widths=(32, 64, 128),
+    blocks=1,
+    schedule="cosine",
+    timesteps=1000,
+    seed=None,
+    name="ddpm",
+):
+    """A denoising diffusion model: `ddpm_unet` trained by `kerazoo.trainers.Diffusion` to predict noise.
+
+    Reference: Ho et al., "Denoising Diffusion Probabilistic Models", NeurIPS 2020; the cosine
+    schedule of Nichol & Dhariwal, "Improved Denoising Diffusion Probabilistic Models", ICML 2021.
+
+    Args:
+        image_shape: `(H, W, C)`, from the data when trained by `kerazoo train`.
+        widths: the U-Net's channels at each resolution. Defaults to `(32, 64, 128)`.
+        blocks: residual blocks per resolution. Defaults to `1`.
+        schedule: `"linear"` or `"cosine"`. Defaults to `"cosine"`.
+        timesteps: diffusion steps. Defaults to `1000`.
+        seed: seed of the steps and noise drawn in training.
+        name: the model's name.
+
+    Returns:
+        A `kerazoo.trainers.Diffusion`.
+    """
+    return _diffusion(image_shape, widths, blocks, schedule, timesteps, None, 0.0, seed, name)
+
+
+@register_model
+def cddpm(
+    image_shape=(28, 28, 1),
+    num_classes=10,
+    widths=(32, 64, 128),
+    blocks=1,
+    schedule="cosine",
+    timesteps=1000,
+    label_dropout=0.1,
+    seed=None,
+    name="cddpm",
+):
+    """A class-conditional diffusion model with classifier-free guidance.
+
+    `ddpm` whose denoiser also takes the class, dropped to a null class with probability
+    `label_dropout` in training, so that one network gives both predictions that guidance mixes.
+
+    Reference: Ho & Salimans, "Classifier-Free Diffusion Guidance", 2022.
+
+    Args:
+        image_shape: `(H, W, C)`, from the data when trained by `kerazoo train`.
+        num_classes: the class count, from the data when trained by `kerazoo train`. Defaults to `10`.
+        widths, blocks, schedule, timesteps: as `ddpm`'s.
+        label_dropout: the probability of training without the label. Defaults to `0.1`.
+        seed: seed of the steps, noise and label drops drawn in training.
+        name: the model's name.
+
+    Returns:
+        A `kerazoo.trainers.Diffusion`.
+    """
+    return _diffusion(
+        image_shape, widths, blocks, schedule, timesteps, num_classes, label_dropout, seed, name
+    )

@@ -61,6 +61,7 @@ _BUILTIN = (
     "reconstruction",
     "synthesis",
     "translation",
+    "diffusion",
 )
 _TASKS: dict[str, Task] = {}
 _loaded = False

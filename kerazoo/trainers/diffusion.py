@@ -6,12 +6,16 @@ paper's simple loss). A class-conditional model (`num_classes`) sees its label r
 class `num_classes` with probability `label_dropout`, so that one network makes both the conditional
 and the unconditional predictions that classifier-free guidance mixes (Ho & Salimans 2022).
 
-The weights' moving average is what diffusion papers sample from: compile with an optimizer that has
-`use_ema=True` (Keras swaps the average into the weights at the end of `fit`, so that is what gets
-saved and sampled). Sampling is `kerazoo.sampling`'s NumPy loops around the denoiser.
+The weights' moving average is what diffusion papers sample from: `compile(..., ema_momentum=0.999)`
+keeps one with TensorFlow's warm-up (`ExponentialMovingAverage(num_updates=...)`: the momentum is
+`min(ema_momentum, (1 + n) / (10 + n))` after n updates, so a short run is not dominated by its
+first weights, as Keras' fixed-momentum `use_ema` would be) and `fit` ends with the average in the
+weights: what is saved, exported and sampled. Sampling is `kerazoo.sampling`'s NumPy loops.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import keras
 import numpy as np
@@ -31,7 +35,7 @@ class Diffusion(keras.Model):
     Example:
         ```python
         model = kerazoo.trainers.Diffusion(denoiser, schedule="cosine", timesteps=1000)
-        model.compile(optimizer=keras.optimizers.Adam(2e-4, use_ema=True, ema_momentum=0.999))
+        model.compile(optimizer=keras.optimizers.Adam(2e-4), ema_momentum=0.999)
         model.fit(images_in_minus_one_to_one, epochs=10)
         samples = model.sample(16, steps=25, seed=0)      # uint8-ready floats in [-1, 1]
         ```
@@ -85,7 +89,40 @@ class Diffusion(keras.Model):
         self.seed_generator = keras.random.SeedGenerator(seed)
         self._alpha_bar = ops.convert_to_tensor(self.schedule.alpha_bar.astype(np.float32))
         self.loss_tracker = keras.metrics.Mean(name="loss")
+        self._predict = None
+        self.ema_momentum = None
+        # The weights' moving average: always held (so that saved files load the same way), used
+        # and updated only when `compile` is given `ema_momentum`.
+        self._ema = [
+            self.add_weight(shape=w.shape, initializer="zeros", trainable=False, name=f"ema_{i}")
+            for i, w in enumerate(self.denoiser.trainable_weights)
+        ]
+        self._ema_updates = self.add_weight(
+            shape=(), initializer="zeros", dtype="int64", trainable=False, name="ema_updates"
+        )
         self.built = True
+
+    def compile(self, optimizer="adam", ema_momentum=None, **kwargs):
+        """Compile with an optimizer and, with `ema_momentum` (e.g. `0.999`), a moving average of the
+        denoiser's weights (with warm-up; see the module) that `fit` leaves in the weights.
+
+        Raises:
+            ValueError: `ema_momentum` not in [0, 1).
+        """
+        if ema_momentum is not None and not (
+            isinstance(ema_momentum, (int, float)) and 0.0 <= ema_momentum < 1.0
+        ):
+            raise ValueError(
+                f"`ema_momentum` must be in [0, 1) or None. Received: ema_momentum={ema_momentum!r}"
+            )
+        super().compile(optimizer=optimizer, **kwargs)
+        self.ema_momentum = None if ema_momentum is None else float(ema_momentum)
+        if self.ema_momentum is not None and int(ops.convert_to_numpy(self._ema_updates)) == 0:
+            for average, weight in zip(self._ema, self.denoiser.trainable_weights):
+                average.assign(weight)  # the average starts at the weights
+
+    def get_compile_config(self):
+        return {**(super().get_compile_config() or {}), "ema_momentum": self.ema_momentum}
 
     @property
     def conditional(self) -> bool:
@@ -146,12 +183,44 @@ class Diffusion(keras.Model):
             scaled = self.optimizer.scale_loss(scale_for_replicas(loss))
         grads = tape.gradient(scaled, self.denoiser.trainable_weights)
         self.optimizer.apply(grads, self.denoiser.trainable_weights)
+        if self.ema_momentum is not None:
+            n = ops.cast(self._ema_updates, "float32")
+            decay = ops.minimum(self.ema_momentum, (1.0 + n) / (10.0 + n))
+            for average, weight in zip(self._ema, self.denoiser.trainable_weights):
+                average.assign(decay * average + (1.0 - decay) * ops.cast(weight, average.dtype))
+            self._ema_updates.assign_add(1)
         self.loss_tracker.update_state(loss)
         return {m.name: m.result() for m in self.metrics}
 
     def test_step(self, data):
         self.loss_tracker.update_state(self._loss(data, training=False))
         return {m.name: m.result() for m in self.metrics}
+
+    def fit(self, *args, **kwargs):
+        """Keras' `fit`, ending with the moving average in the denoiser's weights (with
+        `ema_momentum`): the weights that get saved, exported and sampled."""
+        history = super().fit(*args, **kwargs)
+        if self.ema_momentum is not None:
+            for average, weight in zip(self._ema, self.denoiser.trainable_weights):
+                weight.assign(average)
+        return history
+
+    @contextlib.contextmanager
+    def averaged_weights(self):
+        """Within the block the denoiser holds the moving average of its weights, its own weights
+        again after; nothing changes without an average."""
+        if self.ema_momentum is None:
+            yield self
+            return
+        weights = self.denoiser.trainable_weights
+        saved = [ops.convert_to_numpy(w) for w in weights]
+        for average, weight in zip(self._ema, weights):
+            weight.assign(average)
+        try:
+            yield self
+        finally:
+            for weight, value in zip(weights, saved):
+                weight.assign(value)
 
     def predict_eps(self, x, t, labels=None, batch_size=256):
         """The denoiser's noise prediction as NumPy, in batches; `labels=None` on a conditional model
@@ -164,8 +233,12 @@ class Diffusion(keras.Model):
                 else np.asarray(labels, np.int32)
             )
             inputs.append(labels)
+        if self._predict is None:  # one traced graph per batch shape: far faster than eager calls
+            self._predict = tf.function(
+                lambda *a: self.denoiser(list(a), training=False), reduce_retracing=True
+            )
         out = [
-            ops.convert_to_numpy(self.denoiser([a[i : i + batch_size] for a in inputs], training=False))
+            ops.convert_to_numpy(self._predict(*(a[i : i + batch_size] for a in inputs)))
             for i in range(0, len(x), batch_size)
         ]
         return np.concatenate(out).astype(np.float32)
