@@ -256,3 +256,29 @@ def test_csv_sampling_runs_where_tensorflow_is_not_installed(python, tmp_path):
     )
     result = subprocess.run([python, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_diffusion_sampler_runs_where_tensorflow_is_not_installed_and_matches_keras(python, tmp_path):
+    import numpy as np
+
+    keras_model = kerazoo.build("cddpm", widths=(8, 16), seed=0)
+    artifact = tmp_path / "denoiser.tflite"
+    export(keras_model, format="tflite", out=artifact)
+    expected = keras_model.sample(6, steps=5, seed=3, labels=4, guidance=2.0)
+    expected = np.round((expected + 1) * 127.5).clip(0, 255).astype(np.uint8)
+    np.save(tmp_path / "expected.npy", expected)
+    script = (
+        "import sys\n"
+        "import numpy as np\n"
+        "from kerazoo import runtime\n"
+        f"images = runtime.load({str(artifact)!r}).sample(6, label=4, seed=3, steps=5, guidance=2.0)\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')], 'TF was imported'\n"
+        "expected = np.load('expected.npy')\n"
+        "assert np.abs(images.astype(int) - expected.astype(int)).max() <= 1, 'TF-free samples differ from Keras'\n"
+        "from kerazoo.cli import main\n"
+        f"assert main(['sample', {str(artifact)!r}, '--n', '4', '--steps', '3', '--out', 'grid.png']) == 0\n"
+    )
+    result = subprocess.run([python, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "grid.png").is_file()
