@@ -25,7 +25,8 @@ from kerazoo import runtime, sampling
 from kerazoo._checks import check_number, check_positive_int
 from kerazoo.serving import GeneratorServable
 from kerazoo.tasks import register_task
-from kerazoo.tasks._base import FitRecipe, Prepared, Task, UsageError
+from kerazoo.tasks._base import FitRecipe, Prepared, Task
+from kerazoo.tasks.generation import image_generator_data
 from kerazoo.trainers.diffusion import Diffusion
 
 __all__ = ["DiffusionRecipe", "DiffusionTask", "DiffusionServable"]
@@ -174,30 +175,10 @@ class DiffusionTask(Task):
         return dataset, dict(data_dir=data_dir, normalization=entry.normalization or "symmetric")
 
     def prepare(self, run):
-        name, kwargs = self.data_kwargs(run.entry, run.dataset, run.data_dir, run)
-        conditional = "num_classes" in run.entry.hparams
-        train_ds = zdata.make_dataset(
-            name,
-            "train",
-            run.recipe.batch_size,
-            labels=conditional,
-            drop_remainder=True,
-            seed=run.seed,
-            **kwargs,
+        train_ds, _, model, conditional = image_generator_data(
+            self, run, lambda m: m.denoiser.inputs[0].shape[1:], reference_size=16
         )
-        reference = next(iter(zdata.make_dataset(name, "train", 16, labels=False, shuffle=False, **kwargs)))
-        shape = tuple(int(d) for d in reference.shape[1:])
-        run.hparams.setdefault("seed", run.seed)
-        run.derive(image_shape=shape)
-        if conditional:
-            labels = train_ds.unbatch().map(lambda x, y: y)
-            run.derive(num_classes=int(labels.reduce(np.int32(0), tf.maximum)) + 1)
-        model = run.build()
-        if tuple(model.denoiser.inputs[0].shape[1:]) != shape:
-            raise UsageError(
-                f"Dataset '{name}' has images of shape {shape} but model '{run.entry.name}' makes "
-                f"{tuple(model.denoiser.inputs[0].shape[1:])}. Drop the image_shape override or pick a matching dataset."
-            )
+        name, kwargs = self.data_kwargs(run.entry, run.dataset, run.data_dir, run)
 
         def test():
             return zdata.make_dataset(

@@ -85,31 +85,7 @@ class Generation(Task):
         return dataset, dict(data_dir=data_dir, normalization=entry.normalization or "symmetric")
 
     def prepare(self, run):
-        name, kwargs = self.data_kwargs(run.entry, run.dataset, run.data_dir, run)
-        conditional = "num_classes" in run.entry.hparams
-        train_ds = zdata.make_dataset(
-            name,
-            "train",
-            run.recipe.batch_size,
-            labels=conditional,
-            drop_remainder=True,
-            seed=run.seed,
-            **kwargs,
-        )
-        # Real images for the health monitor: a fixed slice of the training split.
-        reference = next(iter(zdata.make_dataset(name, "train", 256, labels=False, shuffle=False, **kwargs)))
-        shape = tuple(int(d) for d in reference.shape[1:])
-        run.hparams.setdefault("seed", run.seed)
-        run.derive(image_shape=shape)
-        if conditional:
-            labels = train_ds.unbatch().map(lambda x, y: y)
-            run.derive(num_classes=int(labels.reduce(np.int32(0), tf.maximum)) + 1)
-        model = run.build()
-        if model.image_shape != shape:
-            raise UsageError(
-                f"Dataset '{name}' has images of shape {shape} but model '{run.entry.name}' makes "
-                f"{model.image_shape}. Drop the image_shape override or pick a matching dataset."
-            )
+        train_ds, reference, model, conditional = image_generator_data(self, run, lambda m: m.image_shape)
         return Prepared(train_ds, None, model, {"reference": reference.numpy(), "conditional": conditional})
 
     def compile(self, prepared, run, steps):
@@ -207,3 +183,32 @@ def keep_last_grid(run_dir, pattern) -> None:
     grids = sorted((run_dir / "grids").glob(pattern))
     if grids:
         shutil.copyfile(grids[-1], run_dir / "samples.png")
+
+
+def image_generator_data(task, run, made_shape, reference_size: int = 256):
+    """A generative image model's training data and model: `(train_ds, reference images, model,
+    conditional)`. Full batches in the task's normalization (with labels for a model whose builder
+    takes `num_classes`); the image shape and class count derived from the data; `made_shape(model)`
+    is the shape the model makes, checked against the data's (a clear error when they differ)."""
+    name, kwargs = task.data_kwargs(run.entry, run.dataset, run.data_dir, run)
+    conditional = "num_classes" in run.entry.hparams
+    train_ds = zdata.make_dataset(
+        name, "train", run.recipe.batch_size, labels=conditional, drop_remainder=True, seed=run.seed, **kwargs
+    )
+    # Real images (for the health monitor): a fixed slice of the training split.
+    reference = next(
+        iter(zdata.make_dataset(name, "train", reference_size, labels=False, shuffle=False, **kwargs))
+    )
+    shape = tuple(int(d) for d in reference.shape[1:])
+    run.hparams.setdefault("seed", run.seed)
+    run.derive(image_shape=shape)
+    if conditional:
+        labels = train_ds.unbatch().map(lambda x, y: y)
+        run.derive(num_classes=int(labels.reduce(np.int32(0), tf.maximum)) + 1)
+    model = run.build()
+    if tuple(made_shape(model)) != shape:
+        raise UsageError(
+            f"Dataset '{name}' has images of shape {shape} but model '{run.entry.name}' makes "
+            f"{tuple(made_shape(model))}. Drop the image_shape override or pick a matching dataset."
+        )
+    return train_ds, reference, model, conditional
