@@ -26,7 +26,7 @@ from kerazoo._checks import check_number, check_positive_int
 from kerazoo.serving import GeneratorServable
 from kerazoo.tasks import register_task
 from kerazoo.tasks._base import FitRecipe, Prepared, Task
-from kerazoo.tasks.generation import image_generator_data
+from kerazoo.tasks.generation import SampledImages, image_generator_data
 from kerazoo.trainers.diffusion import Diffusion
 
 __all__ = ["DiffusionRecipe", "DiffusionTask", "DiffusionServable"]
@@ -154,7 +154,7 @@ class DiffusionServable(GeneratorServable):
 
 
 @register_task
-class DiffusionTask(Task):
+class DiffusionTask(SampledImages, Task):
     """The `diffusion` task: `ddpm` and `cddpm` trained by `kerazoo.trainers.Diffusion`; see the module."""
 
     name = "diffusion"
@@ -247,18 +247,6 @@ class DiffusionTask(Task):
             model.evaluate(prepared.extras["test"](), verbose=0, return_dict=True)["loss"]
         )
         return figures
-
-    def evaluate(self, model, config, run_dir, report, *, data_dir=None, n=10_000, evaluator=None, seed=0):
-        from kerazoo.judging import run_sample_figures
-
-        servable = self.servable(model, config.model, config)
-        options = dict(data_dir=data_dir, n=n, evaluator=evaluator, seed=seed)
-        return run_sample_figures(servable, config, run_dir, report, **options)
-
-    def report_rows(self, figures):
-        from kerazoo.reports import generative_rows
-
-        return generative_rows(figures)
 
     def claims(self, model):
         return isinstance(model, Diffusion)

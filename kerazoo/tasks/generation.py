@@ -25,7 +25,7 @@ from kerazoo.tasks import register_task
 from kerazoo.tasks._base import Prepared, Recipe, Task, UsageError
 from kerazoo.trainers.gan import GAN, LOSSES, UPDATES, GANOptions
 
-__all__ = ["GANRecipe", "Generation"]
+__all__ = ["GANRecipe", "Generation", "SampledImages", "image_generator_data"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,8 +58,28 @@ class GANRecipe(GANOptions, Recipe):
         return options
 
 
+class SampledImages:
+    """For a task whose models make images from noise: `kerazoo evaluate` judges the samples its
+    export role draws (`Servable.draw`) with the evaluator classifier, and the report reads them."""
+
+    def evaluate(self, model, config, run_dir, report, *, data_dir=None, n=10_000, evaluator=None, seed=0):
+        """`n` samples of the run's export role judged against its data set by `evaluator`, with
+        the run's progression pictures (`kerazoo.judging.run_sample_figures`)."""
+        from kerazoo.judging import run_sample_figures
+
+        servable = self.servable(model, config.model, config)
+        options = dict(data_dir=data_dir, n=n, evaluator=evaluator, seed=seed)
+        return run_sample_figures(servable, config, run_dir, report, **options)
+
+    def report_rows(self, figures):
+        """The sample figures beside the real data's, with verdicts (`kerazoo.reports.generative_rows`)."""
+        from kerazoo.reports import generative_rows
+
+        return generative_rows(figures)
+
+
 @register_task
-class Generation(Task):
+class Generation(SampledImages, Task):
     """The `generation` task: GANs (`gan`, `dcgan`, `cgan`, `wgan_gp`) trained by `kerazoo.GAN`'s step.
 
     It trains on images in [-1, 1] with the `GANRecipe` (losses, penalties, both optimizers), writes a
@@ -121,18 +141,6 @@ class Generation(Task):
         steps = model.history.params.get("steps") or int(prepared.train_ds.cardinality())
         figures["images_seen"] = int(steps * run.recipe.batch_size * len(history.get("d_loss", [])))
         return figures
-
-    def evaluate(self, model, config, run_dir, report, *, data_dir=None, n=10_000, evaluator=None, seed=0):
-        from kerazoo.judging import run_sample_figures
-
-        servable = self.servable(model, config.model, config)
-        options = dict(data_dir=data_dir, n=n, evaluator=evaluator, seed=seed)
-        return run_sample_figures(servable, config, run_dir, report, **options)
-
-    def report_rows(self, figures):
-        from kerazoo.reports import generative_rows
-
-        return generative_rows(figures)
 
     def claims(self, model):
         inputs = getattr(model, "inputs", None)  # subclassed models have none
