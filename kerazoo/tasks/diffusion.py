@@ -161,18 +161,6 @@ class DiffusionTask(SampledImages, Task):
     data_kinds = ("image",)
     recipe_class = DiffusionRecipe
     panels = [("loss",)]
-    headline_keys = (
-        "fid",
-        "classifier_score",
-        "confident_share",
-        "classes_present",
-        "precision",
-        "recall",
-        "requested_accuracy",
-    )
-
-    def data_kwargs(self, entry, dataset, data_dir=None, run=None):
-        return dataset, dict(data_dir=data_dir, normalization=entry.normalization or "symmetric")
 
     def prepare(self, run):
         train_ds, _, model, conditional = image_generator_data(

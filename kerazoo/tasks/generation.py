@@ -62,6 +62,20 @@ class SampledImages:
     """For a task whose models make images from noise: `kerazoo evaluate` judges the samples its
     export role draws (`Servable.draw`) with the evaluator classifier, and the report reads them."""
 
+    headline_keys = (
+        "fid",
+        "classifier_score",
+        "confident_share",
+        "classes_present",
+        "precision",
+        "recall",
+        "requested_accuracy",
+    )
+
+    def data_kwargs(self, entry, dataset, data_dir=None, run=None):
+        """The images in the model's normalization, [-1, 1] by default."""
+        return dataset, dict(data_dir=data_dir, normalization=entry.normalization or "symmetric")
+
     def evaluate(self, model, config, run_dir, report, *, data_dir=None, n=10_000, evaluator=None, seed=0):
         """`n` samples of the run's export role judged against its data set by `evaluator`, with
         the run's progression pictures (`kerazoo.judging.run_sample_figures`)."""
@@ -91,18 +105,6 @@ class Generation(SampledImages, Task):
     data_kinds = ("image",)
     recipe_class = GANRecipe
     panels = [("d_loss", "g_loss"), ("d_real", "d_fake"), ("sample_diversity", "sample_realism")]
-    headline_keys = (
-        "fid",
-        "classifier_score",
-        "confident_share",
-        "classes_present",
-        "precision",
-        "recall",
-        "requested_accuracy",
-    )
-
-    def data_kwargs(self, entry, dataset, data_dir=None, run=None):
-        return dataset, dict(data_dir=data_dir, normalization=entry.normalization or "symmetric")
 
     def prepare(self, run):
         train_ds, reference, model, conditional = image_generator_data(self, run, lambda m: m.image_shape)
