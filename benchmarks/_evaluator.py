@@ -17,7 +17,7 @@ def evaluator(workdir: Path, data_dir):
     if not (run / "model.keras").is_file():
         kerazoo.train("cnn", dataset="mnist", data_dir=data_dir, out=run, verbose=0)
     metrics = json.loads((run / "metrics.json").read_text())
-    return keras.saving.load_model(run / "model.keras"), metrics["test_accuracy"]
+    return kerazoo.load_model(run / "model.keras"), metrics["test_accuracy"]
 
 
 def score(classifier, images, requested=None, value_range=(0.0, 1.0)) -> dict:

@@ -1,0 +1,253 @@
+"""Benchmark of the diffusion models on full MNIST, on one scale with the VAE and the GANs.
+
+    python benchmarks/diffusion.py --data-dir ../shared/data --epochs ddpm=3,cddpm=2 --samples cddpm=2000
+
+Each model (`ddpm`, `cddpm`) is trained by `kerazoo.train` with its recipe for the given number of
+MNIST epochs, then judged by `kerazoo.evaluation`'s figures (the evaluator is the zoo's `cnn` trained
+on the real training split, cached in `--workdir` and shared with benchmarks/gan.py): `--samples`
+DDIM samples at the recipe's 25 steps give the classifier FID, classifier score, confidently
+classified share, class shares, precision/recall and memorisation, and for `cddpm` the share
+classified as the digit asked for (every digit in turn, guidance 2). The DDIM sweep draws
+`--sweep-samples` samples from the same noise at 10, 25, 50 and 100 steps (FID at equal n, so the
+steps can be compared with each other, not with the 10,000-sample figures). Sampling time per image
+is measured for the Keras sampler (batches of 500) and for the TensorFlow-free one
+(`kerazoo.runtime.DiffusionSampler` around the exported TFLite denoiser, 64 images at 25 steps,
+median of 3, and the Keras sampler on the same 64 in the same run). The VAE's and the DCGAN's rows
+are read from benchmarks/results/autoencoders.json and gan.json (same evaluator, same figures).
+Results go to `benchmarks/results/diffusion.json` after every step (a killed run keeps what it
+measured), a Markdown table to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+from _evaluator import evaluator  # noqa: E402
+
+import kerazoo  # noqa: E402
+from kerazoo import runtime  # noqa: E402
+from kerazoo._registry import get_entry  # noqa: E402
+from kerazoo.export import export_run, load_servable  # noqa: E402
+from kerazoo.judging import generator_figures  # noqa: E402
+from kerazoo.training import library_versions  # noqa: E402
+
+MODELS = ("ddpm", "cddpm")
+SWEEP = (10, 25, 50, 100)
+RESULTS = Path(__file__).parent / "results"
+
+
+def _keep(figures) -> dict:
+    keys = (
+        "n", "fid", "classifier_score", "classifier_score_b32", "confident_share", "class_share",
+        "classes_present", "kl_to_uniform", "precision", "recall", "requested_accuracy",
+    )  # fmt: skip
+    out = {k: figures[k] for k in keys if k in figures}
+    out.update(min_class_share=min(out["class_share"]), max_class_share=max(out["class_share"]))
+    if "memorisation" in figures:
+        out["memorises"] = figures["memorisation"]["memorises"]
+        out["near_copy_share"] = figures["memorisation"]["near_copy_share"]
+    return out
+
+
+def _judged(servable, judge, data_dir, n, steps, seed=1):
+    """The figures of `n` DDIM samples at `steps`, and the seconds per image it took to draw them."""
+    servable = dataclasses.replace(servable, sample_steps=steps)
+    draw = servable.draw
+    seconds = []
+
+    def timed(n, seed):
+        begin = time.perf_counter()
+        out = draw(n, seed)
+        seconds.append(time.perf_counter() - begin)
+        return out
+
+    servable.draw = timed
+    figures = generator_figures(servable, judge, dataset="mnist", data_dir=data_dir, n=n, seed=seed)
+    return figures, seconds[0] / n
+
+
+def _tf_free_seconds(run, servable, steps=25, n=64, repeats=3):
+    """Median seconds for `n` images at `steps` with the TF-free sampler around the run's TFLite
+    denoiser, and with the Keras sampler, alternated in one run."""
+    results = export_run(run, formats=("tflite",), overwrite=True)
+    sampler = runtime.DiffusionSampler(results["tflite"]["path"])
+    keras_servable = dataclasses.replace(servable, sample_steps=steps)
+    times = {"tflite": [], "keras": []}
+    for r in range(repeats + 1):
+        for name, call in (
+            ("tflite", lambda r=r: sampler.sample(n, steps=steps, seed=r)),
+            ("keras", lambda r=r: keras_servable.draw(n, r)),
+        ):
+            begin = time.perf_counter()
+            call()
+            if r:  # the first round warms up
+                times[name].append(time.perf_counter() - begin)
+    return {
+        "images": n,
+        "steps": steps,
+        "tflite_seconds": statistics.median(times["tflite"]),
+        "keras_seconds": statistics.median(times["keras"]),
+        "tflite_bytes": Path(results["tflite"]["path"]).stat().st_size,
+    }
+
+
+def bench(name, epochs, args, judge, results, out):
+    run = args.workdir / f"{name}-e{epochs}"
+    entry = results["models"].setdefault(name, {})
+    if not (run / "model.keras").is_file() or entry.get("epochs") != epochs:
+        metrics = kerazoo.train(
+            name, dataset="mnist", data_dir=args.data_dir, epochs=epochs, out=run, overwrite=True, verbose=2
+        )
+        entry.clear()
+        entry.update(
+            epochs=epochs,
+            recipe=get_entry(name).recipe.to_dict(),
+            train_seconds=metrics["train_seconds"],
+            images_per_second=round(epochs * _train_size(args.data_dir) / metrics["train_seconds"], 1),
+            loss=metrics.get("loss"),
+            test_loss=metrics.get("test_loss"),
+            run_dir=str(run),
+        )
+        out.write_text(json.dumps(results, indent=2) + "\n")
+    servable = load_servable(run)
+    if "quality" not in entry:
+        figures, per_image = _judged(
+            servable, judge, args.data_dir, args.samples[name], servable.sample_steps
+        )
+        entry.update(
+            quality=_keep(figures["samples"]),
+            real_test_vs_train=_keep(figures["real_test_vs_train"]),
+            sample_steps=servable.sample_steps,
+            guidance=servable.guidance if servable.num_classes else None,
+            keras_seconds_per_image=per_image,
+        )
+        out.write_text(json.dumps(results, indent=2) + "\n")
+        print(name, "quality", entry["quality"], flush=True)
+    if "tf_free" not in entry:
+        entry["tf_free"] = _tf_free_seconds(run, servable)
+        out.write_text(json.dumps(results, indent=2) + "\n")
+        print(name, "tf_free", entry["tf_free"], flush=True)
+    if name == "ddpm" or args.sweep_all:
+        sweep = entry.setdefault("ddim_sweep", {})
+        for steps in SWEEP:
+            if str(steps) in sweep:
+                continue
+            figures, per_image = _judged(servable, judge, args.data_dir, args.sweep_samples, steps)
+            sweep[str(steps)] = {**_keep(figures["samples"]), "keras_seconds_per_image": per_image}
+            out.write_text(json.dumps(results, indent=2) + "\n")
+            print(name, "ddim", steps, sweep[str(steps)], flush=True)
+
+
+def _train_size(data_dir) -> int:
+    from kerazoo import data as zdata
+
+    return len(zdata.load_images("mnist", "train", data_dir)[0])
+
+
+def _others() -> dict:
+    """The VAE's and the DCGAN's figures from their own benchmarks (same evaluator and figures)."""
+    rows = {}
+    gan = RESULTS / "gan.json"
+    if gan.is_file():
+        r = json.loads(gan.read_text())["gans"].get("dcgan")
+        if r:
+            rows["dcgan"] = {
+                "epochs": r["epochs"],
+                "train_seconds": r["train_seconds"],
+                "quality": {
+                    **r["quality"],
+                    **{k: r[k] for k in ("confident_share", "min_class_share", "max_class_share")},
+                },
+                "source": "benchmarks/results/gan.json",
+            }
+    auto = RESULTS / "autoencoders.json"
+    if auto.is_file():  # the VAE's prior samples: the evaluator's shares (no FID in that benchmark)
+        data = json.loads(auto.read_text())
+        vae, prior = data["models"].get("vae"), data.get("vae_prior_samples")
+        if vae and prior:
+            rows["vae"] = {
+                "epochs": vae["epochs"],
+                "train_seconds": vae["train_seconds"],
+                "quality": {k: v for k, v in prior.items() if k != "evaluator_test_accuracy"},
+                "source": "benchmarks/results/autoencoders.json",
+            }
+    return rows
+
+
+def markdown(results) -> str:
+    lines = [
+        "| model | epochs | train time | classifier FID | confident | class share min-max | precision | recall | memorises | asked-for digit |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in {**results.get("others", {}), **results["models"]}.items():
+        q = r.get("quality")
+        if not q:
+            continue
+        share = f"{q['min_class_share']:.1%}-{q['max_class_share']:.1%}" if "min_class_share" in q else "-"
+        asked = f"{q['requested_accuracy']:.1%}" if "requested_accuracy" in q else "-"
+        fid, precision, recall = (
+            f"{q[k]:.{d}f}" if k in q else "-" for k, d in (("fid", 2), ("precision", 3), ("recall", 3))
+        )
+        lines.append(
+            f"| `{name}` | {r.get('epochs', '-')} | {r.get('train_seconds', 0) / 60:.0f} min | {fid} | "
+            f"{q['confident_share']:.1%} | {share} | {precision} | {recall} | {q.get('memorises', '-')} | {asked} |"
+        )
+    return "\n".join(lines)
+
+
+def _per_model(parser, flag, text) -> dict:
+    try:
+        values = {k: int(v) for k, v in (item.split("=") for item in text.split(","))}
+    except ValueError:
+        parser.error(f"{flag}: expected NAME=N,... Received: {text}")
+    if set(values) - set(MODELS) or min(values.values()) < 1:
+        parser.error(f"{flag}: models among {', '.join(MODELS)}, numbers >= 1. Received: {text}")
+    return values
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=os.environ.get("KERAZOO_DATA_DIR"))
+    parser.add_argument(
+        "--epochs", default="ddpm=3,cddpm=2", help="NAME=EPOCHS,... (default: ddpm=3,cddpm=2)"
+    )
+    parser.add_argument(
+        "--samples",
+        default="ddpm=10000,cddpm=10000",
+        help="NAME=N,...: samples judged per model (default: 10,000)",
+    )
+    parser.add_argument(
+        "--sweep-samples", type=int, default=1000, help="samples per DDIM step count (default: 1,000)"
+    )
+    parser.add_argument("--sweep-all", action="store_true", help="the DDIM sweep for cddpm too")
+    parser.add_argument("--workdir", type=Path, default=Path("runs/benchmarks"))
+    parser.add_argument("--out", type=Path, default=RESULTS / "diffusion.json")
+    args = parser.parse_args()
+    if not args.data_dir:
+        parser.error("pass --data-dir (a folder with mnist.npz, e.g. ../shared/data)")
+    epochs = _per_model(parser, "--epochs", args.epochs)
+    args.samples = {**dict.fromkeys(MODELS, 10_000), **_per_model(parser, "--samples", args.samples)}
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    results = json.loads(args.out.read_text()) if args.out.is_file() else {"models": {}}
+    results.update(machine={"cpus": os.cpu_count()}, versions=library_versions(), others=_others())
+    classifier, accuracy = evaluator(args.workdir, args.data_dir)
+    results["evaluator_test_accuracy"] = accuracy
+    judge = (classifier, accuracy, str(args.workdir / "evaluator_cnn"))
+    keras.utils.set_random_seed(0)
+    for name, n in epochs.items():
+        bench(name, n, args, judge, results, args.out)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()
