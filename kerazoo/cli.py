@@ -11,7 +11,7 @@
                        [--resume] [--backup-every N] [--nondeterministic] [--overwrite] [--quiet]
     kerazoo export RUN_DIR_OR_MODEL [--format saved_model|tflite] [--quantize float32|float16|dynamic|int8]
                        [--batch-size N] [--out PATH] [--data-dir DIR] [--dataset D] [--overwrite] [--unsafe]
-    kerazoo sample ARTIFACT.tflite [--n 64] [--label K|CLASS] [--seed S] [--columns C] [--out grid.png] [--overwrite]
+    kerazoo sample ARTIFACT.tflite [--n 64] [--label K|CLASS] [--seed S] [--columns C] [--out grid.png|samples.npz] [--overwrite]
     kerazoo evaluate RUN_DIR [--data-dir DIR] [--n N] [--evaluator PATH] [--seed S] [--unsafe]
 
 `kerazoo sample` imports no TensorFlow: it runs where only numpy, ai-edge-litert and Pillow are
@@ -236,8 +236,12 @@ def _build_parser() -> argparse.ArgumentParser:
         help="conditional diffusion models: classifier-free guidance weight (default: the export's)",
     )
     sa.add_argument("--columns", type=int, help="grid columns (default: about square)")
-    sa.add_argument("--out", help="PNG path (default: ARTIFACT with .png); a CSV for a table generator")
-    sa.add_argument("--overwrite", action="store_true", help="replace an existing PNG")
+    sa.add_argument(
+        "--out",
+        help="a .png grid (default: ARTIFACT with .png), or a .npz of the arrays (images uint8, labels "
+        "for a conditional model); a CSV for a table generator",
+    )
+    sa.add_argument("--overwrite", action="store_true", help="replace an existing output file")
 
     tl = sub.add_parser(
         "translate",
@@ -481,6 +485,10 @@ def _cmd_sample(args) -> int:
     generator = runtime.load(args.artifact)
     if isinstance(generator, runtime.TableSampler):  # a table generator: a CSV of synthetic rows
         out = args.out or os.path.splitext(args.artifact)[0] + ".csv"
+        if os.path.splitext(out)[1].lower() != ".csv":
+            raise runtime.ArtifactError(
+                f"A table generator writes rows: --out must end in .csv. Received: --out {out}"
+            )
         generator.write_csv(args.n, out, label=args.label, seed=args.seed, overwrite=args.overwrite)
         print(f"wrote {out} ({args.n} synthetic rows from {args.artifact})")
         return 0
@@ -490,6 +498,11 @@ def _cmd_sample(args) -> int:
     if not diffusion and (args.steps is not None or args.guidance is not None):
         raise runtime.ArtifactError("--steps and --guidance are for diffusion models (ddpm, cddpm).")
     out = args.out or os.path.splitext(args.artifact)[0] + ".png"
+    arrays = os.path.splitext(out)[1].lower() == ".npz"
+    if not arrays and os.path.splitext(out)[1].lower() != ".png":
+        raise runtime.ArtifactError(
+            f"--out must end in .png (a grid) or .npz (the arrays). Received: --out {out}"
+        )
     if os.path.exists(out) and not args.overwrite:
         raise runtime.ArtifactError(f"'{out}' already exists. Choose another --out or pass --overwrite.")
     if args.columns is not None and args.columns < 1:
@@ -508,6 +521,13 @@ def _cmd_sample(args) -> int:
         )
     else:
         images = generator.sample(args.n, label=label, seed=args.seed)
+    if arrays:
+        labels = generator.labels_for(args.n, label)
+        runtime.save_samples(images, out, labels, overwrite=args.overwrite)
+        print(
+            f"wrote {out} ({len(images)} samples from {args.artifact}: images uint8{', labels' if labels is not None else ''})"
+        )
+        return 0
     columns = args.columns
     if columns is None and generator.conditional and label is None:
         columns = generator.num_classes  # one column per class

@@ -182,6 +182,37 @@ def register_role(role: str):
     return decorate
 
 
+def class_labels(model, n: int, label=None):
+    """The int32 class of each of `n` samples of `model` (a generator or diffusion sampler): None for
+    an unconditional one, every class in turn for `label=None` (a grid with one column per class),
+    else `label` for all.
+
+    Raises:
+        ArtifactError: a label for an unconditional model, a label out of range, or a conditional
+            model without the metadata that gives its class count.
+    """
+    if not model.conditional:
+        if label is not None:
+            raise ArtifactError(f"'{model.path.name}' is an unconditional model: drop --label.")
+        return None
+    if model.num_classes is None:
+        raise ArtifactError(
+            f"Cannot check labels: no metadata file '{metadata_path(model.path)}' beside the "
+            "conditional model. Export it again with `kerazoo export`."
+        )
+    if label is None:
+        return np.arange(n, dtype=np.int32) % model.num_classes
+    if (
+        isinstance(label, bool)
+        or not isinstance(label, (int, np.integer))
+        or not 0 <= label < model.num_classes
+    ):
+        raise ArtifactError(
+            f"--label must be a class id in 0..{model.num_classes - 1} for this model. Received: label={label!r}"
+        )
+    return np.full(n, label, dtype=np.int32)
+
+
 @register_role("generator")
 class Generator(LiteModel):
     """An exported generator (GAN generator or VAE decoder): `noise` (and `labels`) -> images.
@@ -211,28 +242,10 @@ class Generator(LiteModel):
         """Whether `model` is a generator (input `noise`, output `images_uint8`)."""
         return "noise" in model.input_specs and "images_uint8" in model.output_names
 
-    def _labels(self, n: int, label):
-        if not self.conditional:
-            if label is not None:
-                raise ArtifactError(f"'{self.path.name}' is an unconditional generator: drop --label.")
-            return None
-        if self.num_classes is None:
-            raise ArtifactError(
-                f"Cannot check labels: no metadata file '{metadata_path(self.path)}' beside the "
-                "conditional generator. Export it again with `kerazoo export`."
-            )
-        if label is None:  # every class in turn: a grid with one column per class
-            return np.arange(n, dtype=np.int32) % self.num_classes
-        if (
-            isinstance(label, bool)
-            or not isinstance(label, (int, np.integer))
-            or not 0 <= label < self.num_classes
-        ):
-            raise ArtifactError(
-                f"--label must be a class id in 0..{self.num_classes - 1} for this generator. "
-                f"Received: label={label!r}"
-            )
-        return np.full(n, label, dtype=np.int32)
+    def labels_for(self, n: int, label=None):
+        """The int32 class of each of `n` samples: None for an unconditional model, else every class
+        in turn (`label=None`) or `label` for all; what `sample` draws."""
+        return class_labels(self, n, label)
 
     def generate(self, noise, labels=None) -> dict:
         """Images from given noise (and labels): `{"images": float32, "images_uint8": uint8}`."""
@@ -246,7 +259,7 @@ class Generator(LiteModel):
     def sample(self, n: int, label: int | None = None, seed: int | None = None) -> np.ndarray:
         """`n` images as uint8 `(n, H, W, C)` from standard-normal noise drawn with `seed`."""
         check_positive_int("n", n, label="--n", error=ArtifactError)
-        labels = self._labels(n, label)
+        labels = self.labels_for(n, label)
         noise = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
         return self.generate(noise, labels)["images_uint8"]
 
@@ -292,6 +305,11 @@ class DiffusionSampler(LiteModel):
             inputs["labels"] = np.full(len(x), self.num_classes, np.int32) if labels is None else labels
         return self(**inputs)["noise"]
 
+    def labels_for(self, n: int, label=None):
+        """The int32 class of each of `n` samples: None for an unconditional model, else every class
+        in turn (`label=None`) or `label` for all; what `sample` draws."""
+        return class_labels(self, n, label)
+
     def sample(
         self,
         n: int,
@@ -318,22 +336,7 @@ class DiffusionSampler(LiteModel):
         from kerazoo import sampling
 
         check_positive_int("n", n, label="--n", error=ArtifactError)
-        labels = None
-        if self.conditional:
-            if label is None:
-                labels = np.arange(n, dtype=np.int32) % self.num_classes
-            elif (
-                isinstance(label, bool)
-                or not isinstance(label, (int, np.integer))
-                or not 0 <= label < self.num_classes
-            ):
-                raise ArtifactError(
-                    f"--label must be a class id in 0..{self.num_classes - 1} for this model. Received: label={label!r}"
-                )
-            else:
-                labels = np.full(n, label, np.int32)
-        elif label is not None:
-            raise ArtifactError(f"'{self.path.name}' is an unconditional model: drop --label.")
+        labels = self.labels_for(n, label)
         if guidance is not None and not self.conditional:
             raise ArtifactError(f"'{self.path.name}' is an unconditional model: drop --guidance.")
         guidance = self.guidance if guidance is None else guidance
@@ -467,7 +470,7 @@ class TableSampler(Generator):
         """`n` decoded rows (`kerazoo.tables.Table`): each class in turn, or only class `label` (a class
         as written in the label column, or a class id)."""
         check_positive_int("n", n, label="--n", error=ArtifactError)
-        labels = self._labels(n, self.class_id(label))
+        labels = self.labels_for(n, self.class_id(label))
         noise = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
         return self.transform.decode(self(noise=noise, labels=labels)["rows"], labels)
 
@@ -545,4 +548,29 @@ def save_grid(
     grid = image_grid(images, columns, padding=padding, scale=scale)
     with atomic_write(path) as tmp:
         Image.fromarray(grid).save(tmp / path.name, format="PNG")
+    return path
+
+
+def save_samples(images, path, labels=None, overwrite: bool = False) -> Path:
+    """Write samples as arrays to the `.npz` file `path`: `images` (uint8 `(n, H, W, C)`) and, for
+    a conditional model, `labels` (int32, the class asked for), for judging or use elsewhere
+    (`numpy.load(path)["images"]`). Written to a temporary sibling and renamed, so an interrupted
+    write leaves no partial file.
+
+    Raises:
+        ArtifactError: `path` does not end in `.npz`, exists without `overwrite`, or its folder
+            does not exist.
+    """
+    path = check_output(path, ArtifactError)
+    if path.suffix != ".npz":
+        raise ArtifactError(f"Sample arrays go to a .npz file. Received: --out {path}")
+    if path.exists() and not overwrite:
+        raise ArtifactError(f"'{path}' already exists. Choose another --out or pass --overwrite.")
+    if not path.parent.is_dir():
+        raise ArtifactError(f"Folder '{path.parent}' does not exist. Create it or choose another --out.")
+    arrays = {"images": np.asarray(images, np.uint8)}
+    if labels is not None:
+        arrays["labels"] = np.asarray(labels, np.int32)
+    with atomic_write(path) as tmp:
+        np.savez(tmp / path.name, **arrays)
     return path

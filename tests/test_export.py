@@ -172,6 +172,18 @@ def test_cli_export_and_sample(tmp_path, capsys):
 
     width, height = Image.open(tmp_path / "all.png").size
     assert width > height  # 64 samples, one column per class: 10 wide, 7 high
+    # --out .npz: the same samples as arrays, with the labels asked for
+    arrays = tmp_path / "threes.npz"
+    argv = ["sample", str(artifact), "--n", "16", "--label", "3", "--seed", "1", "--out", str(arrays)]
+    assert main(argv) == 0 and "labels" in capsys.readouterr().out
+    with np.load(arrays) as saved:
+        assert saved["images"].dtype == np.uint8 and saved["images"].shape == (16, 28, 28, 1)
+        assert saved["labels"].dtype == np.int32 and set(saved["labels"]) == {3}
+        expected = runtime.Generator(artifact).sample(16, label=3, seed=1)
+        assert np.array_equal(saved["images"], expected) and saved["images"].std() > 0
+    assert main(["sample", str(artifact), "--n", "20", "--out", str(tmp_path / "all.npz")]) == 0
+    with np.load(tmp_path / "all.npz") as saved:
+        assert list(saved["labels"]) == [i % 10 for i in range(20)]
 
 
 @pytest.mark.parametrize(
@@ -252,6 +264,17 @@ def test_sample_bad_arguments(tmp_path, capsys):
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1, (argv, err)
         assert not out.exists() and _leftovers(tmp_path) == []
+    for argv, message in (  # --out: a grid or arrays, never clobbering a file
+        ([str(dcgan), "--out", str(tmp_path / "grid.jpg")], "--out must end in .png (a grid) or .npz"),
+        ([str(dcgan), "--out", str(tmp_path / "no" / "s.npz")], "does not exist"),
+    ):
+        assert _exit_code(["sample", *argv]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, (argv, err)
+    (tmp_path / "kept.npz").write_bytes(b"keep me")
+    assert _exit_code(["sample", str(dcgan), "--out", str(tmp_path / "kept.npz")]) == 2
+    assert "already exists" in capsys.readouterr().err and (tmp_path / "kept.npz").read_bytes() == b"keep me"
+    assert _leftovers(tmp_path) == [] and not (tmp_path / "grid.jpg").exists()
     runtime.metadata_path(cgan).unlink()  # a conditional generator without its metadata
     assert _exit_code(["sample", str(cgan), "--out", str(tmp_path / "grid.png")]) == 2
     assert "no metadata file" in capsys.readouterr().err

@@ -78,6 +78,8 @@ def test_a_tiny_table_gan_keeps_names_types_ranges_and_the_asked_for_class(toy_r
     named = tmp_path / "named.csv"
     assert main(["sample", str(artifact), "--n", "40", "--label", "b", "--out", str(named)]) == 0
     assert named.read_text() == out.read_text()
+    assert main(["sample", str(artifact), "--out", str(tmp_path / "rows.npz")]) == 2
+    assert not (tmp_path / "rows.npz").exists()
     with pytest.raises(
         runtime.ArtifactError, match=r"one of the classes of 'group' \(a, b\) or a class id in 0..1"
     ):

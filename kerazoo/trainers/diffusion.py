@@ -124,6 +124,18 @@ class Diffusion(keras.Model):
     def get_compile_config(self):
         return {**(super().get_compile_config() or {}), "ema_momentum": self.ema_momentum}
 
+    def compile_from_config(self, config):
+        """Compile a loaded model as it was saved (optimizer and `ema_momentum`), with the
+        optimizer's variables built so that a saved optimizer state loads into them."""
+        if not config:
+            return
+        config = dict(config)
+        momentum = config.pop("ema_momentum", None)
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(**config, ema_momentum=momentum)
+        if self.built:
+            self.optimizer.build(self.denoiser.trainable_weights)
+
     @property
     def conditional(self) -> bool:
         """Whether the denoiser takes class labels."""
