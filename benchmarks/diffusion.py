@@ -11,8 +11,10 @@ classified as the digit asked for (every digit in turn, guidance 2). The DDIM sw
 `--sweep-samples` samples from the same noise at 10, 25, 50 and 100 steps (FID at equal n, so the
 steps can be compared with each other, not with the 10,000-sample figures). Sampling time per image
 is measured for the Keras sampler (batches of 500) and for the TensorFlow-free one
-(`kerazoo.runtime.DiffusionSampler` around the exported TFLite denoiser, 64 images at 25 steps,
-median of 3, and the Keras sampler on the same 64 in the same run). The VAE's and the DCGAN's rows
+(`kerazoo.runtime.DiffusionSampler` around the exported TFLite denoiser, float32 and with int8
+dynamic-range weights (`--quantize dynamic`), 64 images at 25 steps, median of 3, alternated with the
+Keras sampler on the same 64 in the same run); the int8 denoiser's samples are judged too, at the
+DDIM sweep's n. The VAE's and the DCGAN's rows
 are read from benchmarks/results/autoencoders.json and gan.json (same evaluator, same figures).
 Results go to `benchmarks/results/diffusion.json` after every step (a killed run keeps what it
 measured), a Markdown table to stdout.
@@ -36,7 +38,7 @@ from _evaluator import evaluator  # noqa: E402
 import kerazoo  # noqa: E402
 from kerazoo import runtime  # noqa: E402
 from kerazoo._registry import get_entry  # noqa: E402
-from kerazoo.export import export_run, load_servable  # noqa: E402
+from kerazoo.export import export, load_servable  # noqa: E402
 from kerazoo.judging import generator_figures  # noqa: E402
 from kerazoo.training import library_versions  # noqa: E402
 
@@ -77,27 +79,43 @@ def _judged(servable, judge, data_dir, n, steps, seed=1):
 
 def _tf_free_seconds(run, servable, steps=25, n=64, repeats=3):
     """Median seconds for `n` images at `steps` with the TF-free sampler around the run's TFLite
-    denoiser, and with the Keras sampler, alternated in one run."""
-    results = export_run(run, formats=("tflite",), overwrite=True)
-    sampler = runtime.DiffusionSampler(results["tflite"]["path"])
+    denoiser (float32, and int8 dynamic-range weights), and with the Keras sampler, alternated."""
+    paths = {}
+    for quantize in ("float32", "dynamic"):
+        paths[quantize] = run / "export" / f"denoiser_{quantize}.tflite"
+        export(run, format="tflite", quantize=quantize, out=paths[quantize], overwrite=True)
+    samplers = {q: runtime.DiffusionSampler(p) for q, p in paths.items()}
     keras_servable = dataclasses.replace(servable, sample_steps=steps)
-    times = {"tflite": [], "keras": []}
+    times = {"tflite": [], "tflite_dynamic": [], "keras": []}
     for r in range(repeats + 1):
         for name, call in (
-            ("tflite", lambda r=r: sampler.sample(n, steps=steps, seed=r)),
+            ("tflite", lambda r=r: samplers["float32"].sample(n, steps=steps, seed=r)),
+            ("tflite_dynamic", lambda r=r: samplers["dynamic"].sample(n, steps=steps, seed=r)),
             ("keras", lambda r=r: keras_servable.draw(n, r)),
         ):
             begin = time.perf_counter()
             call()
             if r:  # the first round warms up
                 times[name].append(time.perf_counter() - begin)
-    return {
-        "images": n,
-        "steps": steps,
-        "tflite_seconds": statistics.median(times["tflite"]),
-        "keras_seconds": statistics.median(times["keras"]),
-        "tflite_bytes": Path(results["tflite"]["path"]).stat().st_size,
-    }
+    figures = {"images": n, "steps": steps}
+    for name, values in times.items():
+        figures[f"{name}_seconds"] = statistics.median(values)
+    figures["tflite_bytes"] = paths["float32"].stat().st_size
+    figures["tflite_dynamic_bytes"] = paths["dynamic"].stat().st_size
+    return figures, samplers["dynamic"]
+
+
+def _lite_figures(sampler, servable, judge, data_dir, n, steps):
+    """The figures of `n` samples drawn by the TF-free `sampler` (the same noise and labels as the
+    Keras sampler's `n`)."""
+
+    def draw(n, seed):
+        labels = sampler.labels_for(n)
+        return sampler.sample(n, seed=seed, steps=steps).astype("float32") / 255.0, labels
+
+    lite = dataclasses.replace(servable)
+    lite.draw = draw
+    return generator_figures(lite, judge, dataset="mnist", data_dir=data_dir, n=n, seed=1)["samples"]
 
 
 def bench(name, epochs, args, judge, results, out):
@@ -132,8 +150,12 @@ def bench(name, epochs, args, judge, results, out):
         )
         out.write_text(json.dumps(results, indent=2) + "\n")
         print(name, "quality", entry["quality"], flush=True)
-    if "tf_free" not in entry:
-        entry["tf_free"] = _tf_free_seconds(run, servable)
+    if "tflite_dynamic_seconds" not in entry.get("tf_free", {}):
+        entry["tf_free"], dynamic = _tf_free_seconds(run, servable)
+        # The int8 dynamic-range denoiser's samples, judged at the DDIM sweep's n beside Keras' own
+        entry["tf_free"]["dynamic_quality"] = _keep(
+            _lite_figures(dynamic, servable, judge, args.data_dir, args.sweep_samples, servable.sample_steps)
+        )
         out.write_text(json.dumps(results, indent=2) + "\n")
         print(name, "tf_free", entry["tf_free"], flush=True)
     if name == "ddpm" or args.sweep_all:
