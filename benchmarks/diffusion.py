@@ -189,6 +189,7 @@ def _others() -> dict:
                     **r["quality"],
                     **{k: r[k] for k in ("confident_share", "min_class_share", "max_class_share")},
                 },
+                "real_test_vs_train": r.get("real_test_vs_train", {}),
                 "source": "benchmarks/results/gan.json",
             }
     auto = RESULTS / "autoencoders.json"

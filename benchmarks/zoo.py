@@ -4,7 +4,7 @@
     python benchmarks/zoo.py                                   # the table from benchmarks/results/
 
 `--run` runs the component benchmarks in turn, each with the recipe's defaults on this machine
-(classic.py, gan.py with the epochs in GAN_EPOCHS and recipe overrides in GAN_RECIPES and GAN_PRECISION, autoencoders.py, export.py); it takes hours on
+(classic.py, gan.py with the epochs in GAN_EPOCHS and recipe overrides in GAN_RECIPES and GAN_PRECISION, autoencoders.py, diffusion.py, export.py); it takes hours on
 2 CPU cores. Without `--run` the table is rebuilt from the JSON those scripts wrote, so every figure
 in it traces back to a script in this folder. Rows whose benchmark has not been run say so.
 """
@@ -29,6 +29,9 @@ GAN_RECIPES = {
         "penalty_every": "4",
     }
 }
+DIFFUSION_EPOCHS = (
+    "ddpm=3,cddpm=2"  # diffusion.py --epochs: what fits a session on 2 cores, not the recipe's 40
+)
 GAN_PRECISION = {"progan": "mixed"}  # `gan.py --precision`, stored as `,precision=...` after the recipe
 
 
@@ -184,6 +187,31 @@ def rows() -> list[tuple]:
         )
     else:
         out.append(("vae", "MNIST", "not measured yet", "keras.io VAE 146.95 (30 epochs)", "", "", ""))
+    diffusion = _load("diffusion").get("models", {})
+    for name in ("ddpm", "cddpm"):
+        r = diffusion.get(name)
+        if not (r and "quality" in r):
+            out.append((name, "MNIST", "not measured yet", "", "", "", ""))
+            continue
+        q, real = r["quality"], r["real_test_vs_train"]
+        figure = (
+            f"DDIM {r['sample_steps']} steps, {q['n']:,} samples: classifier FID {q['fid']:.2f} "
+            f"(real {real['fid']:.2f}), {q['confident_share']:.1%} confidently classified"
+        )
+        if "requested_accuracy" in q:
+            figure += f", {q['requested_accuracy']:.1%} the digit asked for (guidance {r['guidance']:g})"
+        out.append(
+            (
+                name,
+                "MNIST",
+                figure,
+                "",
+                f"with the GANs' and the VAE's rows: same evaluator ({r['epochs']} epochs against the recipe's "
+                f"{_recipe_epochs(name)})",
+                r["epochs"],
+                _minutes(r["train_seconds"]),
+            )
+        )
     return out
 
 
@@ -213,6 +241,17 @@ def main():
             for name, epochs in GAN_EPOCHS.items()
         ]
         commands += [[python, str(HERE / "autoencoders.py"), *data], [python, str(HERE / "export.py"), *data]]
+        commands += [
+            [
+                python,
+                str(HERE / "diffusion.py"),
+                *data,
+                "--epochs",
+                DIFFUSION_EPOCHS,
+                "--samples",
+                "cddpm=2000",
+            ]
+        ]
         for command in commands:
             print("+", " ".join(command), flush=True)
             subprocess.run(command, check=True)

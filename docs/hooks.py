@@ -478,6 +478,109 @@ def table_autoencoders() -> str:
     return table + "\n\n" + _table(("measurement", "result"), extra) + _source("autoencoders")
 
 
+def _diffusion_rows(data):
+    others = data.get("others", {})
+    for name in ("vae", "dcgan"):
+        if name in others:
+            yield name, others[name], others[name].get("source", "")
+    for name, r in data.get("models", {}).items():
+        yield name, r, "this benchmark"
+
+
+def table_diffusion() -> str:
+    """The three ways to generate on one scale: the VAE's, the DCGAN's and the diffusion models'
+    samples judged by the same evaluator."""
+    data = results("diffusion")
+    header = (
+        "model", "epochs", "train time", "samples", "classifier FID", "real data's FID", "confident",
+        "class share min-max", "precision", "recall", "near copies", "asked-for digit", "figures from",
+    )  # fmt: skip
+    rows = []
+    for name, r, source in _diffusion_rows(data):
+        q, real = r.get("quality"), r.get("real_test_vs_train", {})
+        if not q:
+            continue
+        near = q.get("near_copy_share")
+        rows.append(
+            (
+                f"`{name}`" + (f" (DDIM {r['sample_steps']})" if "sample_steps" in r else ""),
+                r.get("epochs", ""),
+                _minutes(r.get("train_seconds")),
+                f"{q.get('n', 10_000):,}",
+                _num(q.get("fid")),
+                _num(real.get("fid")),
+                _pct(q.get("confident_share")),
+                f"{_pct(q.get('min_class_share'))}-{_pct(q.get('max_class_share'))}",
+                _num(q.get("precision"), 3),
+                _num(q.get("recall"), 3),
+                "" if near is None else ("yes: " if q.get("memorises") else "no: ") + _pct(near),
+                _pct(q.get("requested_accuracy")),
+                source,
+            )
+        )
+    return _table(header, rows) + _source("diffusion", "gan", "autoencoders")
+
+
+def table_diffusion_ddim() -> str:
+    """FID against DDIM steps (the same noise, equal n)."""
+    header = (
+        "model",
+        "DDIM steps",
+        "samples",
+        "classifier FID",
+        "confident",
+        "precision",
+        "recall",
+        "Keras s/image",
+    )
+    rows = []
+    for name, r in results("diffusion").get("models", {}).items():
+        for steps, q in sorted(r.get("ddim_sweep", {}).items(), key=lambda kv: int(kv[0])):
+            rows.append(
+                (
+                    f"`{name}`",
+                    steps,
+                    f"{q['n']:,}",
+                    _num(q["fid"]),
+                    _pct(q["confident_share"]),
+                    _num(q["precision"], 3),
+                    _num(q["recall"], 3),
+                    _num(q.get("keras_seconds_per_image"), 4),
+                )
+            )
+    return _table(header, rows) + _source("diffusion")
+
+
+def table_diffusion_tf_free() -> str:
+    """Sampling time: Keras and the TF-free runtime (float32 and int8 dynamic-range denoisers)."""
+    header = (
+        "model", "images x DDIM steps", "Keras", "TF-free, float32 TFLite", "TF-free, int8 weights",
+        "size float32 / int8", "int8 samples: FID (Keras: same n)", "int8 samples: confident",
+    )  # fmt: skip
+    rows = []
+    for name, r in results("diffusion").get("models", {}).items():
+        f = r.get("tf_free")
+        if not f:
+            continue
+        lite = f.get("dynamic_quality", {})
+        same_n = r.get("ddim_sweep", {}).get(str(f["steps"]), {})
+        rows.append(
+            (
+                f"`{name}`",
+                f"{f['images']} x {f['steps']}",
+                f"{f['keras_seconds']:.1f} s",
+                f"{f['tflite_seconds']:.1f} s",
+                f"{f['tflite_dynamic_seconds']:.1f} s" if "tflite_dynamic_seconds" in f else "",
+                f"{f['tflite_bytes'] / 1e6:.1f} / {f['tflite_dynamic_bytes'] / 1e6:.1f} MB"
+                if "tflite_dynamic_bytes" in f
+                else f"{f['tflite_bytes'] / 1e6:.1f} MB",
+                f"{_num(lite.get('fid'))} ({_num(same_n.get('fid'))})" if lite else "",
+                _pct(lite.get("confident_share")),
+            )
+        )
+    return _table(header, rows) + _source("diffusion")
+
+
 def table_export_dcgan() -> str:
     e = results("export").get("dcgan_batch1", {})
     rows = [

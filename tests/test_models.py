@@ -357,6 +357,32 @@ def test_zoo_batch_norm_under_mixed_precision_matches_keras():
         )
 
 
+@pytest.mark.parametrize("policy", ["bfloat16", "float16"])
+def test_zoo_batch_norm_under_a_pure_half_policy_matches_keras(policy):
+    # A pure (b)float16 policy makes the moving statistics (b)float16 too: updated in float32 and
+    # stored back, as Keras does (this raised "cannot compute AddV2" before).
+    keras.config.set_dtype_policy(policy)
+    try:
+        stock, zoo = _bn_pair((8, 6, 6, 8))
+        x = tf.cast(tf.random.stateless_normal((8, 6, 6, 8), (1, 2)) * 3.0 + 1.0, policy)
+        w = tf.random.stateless_normal((8, 6, 6, 8), (3, 4))
+        for _ in range(2):
+            a, b = _bn_train_step(stock, x, w), _bn_train_step(zoo, x, w)
+        from kerazoo.models._common import BatchNormalization
+
+        model = keras.Sequential([keras.Input((6, 6, 8)), BatchNormalization(), keras.layers.Dense(1)])
+        model.compile("adam", "mse")
+        history = model.fit(np.ones((4, 6, 6, 8)), np.zeros((4, 6, 6, 1)), epochs=1, verbose=0)
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert b[0].dtype == policy and zoo.moving_mean.dtype == policy
+    assert np.isfinite(history.history["loss"][0])
+    for u, v in zip(a, b):
+        np.testing.assert_allclose(
+            np.asarray(tf.cast(v, "float32")), np.asarray(tf.cast(u, "float32")), rtol=0.02, atol=0.05
+        )
+
+
 def test_zoo_batch_norm_second_order_gradient_is_exact():
     """The R1 penalty's gradient through the layer equals a float64 batch normalisation written out
     (no stop_gradient); the bias of the convolution before it, which cannot change the output, gets 0."""

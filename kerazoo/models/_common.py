@@ -101,8 +101,12 @@ class BatchNormalization(layers.BatchNormalization):
         # average takes the batch's own, which normalised it.
         n = ops.cast(ops.size(x) // channels, "float32")
         variance = variance * ops.maximum(n - 1.0, 0.0) / n
-        self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
-        self.moving_variance.assign(self.moving_variance * self.momentum + variance * (1.0 - self.momentum))
+        # As Keras, in float32 whatever the variables' dtype (a pure bfloat16/float16 policy gives
+        # (b)float16 moving statistics), stored back in it.
+        moving_mean = ops.cast(self.moving_mean, "float32")
+        moving_variance = ops.cast(self.moving_variance, "float32")
+        self.moving_mean.assign(moving_mean * self.momentum + mean * (1.0 - self.momentum))
+        self.moving_variance.assign(moving_variance * self.momentum + variance * (1.0 - self.momentum))
         return ops.cast(y, self.compute_dtype)
 
 
