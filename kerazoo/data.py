@@ -592,7 +592,7 @@ def make_dataset(
     split: str = "train",
     batch_size: int = 32,
     *,
-    normalization: str | None = "unit",
+    normalization: str | None = "auto",
     labels: bool = True,
     image_size=None,
     data_dir=None,
@@ -614,8 +614,9 @@ def make_dataset(
         name: dataset name (see the module docstring for the list and where each comes from).
         split: `"train"`, `"validation"` (needs `validation_split`) or `"test"`.
         batch_size: examples per batch. Defaults to `32`.
-        normalization: for images, `"unit"` ([0, 1]), `"symmetric"` ([-1, 1]) or `None` (uint8).
-            Ignored for non-image data. Defaults to `"unit"`.
+        normalization: for images, `"unit"` ([0, 1]), `"symmetric"` ([-1, 1]), `None` (uint8) or
+            `"auto"`: `"symmetric"` for pairs (the range the translators, pix2pix and SRGAN, train
+            and predict in), `"unit"` otherwise. Ignored for non-image data. Defaults to `"auto"`.
         labels: yield `(x, y)` if True, `x` alone if False (GANs and autoencoders).
         image_size: `(height, width)` to resize images to, or None to keep them.
         data_dir: folder with local MNIST-format files; defaults to `$KERAZOO_DATA_DIR`.
@@ -653,13 +654,15 @@ def make_dataset(
     validation_split = check_validation_split(validation_split)
     if split == "validation" and not validation_split:
         raise DataError("The 'validation' split needs validation_split > 0 (the share of 'train' it takes).")
-    if normalization is not None and normalization not in NORMALIZATIONS:
+    if normalization is not None and normalization not in (*NORMALIZATIONS, "auto"):
         raise DataError(
-            f"Unknown normalization. Expected one of {sorted(NORMALIZATIONS)} or None. "
+            f"Unknown normalization. Expected one of {sorted(NORMALIZATIONS) + ['auto']} or None. "
             f"Received: normalization={normalization!r}"
         )
     shuffled = shuffle if shuffle is not None else split == "train"
     kind = dataset_kind(name)
+    if normalization == "auto":  # pairs in the translators' range, other images in [0, 1]
+        normalization = "symmetric" if kind == "paired" or pairs is not None else "unit"
     if kind == "paired" or pairs is not None:
         if validation_split:
             raise DataError(f"Paired data ('{name}') has no validation split. Pass validation_split=0.")

@@ -56,6 +56,12 @@ def test_pairs_from_an_image_dataset_keep_the_source_order_and_range():
     np.testing.assert_allclose(x.numpy(), zpairs.area_downscale(images[:50], 4) / 127.5 - 1.0, atol=1e-5)
     assert -1.0 <= float(tf.reduce_min(x)) and float(tf.reduce_max(y)) <= 1.0
     edges, target = next(iter(make_dataset("digits", "train", 8, normalization="symmetric", pairs="edges")))
+    # By default pairs come in the translators' range, [-1, 1]; other images in [0, 1]
+    _, default_target = next(iter(make_dataset("digits", "train", 8, pairs="edges")))
+    np.testing.assert_array_equal(default_target, target)
+    assert float(tf.reduce_min(default_target)) == -1.0
+    plain, _ = next(iter(make_dataset("digits", "train", 8)))
+    assert float(tf.reduce_min(plain)) == 0.0
     assert edges.shape == target.shape == (8, 28, 28, 1)
     assert set(np.unique(edges.numpy())) <= {-1.0, 1.0}
     with pytest.raises(DataError, match="not paired"):
