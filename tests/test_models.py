@@ -433,3 +433,33 @@ def test_zoo_batch_norm_saves_as_kerazoo_layer(tmp_path):
     assert [type(layer) for layer in loaded.layers] == [type(layer) for layer in gan.generator.layers]
     noise = np.random.default_rng(0).standard_normal((2, 100)).astype("float32")
     np.testing.assert_array_equal(loaded(noise), gan.generator(noise))
+
+
+def test_the_zoos_files_load_with_keras_load_model_in_fresh_interpreters(tmp_path):
+    # `import kerazoo` (before or after keras) is enough for keras.models.load_model on a run's files,
+    # and the deployable generator.keras loads with plain Keras, kerazoo absent, to the same outputs.
+    from conftest import run_python
+
+    run = tmp_path / "run"
+    kerazoo.train("dcgan", epochs=1, hparams={"width": 8}, out=run, verbose=0)
+    noise = np.random.default_rng(0).standard_normal((3, 100)).astype("float32")
+    np.save(tmp_path / "noise.npy", noise)
+    expected = kerazoo.load_model(run / "generator.keras")(noise)
+    for first in ("import kerazoo, keras", "import keras, kerazoo", "import kerazoo.trainers.gan, keras"):
+        figures = run_python(
+            f"{first}\nimport json\n"
+            f"gan = keras.models.load_model({str(run / 'model.keras')!r})\n"
+            f"generator = keras.saving.load_model({str(run / 'generator.keras')!r})\n"
+            "print(json.dumps([type(gan).__name__, type(generator).__name__]))"
+        )
+        assert figures[0] == "GAN", figures
+    plain = run_python(
+        "import sys\nsys.modules['kerazoo'] = None  # kerazoo cannot be imported\n"
+        "import json, keras, numpy as np\n"
+        f"generator = keras.models.load_model({str(run / 'generator.keras')!r})\n"
+        f"images = generator(np.load({str(tmp_path / 'noise.npy')!r}))\n"
+        f"np.save({str(tmp_path / 'plain.npy')!r}, np.asarray(images))\n"
+        "print(json.dumps(sorted({type(layer).__module__.split('.')[0] for layer in generator.layers})))"
+    )
+    assert plain == ["keras"]
+    np.testing.assert_allclose(np.load(tmp_path / "plain.npy"), np.asarray(expected), atol=1e-6)

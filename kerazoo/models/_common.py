@@ -110,6 +110,38 @@ class BatchNormalization(layers.BatchNormalization):
         return ops.cast(y, self.compute_dtype)
 
 
+def save_with_keras_layers(model, path) -> None:
+    """Save `model` as a `.keras` file that plain Keras loads: each of the zoo's `BatchNormalization`
+    layers (numerically Keras' own at inference, the fused kernel is training-only) is saved as
+    Keras' `BatchNormalization` with the same config and weights, so a deployable file (a
+    generator, a decoder, a classifier) needs no kerazoo to load where its other layers are Keras'.
+    The model itself is left as it is; its optimizer is not saved (a deployable is for inference)."""
+    path = str(path)
+    if not any(isinstance(layer, BatchNormalization) for layer in _all_layers(model)):
+        model.save(path, include_optimizer=False) if _compiled(model) else model.save(path)
+        return
+
+    def swap(layer):
+        if isinstance(layer, BatchNormalization):
+            return layers.BatchNormalization.from_config(layer.get_config())
+        return layer.__class__.from_config(layer.get_config())
+
+    clone = keras.models.clone_model(model, clone_function=swap, recursive=True)
+    clone.set_weights(model.get_weights())
+    clone.save(path)
+
+
+def _all_layers(model):
+    for layer in model.layers:
+        yield layer
+        if hasattr(layer, "layers"):
+            yield from _all_layers(layer)
+
+
+def _compiled(model) -> bool:
+    return getattr(model, "optimizer", None) is not None
+
+
 ACTIVATIONS = ("step", "sigmoid", "tanh", "relu", "linear")
 
 

@@ -132,7 +132,9 @@ class Generation(SampledImages, Task):
 
         model = prepared.model
         keep_last_grid(run_dir, "grid_epoch_*.png")
-        model.deployable.save(run_dir / "generator.keras")
+        from kerazoo.models._common import save_with_keras_layers
+
+        save_with_keras_layers(model.deployable, run_dir / "generator.keras")
         history = model.history.history
         figures = {
             k: float(history[k][-1])

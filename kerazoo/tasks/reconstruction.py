@@ -62,8 +62,10 @@ class Reconstruction(Task):
     def finish(self, prepared, run, run_dir):
         model = prepared.model
         encoder, decoder = _parts(model)
-        encoder.save(run_dir / "encoder.keras")
-        decoder.save(run_dir / "decoder.keras")
+        from kerazoo.models._common import save_with_keras_layers
+
+        save_with_keras_layers(encoder, run_dir / "encoder.keras")
+        save_with_keras_layers(decoder, run_dir / "decoder.keras")
         figures = self.test_figures(prepared, run)
         if not isinstance(model, VAE):  # the MSE per pixel, [0, 1] scale
             figures = {k.replace("_loss", "_reconstruction_loss"): v for k, v in figures.items()}

@@ -194,7 +194,9 @@ class Synthesis(Task):
 
     def finish(self, prepared, run, run_dir):
         model, extras = prepared.model, prepared.extras
-        model.generator.save(run_dir / "generator.keras")
+        from kerazoo.models._common import save_with_keras_layers
+
+        save_with_keras_layers(model.generator, run_dir / "generator.keras")
         transform, train = extras["transform"], extras["train"]
         synthetic = sample_rows(model.generator, transform, transform.labels(train), seed=run.seed)
         tables.write_csv(synthetic, run_dir / "synthetic.csv")

@@ -181,7 +181,9 @@ class Translation(Task):
     def finish(self, prepared, run, run_dir):
         model = prepared.model
         keep_last_grid(run_dir, "triplets_epoch_*.png")
-        model.generator.save(run_dir / "generator.keras")
+        from kerazoo.models._common import save_with_keras_layers
+
+        save_with_keras_layers(model.generator, run_dir / "generator.keras")
         history = model.history.history
         figures = {k: float(v[-1]) for k, v in history.items() if v and k in _HISTORY_KEYS}
         x, y = dataset_arrays(prepared.val_ds)
