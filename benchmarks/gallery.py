@@ -34,6 +34,7 @@ AUTO_PRECISION = ("generation", "progressive", "translation", "reconstruction")
 PICTURE_BY_TASK = {
     "generation": ("eval/samples_by_class.png", "eval/samples.png"),
     "progressive": ("eval/samples.png",),
+    "diffusion": ("eval/samples_by_class.png", "eval/samples.png"),
     "translation": ("eval/triplets.png",),
     "reconstruction": ("eval/samples.png", "eval/reconstructions.png"),
     "classification": ("eval/worst_mistakes.png", "eval/confusion_matrix.png"),
