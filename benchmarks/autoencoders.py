@@ -32,7 +32,7 @@ from _evaluator import evaluator, score  # noqa: E402
 import kerazoo  # noqa: E402
 from kerazoo.data import load_images  # noqa: E402
 from kerazoo.embeddings import embed  # noqa: E402
-from kerazoo.training import library_versions  # noqa: E402
+from kerazoo.training import library_versions, machine_info  # noqa: E402
 
 MODELS = ("autoencoder", "conv_autoencoder", "denoising_autoencoder", "vae")
 
@@ -114,7 +114,7 @@ def main():
     workdir.mkdir(parents=True, exist_ok=True)
     out = Path(args.out)
     results = json.loads(out.read_text()) if out.is_file() else {"models": {}}
-    results.update(machine={"cpus": os.cpu_count()}, versions=library_versions())
+    results.update(machine=machine_info(), versions=library_versions())
     start = time.perf_counter()
 
     def save():  # after each part: a partial run keeps what it measured

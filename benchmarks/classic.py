@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 
 import kerazoo  # noqa: E402
 from kerazoo.data import load_series, load_tabular, series_windows  # noqa: E402
-from kerazoo.training import library_versions  # noqa: E402
+from kerazoo.training import library_versions, machine_info  # noqa: E402
 
 TARGETS = {
     "cnn": "test accuracy >= 99.5% in <= 10 min of training",
@@ -245,7 +245,7 @@ def main():
         parser.error("cnn and mlp are benchmarked on full MNIST: pass --data-dir (e.g. ../shared/data)")
 
     results = {
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+        "machine": {"platform": platform.platform(), **machine_info()},
         "versions": library_versions(),
     }
     start = time.perf_counter()

@@ -40,7 +40,7 @@ from kerazoo import runtime  # noqa: E402
 from kerazoo._registry import get_entry  # noqa: E402
 from kerazoo.export import export, load_servable  # noqa: E402
 from kerazoo.judging import generator_figures  # noqa: E402
-from kerazoo.training import library_versions  # noqa: E402
+from kerazoo.training import library_versions, machine_info  # noqa: E402
 
 MODELS = ("ddpm", "cddpm")
 SWEEP = (10, 25, 50, 100)
@@ -261,7 +261,7 @@ def main():
     args.samples = {**dict.fromkeys(MODELS, 10_000), **_per_model(parser, "--samples", args.samples)}
     args.workdir.mkdir(parents=True, exist_ok=True)
     results = json.loads(args.out.read_text()) if args.out.is_file() else {"models": {}}
-    results.update(machine={"cpus": os.cpu_count()}, versions=library_versions(), others=_others())
+    results.update(machine=machine_info(), versions=library_versions(), others=_others())
     classifier, accuracy = evaluator(args.workdir, args.data_dir)
     results["evaluator_test_accuracy"] = accuracy
     judge = (classifier, accuracy, str(args.workdir / "evaluator_cnn"))

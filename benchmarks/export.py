@@ -35,7 +35,7 @@ import kerazoo  # noqa: E402
 from kerazoo import runtime  # noqa: E402
 from kerazoo.data import load_images  # noqa: E402
 from kerazoo.export import export, load_servable  # noqa: E402
-from kerazoo.training import library_versions  # noqa: E402
+from kerazoo.training import library_versions, machine_info  # noqa: E402
 
 VARIANTS = {  # name: (quantize, batch_size)
     "tflite float32": ("float32", None),
@@ -132,7 +132,7 @@ def main():
     outdir.mkdir(parents=True, exist_ok=True)
     source = args.dcgan_run or kerazoo.build("dcgan")
     results = {
-        "machine": {"cpus": os.cpu_count()},
+        "machine": machine_info(),
         "versions": library_versions(),
         "dcgan_weights": args.dcgan_run or "untrained (latency and size do not depend on the values)",
         "dcgan_batch1": generator_figures(source, outdir, args.repeats),

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -44,17 +43,6 @@ PICTURE_BY_TASK = {
 }
 
 
-def cpu_model() -> str:
-    """The CPU's model name (from /proc/cpuinfo where there is one)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def command(name: str, task: str, run_dir: Path) -> list:
     """The `kerazoo train` command of a model's card (run into `run_dir`)."""
     args = ["kerazoo", "train", name]
@@ -77,7 +65,9 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     from kerazoo import get_entry, list_models
+    from kerazoo.training import machine_info
 
+    machine = machine_info()
     names = args.only.split(",") if args.only else list_models()
     results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     results.setdefault("models", {})
@@ -104,7 +94,7 @@ def main(argv=None) -> None:
             row["picture"] = f"{name}.png"
             row["picture_source"] = picture
         results["models"][name] = row
-        results["machine"] = {"cpu": cpu_model(), "cores": os.cpu_count(), "python": sys.version.split()[0]}
+        results["machine"] = {**machine, "cores": os.cpu_count(), "python": sys.version.split()[0]}
         RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
         print(f"{name}: trained in {row.get('train_wall_seconds')} s, picture {picture}", flush=True)
 

@@ -38,7 +38,7 @@ from kerazoo._registry import get_entry  # noqa: E402
 from kerazoo.cli import parse_set  # noqa: E402
 from kerazoo.evaluation import evaluate_generator  # noqa: E402
 from kerazoo.trainers.gan import _averaged  # noqa: E402
-from kerazoo.training import library_versions, precision_policy  # noqa: E402
+from kerazoo.training import library_versions, machine_info, precision_policy  # noqa: E402
 
 SAMPLES = int(os.environ.get("KERAZOO_BENCH_SAMPLES", 10_000))
 GANS = ("gan", "dcgan", "cgan", "wgan_gp", "progan")
@@ -220,7 +220,7 @@ def main():
     workdir.mkdir(parents=True, exist_ok=True)
     out = Path(args.out)
     results = json.loads(out.read_text()) if out.is_file() else {"gans": {}}
-    results.update(machine={"cpus": os.cpu_count()}, versions=library_versions(), samples=SAMPLES)
+    results.update(machine=machine_info(), versions=library_versions(), samples=SAMPLES)
     start = time.perf_counter()
     classifier, accuracy = evaluator(workdir, args.data_dir)
     results["evaluator_test_accuracy"] = accuracy

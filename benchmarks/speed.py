@@ -54,7 +54,7 @@ import kerazoo  # noqa: E402
 from kerazoo.export import rebuilt  # noqa: E402
 from kerazoo.models._common import BatchNormalization as ZooBatchNormalization  # noqa: E402
 from kerazoo.optimizers import Adam as ZooAdam  # noqa: E402
-from kerazoo.training import library_versions, precision_policy  # noqa: E402
+from kerazoo.training import library_versions, machine_info, precision_policy  # noqa: E402
 
 BATCH = 64
 
@@ -490,7 +490,7 @@ def main():
         "steps": args.steps,
         "warmup": args.warmup,
         "repeats": args.repeats,
-        "machine": {"cpus": os.cpu_count(), "gpus": len(tf.config.list_physical_devices("GPU"))},
+        "machine": machine_info(),
         "mixed_policy": precision_policy("mixed"),
         "versions": library_versions(),
         "images_per_second": measured,

@@ -35,7 +35,33 @@ def results(name: str) -> dict:
 
 def _source(*names) -> str:
     files = ", ".join(f"`benchmarks/results/{n}.json`" for n in names)
-    return f"\n\n<small>Generated from {files} when the site is built.</small>\n"
+    machine = _machine(results(names[0]).get("machine", {})) if names else ""
+    return f"\n\n<small>Generated from {files} when the site is built.{machine}</small>\n"
+
+
+def _machine(machine: dict) -> str:
+    """The machine a results file was measured on, as far as it says (files written before the
+    CPU model was recorded give only the core count)."""
+    if not machine:
+        return ""
+    cores = machine.get("cpus") or machine.get("cores")
+    text = f" Measured on {machine.get('cpu', 'a CPU not recorded')}" + (f", {cores} cores" if cores else "")
+    flags = machine.get("cpu_flags")
+    if flags:
+        units = [
+            name for key, name in (("avx512_bf16", "AVX512-BF16"), ("amx_bf16", "AMX")) if flags.get(key)
+        ]
+        missing = [
+            name for key, name in (("avx512_bf16", "AVX512-BF16"), ("amx_bf16", "AMX")) if not flags.get(key)
+        ]
+        text += (
+            f" ({', '.join(units) or 'no bfloat16 units'}"
+            + (f"; no {' or '.join(missing)}" if units and missing else "")
+            + ")"
+        )
+    if machine.get("gpus"):
+        text += f", {machine['gpus']} GPU(s)"
+    return text + "."
 
 
 def _table(header, rows) -> str:

@@ -76,6 +76,7 @@ __all__ = [
     "partial_dir",
     "WeightHistory",
     "library_versions",
+    "machine_info",
     "precision_policy",
     "STRATEGIES",
     "PRECISIONS",
@@ -86,11 +87,36 @@ PRECISIONS = ("float32", "mixed", "auto")
 
 def _cpu_has_bf16() -> bool:
     """Whether the CPU computes bfloat16 natively (AMX or AVX512-BF16: Sapphire Rapids and later)."""
+    _, flags = _cpu()
+    return bool(flags & {"amx_bf16", "avx512_bf16"})
+
+
+def _cpu() -> tuple:
+    """The CPU's model name and flags (from /proc/cpuinfo where there is one)."""
+    model, flags = platform.processor() or platform.machine(), set()
     try:
-        flags = open("/proc/cpuinfo").read()
+        for line in open("/proc/cpuinfo").read().splitlines():
+            if line.startswith("model name") and ":" in line:
+                model = line.split(":", 1)[1].strip()
+            elif line.startswith("flags") and ":" in line and not flags:
+                flags = set(line.split(":", 1)[1].split())
     except OSError:
-        return False
-    return any(flag in flags for flag in ("amx_bf16", "avx512_bf16"))
+        pass
+    return model, flags
+
+
+def machine_info() -> dict:
+    """What a speed figure depends on: the CPU model, its core count, whether it has the vector
+    and matrix units that bfloat16 and float32 kernels use (`cpu_flags`), and the GPUs TensorFlow
+    sees. Every benchmark records it beside its figures."""
+    model, flags = _cpu()
+    wanted = ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile", "amx_int8")
+    return {
+        "cpu": model,
+        "cpus": os.cpu_count(),
+        "cpu_flags": {flag: flag in flags for flag in wanted},
+        "gpus": len(tf.config.list_physical_devices("GPU")),
+    }
 
 
 def precision_policy(precision: str | None) -> str:

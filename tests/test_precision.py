@@ -90,3 +90,13 @@ def test_bad_precision_exits_2_with_one_line(tmp_path, capsys, monkeypatch):
         exit_info.value.code == 2 and "invalid choice: 'half'" in err and len(err.strip().splitlines()) == 1
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_machine_info_names_the_cpu_and_its_bfloat16_units():
+    from kerazoo.training import _cpu_has_bf16, machine_info
+
+    info = machine_info()
+    assert info["cpu"] and info["cpus"] >= 1 and info["gpus"] >= 0
+    assert all(isinstance(v, bool) for v in info["cpu_flags"].values())
+    # `--precision auto` decides from the same flags the results files record
+    assert _cpu_has_bf16() == (info["cpu_flags"]["avx512_bf16"] or info["cpu_flags"]["amx_bf16"])
