@@ -83,7 +83,9 @@ def _tf_free_seconds(run, servable, steps=25, n=64, repeats=3):
     paths = {}
     for quantize in ("float32", "dynamic"):
         paths[quantize] = run / "export" / f"denoiser_{quantize}.tflite"
-        export(run, format="tflite", quantize=quantize, out=paths[quantize], overwrite=True)
+        export(
+            run, format="tflite", quantize=quantize, out=paths[quantize], overwrite=True, make_parents=True
+        )
     samplers = {q: runtime.DiffusionSampler(p) for q, p in paths.items()}
     keras_servable = dataclasses.replace(servable, sample_steps=steps)
     times = {"tflite": [], "tflite_dynamic": [], "keras": []}
