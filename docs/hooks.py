@@ -600,7 +600,7 @@ def table_diffusion_tf_free() -> str:
                 f"{f['tflite_bytes'] / 1e6:.1f} / {f['tflite_dynamic_bytes'] / 1e6:.1f} MB"
                 if "tflite_dynamic_bytes" in f
                 else f"{f['tflite_bytes'] / 1e6:.1f} MB",
-                f"{_num(lite.get('fid'))} ({_num(same_n.get('fid'))})" if lite else "",
+                (_num(lite.get("fid")) + (f" ({_num(same_n['fid'])})" if same_n else "")) if lite else "",
                 _pct(lite.get("confident_share")),
             )
         )
