@@ -182,39 +182,42 @@ def register_role(role: str):
     return decorate
 
 
-def class_labels(model, n: int, label=None):
-    """The int32 class of each of `n` samples of `model` (a generator or diffusion sampler): None for
-    an unconditional one, every class in turn for `label=None` (a grid with one column per class),
-    else `label` for all.
+class _ClassLabels:
+    """What a generator and a diffusion sampler share: the class of each sample drawn."""
 
-    Raises:
-        ArtifactError: a label for an unconditional model, a label out of range, or a conditional
-            model without the metadata that gives its class count.
-    """
-    if not model.conditional:
-        if label is not None:
-            raise ArtifactError(f"'{model.path.name}' is an unconditional model: drop --label.")
-        return None
-    if model.num_classes is None:
-        raise ArtifactError(
-            f"Cannot check labels: no metadata file '{metadata_path(model.path)}' beside the "
-            "conditional model. Export it again with `kerazoo export`."
-        )
-    if label is None:
-        return np.arange(n, dtype=np.int32) % model.num_classes
-    if (
-        isinstance(label, bool)
-        or not isinstance(label, (int, np.integer))
-        or not 0 <= label < model.num_classes
-    ):
-        raise ArtifactError(
-            f"--label must be a class id in 0..{model.num_classes - 1} for this model. Received: label={label!r}"
-        )
-    return np.full(n, label, dtype=np.int32)
+    def labels_for(self, n: int, label=None):
+        """The int32 class of each of `n` samples: None for an unconditional model, every class in
+        turn for `label=None` (a grid with one column per class), else `label` for all; what
+        `sample` draws.
+
+        Raises:
+            ArtifactError: a label for an unconditional model, a label out of range, or a
+                conditional model without the metadata that gives its class count.
+        """
+        if not self.conditional:
+            if label is not None:
+                raise ArtifactError(f"'{self.path.name}' is an unconditional model: drop --label.")
+            return None
+        if self.num_classes is None:
+            raise ArtifactError(
+                f"Cannot check labels: no metadata file '{metadata_path(self.path)}' beside the "
+                "conditional model. Export it again with `kerazoo export`."
+            )
+        if label is None:
+            return np.arange(n, dtype=np.int32) % self.num_classes
+        if (
+            isinstance(label, bool)
+            or not isinstance(label, (int, np.integer))
+            or not 0 <= label < self.num_classes
+        ):
+            raise ArtifactError(
+                f"--label must be a class id in 0..{self.num_classes - 1} for this model. Received: label={label!r}"
+            )
+        return np.full(n, label, dtype=np.int32)
 
 
 @register_role("generator")
-class Generator(LiteModel):
+class Generator(_ClassLabels, LiteModel):
     """An exported generator (GAN generator or VAE decoder): `noise` (and `labels`) -> images.
 
     Example:
@@ -242,11 +245,6 @@ class Generator(LiteModel):
         """Whether `model` is a generator (input `noise`, output `images_uint8`)."""
         return "noise" in model.input_specs and "images_uint8" in model.output_names
 
-    def labels_for(self, n: int, label=None):
-        """The int32 class of each of `n` samples: None for an unconditional model, else every class
-        in turn (`label=None`) or `label` for all; what `sample` draws."""
-        return class_labels(self, n, label)
-
     def generate(self, noise, labels=None) -> dict:
         """Images from given noise (and labels): `{"images": float32, "images_uint8": uint8}`."""
         inputs = {"noise": noise}
@@ -265,7 +263,7 @@ class Generator(LiteModel):
 
 
 @register_role("diffusion")
-class DiffusionSampler(LiteModel):
+class DiffusionSampler(_ClassLabels, LiteModel):
     """An exported diffusion denoiser (`ddpm`, `cddpm`): the DDIM loop of `kerazoo.sampling` runs in
     NumPy around it, with the noise schedule from its metadata; no TensorFlow.
 
@@ -304,11 +302,6 @@ class DiffusionSampler(LiteModel):
         if self.conditional:
             inputs["labels"] = np.full(len(x), self.num_classes, np.int32) if labels is None else labels
         return self(**inputs)["noise"]
-
-    def labels_for(self, n: int, label=None):
-        """The int32 class of each of `n` samples: None for an unconditional model, else every class
-        in turn (`label=None`) or `label` for all; what `sample` draws."""
-        return class_labels(self, n, label)
 
     def sample(
         self,
