@@ -243,6 +243,8 @@ class GAN(keras.Model):
         `call(noise)` / `call([noise, labels])` returns generated images.
     """
 
+    EXTRA_GENERATOR_INPUTS: tuple = ()
+
     def __init__(self, generator, discriminator, latent_dim=None, num_classes=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(generator, keras.Model) or not isinstance(discriminator, keras.Model):
@@ -253,7 +255,8 @@ class GAN(keras.Model):
         self.generator = generator
         self.discriminator = discriminator
         conditional = num_classes is not None
-        g_inputs = generator.inputs
+        # Inputs a subclass's generator takes besides noise and labels (StyleGAN's `truncation`).
+        g_inputs = [t for t in generator.inputs if t.name not in self.EXTRA_GENERATOR_INPUTS]
         if conditional != (len(g_inputs) == 2) or conditional != (len(discriminator.inputs) == 2):
             raise ValueError(
                 "A conditional GAN (num_classes set) needs a generator taking [noise, labels] and a "
@@ -399,6 +402,12 @@ class GAN(keras.Model):
                 optimizer.build(network.trainable_variables)
 
     def fit(self, *args, **kwargs):
+        # Both optimizers' variables are created here, in the strategy's scope, not by the first step:
+        # a step that first applies an update inside a conditional branch (a lazy penalty) cannot
+        # create them there under a distribution strategy.
+        if getattr(self, "gan_loss", None) is not None:
+            with self.distribute_strategy.scope():
+                self.build_optimizers()
         history = super().fit(*args, **kwargs)
         # Keras swaps an optimizer's moving averages (`use_ema=True`) into the weights at the end of
         # `fit`, but only for `model.optimizer`; the GAN's two optimizers get the same here.
@@ -597,8 +606,7 @@ class GAN(keras.Model):
     def test_step(self, data):
         real, labels = self._unpack(data)
         batch = ops.shape(real)[0]
-        noise = replica_draw(keras.random.normal, (batch, self.latent_dim), seed=self.seed_generator)
-        fake = self.generator(self._with_labels(noise, labels), training=False)
+        fake = self._generate(self.generator, labels, batch, training=False)
         real_logits = _float32(self.discriminator(self._with_labels(real, labels), training=False))
         fake_logits = _float32(self.discriminator(self._with_labels(fake, labels), training=False))
         d_loss = self.gan_loss.discriminator_loss(real_logits, fake_logits)
