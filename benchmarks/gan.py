@@ -41,7 +41,7 @@ from kerazoo.trainers.gan import _averaged  # noqa: E402
 from kerazoo.training import library_versions, machine_info, precision_policy  # noqa: E402
 
 SAMPLES = int(os.environ.get("KERAZOO_BENCH_SAMPLES", 10_000))
-GANS = ("gan", "dcgan", "cgan", "wgan_gp", "progan")
+GANS = ("gan", "dcgan", "cgan", "wgan_gp", "progan", "stylegan")
 
 
 def _samples(generator, seed, latent_dim=None, conditional=None):
@@ -49,15 +49,19 @@ def _samples(generator, seed, latent_dim=None, conditional=None):
     `generator` is a Functional generator, or a GAN (`latent_dim` and `conditional` given), called in
     batches of 500 (a growing ProGAN gives its current phase's images, upsampled)."""
     latent_dim = latent_dim or generator.inputs[0].shape[-1]
-    conditional = len(generator.inputs) == 2 if conditional is None else conditional
+    names = [t.name for t in getattr(generator, "inputs", None) or []]
+    conditional = "labels" in names if conditional is None else conditional
     noise = np.random.default_rng(seed + 1).standard_normal((SAMPLES, latent_dim)).astype(np.float32)
     requested = np.repeat(np.arange(10, dtype=np.int32), SAMPLES // 10) if conditional else None
-    batches = [
-        np.asarray(
-            generator([noise[i : i + 500], requested[i : i + 500]] if conditional else noise[i : i + 500])
-        )
-        for i in range(0, SAMPLES, 500)
-    ]
+
+    def inputs(i):
+        if conditional:
+            return [noise[i : i + 500], requested[i : i + 500]]
+        if "truncation" in names:  # a StyleGAN generator: no truncation
+            return [noise[i : i + 500], np.ones(len(noise[i : i + 500]), np.float32)]
+        return noise[i : i + 500]
+
+    batches = [np.asarray(generator(inputs(i))) for i in range(0, SAMPLES, 500)]
     return np.concatenate(batches), requested
 
 

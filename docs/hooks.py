@@ -234,6 +234,75 @@ def table_progan_curve() -> str:
     return f"`{_progan_label()}`\n\n" + _by_epoch(_progan_label())
 
 
+def _stylegan_label() -> str:
+    zoo = _zoo_module()
+    return zoo._gan_label("stylegan")
+
+
+def table_stylegan() -> str:
+    """StyleGAN on MNIST beside the DCGAN at equal training time and at the end of its own run."""
+    data = results("stylegan")
+    gans = results("gan").get("gans", {})
+    sg = gans.get(_stylegan_label(), {})
+    header = ("run", "epochs", "train time", "images/s", "confident (p >= 0.9)", "class share min-max",
+              "classifier FID", "precision / recall", "near copies")
+    rows = []
+
+    def quality(q):
+        if not q:
+            return ("", "", "")
+        copies = ("yes: " if q.get("memorises") else "no: ") + _pct(q.get("near_copy_share", 0))
+        return (_num(q["fid"]), f"{_num(q['precision'], 3)} / {_num(q['recall'], 3)}", copies)
+
+    if sg:
+        rows.append((f"`{_stylegan_label()}`", sg["epochs"], _minutes(sg["train_seconds"]),
+                     _num(sg.get("images_per_second"), 0), _pct(sg["confident_share"]),
+                     f"{_pct(sg['min_class_share'])}-{_pct(sg['max_class_share'])}", *quality(sg.get("quality"))))
+    equal = data.get("dcgan_at_equal_time")
+    if equal:
+        rows.append(("`dcgan`, at StyleGAN's training time", equal["epochs"], _minutes(equal["seconds"]), "",
+                     _pct(equal["confident_share"]),
+                     f"{_pct(equal['min_class_share'])}-{_pct(equal['max_class_share'])}", "not recorded", "", ""))
+    dcgan = gans.get("dcgan")
+    if dcgan:
+        rows.append(("`dcgan`, its whole run", dcgan["epochs"], _minutes(dcgan["train_seconds"]),
+                     _num(dcgan.get("images_per_second"), 0), _pct(dcgan["confident_share"]),
+                     f"{_pct(dcgan['min_class_share'])}-{_pct(dcgan['max_class_share'])}",
+                     *quality(dcgan.get("quality"))))
+    real = sg.get("real_test_vs_train") or {}
+    if real:
+        rows.append(("real test images vs train (this evaluator)", "", "", "", "", "", _num(real.get("fid")),
+                     f"{_num(real.get('precision'), 3)} / {_num(real.get('recall'), 3)}", ""))
+    return _table(header, rows) + _source("gan", "stylegan")
+
+
+def table_stylegan_curve() -> str:
+    return f"`{_stylegan_label()}`\n\n" + _by_epoch(_stylegan_label())
+
+
+def table_stylegan_ppl() -> str:
+    ppl = results("stylegan").get("path_length")
+    if not ppl:
+        return "not measured yet"
+    rows = [(f"in {space}", _num(ppl[space]["ppl"], 1), _num(ppl[space]["median"], 1), f"{ppl[space]['n']:,}")
+            for space in ("z", "w")]
+    return _table(("path", "perceptual path length (trimmed mean)", "median", "pairs kept"), rows) + _source(
+        "stylegan"
+    )
+
+
+def table_stylegan_digits() -> str:
+    r = results("stylegan").get("digits")
+    if not r:
+        return "not measured yet"
+    rows = [("`kerazoo train stylegan` (its defaults, `digits`)", r["epochs"], _minutes(r["train_seconds"]),
+             _num(r["images_per_second"], 0), _pct(r["confident_share"]), r["digits_present"],
+             f"{_pct(r['min_class_share'])}-{_pct(r['max_class_share'])}", _pct(r["judge_test_accuracy"]))]
+    header = ("run", "epochs", "train time", "images/s", "confident (p >= 0.9)", "digits present",
+              "class share min-max", "judge's test accuracy")
+    return _table(header, rows) + _source("stylegan")
+
+
 def table_translation() -> str:
     res = results("translation").get("results", {})
     header = (
@@ -738,6 +807,7 @@ PAPERS = {  # the model's paper (or the lesson it comes from), for its card
     "cgan": "Mirza & Osindero 2014",
     "wgan_gp": "Gulrajani et al., NeurIPS 2017",
     "progan": "Karras et al., ICLR 2018",
+    "stylegan": "Karras et al., CVPR 2019 (StyleGAN); Karras et al., CVPR 2020 (StyleGAN2's networks)",
     "pix2pix": "Isola et al., CVPR 2017",
     "srgan": "Ledig et al., CVPR 2017",
     "tabular_gan": "Gulrajani et al. 2017 (WGAN-GP); Xu et al., NeurIPS 2019 (CTGAN's column outputs)",
@@ -748,6 +818,7 @@ PAPERS = {  # the model's paper (or the lesson it comes from), for its card
 EXPORTABLE = {
     "generation",
     "progressive",
+    "style",
     "translation",
     "reconstruction",
     "synthesis",
@@ -812,6 +883,12 @@ def model_card(name: str) -> str:
     ):
         stem = "decoder" if name == "vae" else "generator"
         lines += [f"kerazoo sample runs/{name}/export/{stem}.tflite --n 64 --out samples.png"]
+    if entry.task == "style":
+        lines += [
+            f"kerazoo sample runs/{name}/export/generator.tflite --n 64 --truncation 0.7 --out samples.png",
+            f"kerazoo export runs/{name} --signature styles",
+            f"kerazoo sample runs/{name}/export/synthesis.tflite --n 64 --mix 1 --crossover 3 --out mixed.png",
+        ]
     if entry.task == "translation":
         lines += [f"kerazoo translate runs/{name}/export/generator.tflite input.png --out output.png"]
     if entry.task == "synthesis":

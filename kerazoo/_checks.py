@@ -58,18 +58,28 @@ def check_positive_int(arg: str, value, *, label: str | None = None, error=Value
 
 
 def check_number(
-    arg: str, value, minimum: float = 0.0, *, strict: bool = False, label: str | None = None, error=ValueError
+    arg: str,
+    value,
+    minimum: float = 0.0,
+    maximum: float | None = None,
+    *,
+    strict: bool = False,
+    label: str | None = None,
+    error=ValueError,
 ) -> float:
-    """`value` must be a real number >= `minimum` (> with `strict`); returns it as a float."""
+    """`value` must be a real number >= `minimum` (> with `strict`) and, with `maximum`, <= it;
+    returns it as a float."""
     if (
         isinstance(value, bool)
         or not isinstance(value, numbers.Real)
         or value != value  # NaN
         or (value <= minimum if strict else value < minimum)
+        or (maximum is not None and value > maximum)
     ):
         relation = ">" if strict else ">="
+        bound = f" and <= {maximum:g}" if maximum is not None else ""
         raise error(
-            f"{label or f'`{arg}`'} must be a number {relation} {minimum:g}. Received: {arg}={value!r}"
+            f"{label or f'`{arg}`'} must be a number {relation} {minimum:g}{bound}. Received: {arg}={value!r}"
         )
     return float(value)
 

@@ -198,6 +198,12 @@ def _build_parser() -> argparse.ArgumentParser:
         help="TFLite weights/activations (default: float32)",
     )
     ex.add_argument("--batch-size", type=int, help="fix the batch dimension (default: dynamic)")
+    ex.add_argument(
+        "--signature",
+        default="default",
+        help="what to export: default (the task's artifact), or for a StyleGAN styles (its synthesis "
+        "network taking one w per layer, with a mapping signature; RUN_DIR/export/synthesis.tflite)",
+    )
     ex.add_argument("--out", help="artifact path (default: RUN_DIR/export/generator.tflite, ...)")
     ex.add_argument("--data-dir", help="verification/calibration data folder (default: the run's)")
     ex.add_argument("--dataset", help="verification/calibration dataset (default: the run's)")
@@ -234,6 +240,24 @@ def _build_parser() -> argparse.ArgumentParser:
         "--guidance",
         type=float,
         help="conditional diffusion models: classifier-free guidance weight (default: the export's)",
+    )
+    sa.add_argument(
+        "--truncation",
+        type=float,
+        metavar="PSI",
+        help="StyleGAN exports: move each w towards the average by psi in [-1, 1] (1: none, 0: the average image)",
+    )
+    sa.add_argument(
+        "--mix",
+        type=int,
+        metavar="SEED",
+        help="StyleGAN synthesis exports (--signature styles): fine styles from this seed's noise, coarse from --seed's",
+    )
+    sa.add_argument(
+        "--crossover",
+        type=int,
+        metavar="LAYER",
+        help="with --mix: the first layer whose style comes from --mix (default: half the layers; 0: all)",
     )
     sa.add_argument("--columns", type=int, help="grid columns (default: about square)")
     sa.add_argument(
@@ -445,8 +469,9 @@ def _verified(meta) -> str:
 def _cmd_export(args) -> int:
     from kerazoo.export import default_out, export, load_servable
 
-    servable = load_servable(args.source, unsafe=args.unsafe)
-    out = args.out or default_out(servable, args.format, args.quantize)
+    role = load_servable(args.source, unsafe=args.unsafe)
+    servable = role.variant(args.signature)
+    out = args.out or default_out(role, args.format, args.quantize, args.signature)
     meta = export(
         servable,
         format=args.format,
@@ -493,10 +518,17 @@ def _cmd_sample(args) -> int:
         print(f"wrote {out} ({args.n} synthetic rows from {args.artifact})")
         return 0
     diffusion = isinstance(generator, runtime.DiffusionSampler)
-    if not (diffusion or isinstance(generator, runtime.Generator)):
+    styles = isinstance(generator, runtime.StyleSynthesis)
+    if not (diffusion or styles or isinstance(generator, runtime.Generator)):
         raise runtime.ArtifactError(f"'{args.artifact}' is not an exported generator (it takes no 'noise').")
     if not diffusion and (args.steps is not None or args.guidance is not None):
         raise runtime.ArtifactError("--steps and --guidance are for diffusion models (ddpm, cddpm).")
+    if not styles and (args.mix is not None or args.crossover is not None):
+        raise runtime.ArtifactError(
+            "--mix and --crossover are for a StyleGAN synthesis export (kerazoo export RUN --signature styles)."
+        )
+    if args.truncation is not None and not (styles or getattr(generator, "truncatable", False)):
+        raise runtime.ArtifactError(f"'{args.artifact}' takes no truncation: --truncation is for StyleGAN exports.")
     out = args.out or os.path.splitext(args.artifact)[0] + ".png"
     arrays = os.path.splitext(out)[1].lower() == ".npz"
     if not arrays and os.path.splitext(out)[1].lower() != ".png":
@@ -519,6 +551,12 @@ def _cmd_sample(args) -> int:
         images = generator.sample(
             args.n, label=label, seed=args.seed, steps=args.steps, guidance=args.guidance
         )
+    elif styles:
+        images = generator.sample(
+            args.n, label=label, seed=args.seed, truncation=args.truncation, mix_seed=args.mix, crossover=args.crossover
+        )
+    elif args.truncation is not None:
+        images = generator.sample(args.n, label=label, seed=args.seed, truncation=args.truncation)
     else:
         images = generator.sample(args.n, label=label, seed=args.seed)
     if arrays:

@@ -260,11 +260,14 @@ def _write_saved_model(servable: Servable, path: Path, batch_size):
     archive.add_endpoint(
         runtime.SIGNATURE, servable.serve, input_signature=servable.input_signature(batch_size)
     )
+    for name, (fn, specs, _) in servable.extra_signatures().items():
+        archive.add_endpoint(name, fn, input_signature=specs(batch_size))
     archive.write_out(str(path), verbose=False)
 
 
 def _write_tflite(servable: Servable, path: Path, saved_model: Path, quantize, batch_size, data_dir, dataset):
-    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model), signature_keys=[runtime.SIGNATURE])
+    keys = [runtime.SIGNATURE, *servable.extra_signatures()]
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model), signature_keys=keys)
     if quantize != "float32":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if quantize == "float16":
@@ -290,8 +293,8 @@ def _write_tflite(servable: Servable, path: Path, saved_model: Path, quantize, b
 # --- verification ------------------------------------------------------------------------------
 
 
-def _run_saved_model(path: Path, inputs: dict, batch_size) -> dict:
-    fn = tf.saved_model.load(str(path)).signatures[runtime.SIGNATURE]
+def _run_saved_model(path: Path, inputs: dict, batch_size, signature: str = runtime.SIGNATURE) -> dict:
+    fn = tf.saved_model.load(str(path)).signatures[signature]
     n = len(next(iter(inputs.values())))
     step = batch_size or n
     chunks = []
@@ -337,6 +340,33 @@ def _check_options(format, quantize, batch_size):
         check_positive_int("batch_size", batch_size, label="--batch-size", error=ExportError)
 
 
+def _verify_extra_signatures(servable, artifact: Path, format, quantize, batch_size) -> dict:
+    """Each extra signature (`Servable.extra_signatures`) of the written artifact against Keras:
+    `{name: figures}`, with the float32/float16 tolerances (quantized: mean abs diff <= 5% of the
+    Keras outputs' range)."""
+    checks = {}
+    for name, (fn, _, make_inputs) in servable.extra_signatures().items():
+        inputs = make_inputs()
+        expected = {k: np.asarray(v) for k, v in fn(**{k: tf.constant(v) for k, v in inputs.items()}).items()}
+        if format == "saved_model":
+            actual = _run_saved_model(artifact, inputs, batch_size, signature=name)
+        else:
+            actual = runtime.LiteModel(artifact, signature=name)(**inputs)
+        key = next(iter(expected))
+        diff = np.abs(expected[key].astype(np.float64) - actual[key].astype(np.float64))
+        figures = {"compared_output": key, "rows": int(len(diff)), "max_abs_diff": float(diff.max()),
+                   "mean_abs_diff": float(diff.mean())}
+        if quantize in ("float32", "float16"):
+            tolerance = TOLERANCES[quantize]
+            passed = figures["max_abs_diff"] <= tolerance["max_abs_diff"]
+        else:
+            tolerance = TOLERANCES["quantized_other"]
+            figures["mean_abs_diff_of_range"] = figures["mean_abs_diff"] / (float(np.ptp(expected[key])) or 1.0)
+            passed = figures["mean_abs_diff_of_range"] <= tolerance["mean_abs_diff_of_range"]
+        checks[name] = {**figures, "tolerance": tolerance, "passed": bool(passed)}
+    return checks
+
+
 def _check_out(out, overwrite, make_parents):
     out = check_output(out, ExportError)
     meta = runtime.metadata_path(out)
@@ -360,6 +390,7 @@ def export(
     model_name: str | None = None,
     make_parents: bool = False,
     unsafe: bool = False,
+    signature: str | None = None,
 ) -> dict:
     """Export a zoo model to SavedModel or TFLite, verify it, and write its metadata beside it.
 
@@ -383,6 +414,9 @@ def export(
         model_name: the zoo name, when `source` is a bare model whose name is not one.
         make_parents: create `out`'s folder if missing (removed again if the export fails).
         unsafe: load a `.keras` source that holds Python code (see `kerazoo.load_model`).
+        signature: what to export from the model: `"default"` (None) the task's role; a StyleGAN
+            also has `"styles"` (its synthesis network, `styles` -> images, with a `mapping`
+            signature beside `serving_default`; `default_out` names it `synthesis.tflite`).
 
     Returns:
         The metadata written beside the artifact (with its `verification` figures).
@@ -393,6 +427,12 @@ def export(
     """
     _check_options(format, quantize, batch_size)
     servable = source if isinstance(source, Servable) else load_servable(source, model_name, unsafe=unsafe)
+    servable = servable.variant(signature)
+    if quantize == "int8" and servable.extra_signatures():
+        raise ExportError(
+            f"int8 calibration covers one signature; this artifact has {len(servable.extra_signatures()) + 1}. "
+            "Use --quantize dynamic (int8 weights) instead."
+        )
     if out is None:
         out, make_parents = default_out(servable, format, quantize), True
     out, meta_path = _check_out(out, overwrite, make_parents)
@@ -438,6 +478,10 @@ def _export(
             actual = lite(**inputs)
             size, ops = artifact.stat().st_size, lite.ops()
         verification = servable.compare(quantize, expected, actual, labels)
+        extra = _verify_extra_signatures(servable, artifact, format, quantize, batch_size)
+        if extra:
+            verification["signatures"] = extra
+            verification["passed"] = verification["passed"] and all(v["passed"] for v in extra.values())
         signature = servable.input_signature(batch_size)
         metadata = {
             "artifact": out.name,
@@ -451,6 +495,7 @@ def _export(
             "trained_precision": servable.config.precision if servable.config else None,
             "source": servable.source,
             "signature": runtime.SIGNATURE,
+            **({"signatures": [runtime.SIGNATURE, *extra]} if extra else {}),
             "inputs": {s.name: {"dtype": s.dtype.name, "shape": list(s.shape)} for s in signature},
             "outputs": {
                 k: {"dtype": v.dtype.name, "shape": [None, *v.shape[1:]]} for k, v in expected.items()
@@ -475,14 +520,18 @@ def _export(
     return metadata
 
 
-def default_out(source, format: str = "tflite", quantize: str = "float32") -> Path:
+def default_out(source, format: str = "tflite", quantize: str = "float32", signature: str | None = None) -> Path:
     """Where `kerazoo export` writes when `--out` is not given: `RUN_DIR/export/` for a run
-    (`generator.tflite`, `model_int8.tflite`, `decoder_saved_model`, ...), else beside the `.keras`
-    file. The name is the servable's `stem`: what the task deploys."""
+    (`generator.tflite`, `model_int8.tflite`, `decoder_saved_model`, `synthesis.tflite` for a
+    StyleGAN's `--signature styles`, ...), else beside the `.keras` file (`NAME.tflite`,
+    `NAME_styles.tflite`). The name is the servable's `stem`: what the task deploys."""
     servable = source if isinstance(source, Servable) else load_servable(source)
+    servable = servable.variant(signature)
     where = Path(servable.source)
     folder = where / "export" if where.is_dir() else where.parent
     stem = servable.stem if where.is_dir() else where.stem
+    if not where.is_dir() and signature not in (None, "default"):
+        stem = f"{stem}_{signature}"
     suffix = "" if quantize == "float32" else f"_{quantize}"
     return folder / (f"{stem}{suffix}.tflite" if format == "tflite" else f"{stem}{suffix}_saved_model")
 

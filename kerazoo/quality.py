@@ -9,6 +9,7 @@ NumPy/SciPy functions of features, probabilities and images, so they can be chec
 | `mode_coverage` | class histogram of the samples, classes present, KL to uniform | |
 | `precision_recall` | share of samples inside the real manifold, and of real data inside the generated one (k-NN balls) | Kynkaanniemi et al. 2019 |
 | `memorisation` | nearest-training-image distances of samples against those of real test images | |
+| `perceptual_path_length` | mean squared feature distance between images a small step apart on a latent path, over the step squared | Karras et al. 2019 |
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ __all__ = [
     "memorisation",
     "nearest_distances",
     "mean_pairwise_distance",
+    "perceptual_path_length",
 ]
 
 
@@ -184,3 +186,24 @@ def memorisation(samples, train_images, test_images, ratio: float = 0.5) -> dict
         "test_near_copy_share": float(np.mean(test_nn < threshold)),
         "memorises": bool(share > 0.05),
     }
+
+
+def perceptual_path_length(features_start, features_end, epsilon: float = 1e-4, trim: float = 0.01) -> dict:
+    """Perceptual path length (Karras et al. 2019, section 4.2) from the features of image pairs a
+    latent step `epsilon` apart: each pair's squared feature distance over `epsilon^2`, averaged
+    after dropping the lowest and highest `trim` share (the paper drops 1% each side). The paper's
+    features are VGG16's (LPIPS); here the evaluator's. Lower: the images change more evenly along
+    the path (less entangled latents).
+
+    Returns:
+        `{"ppl": trimmed mean, "median", "n"}` (n: the pairs kept).
+    """
+    a, b = _features("features_start", features_start), _features("features_end", features_end)
+    if a.shape != b.shape:
+        raise ValueError(f"The two feature arrays must have the same shape. Received: {a.shape}, {b.shape}")
+    if not (epsilon > 0 and 0 <= trim < 0.5):
+        raise ValueError(f"Need epsilon > 0 and trim in [0, 0.5). Received: epsilon={epsilon}, trim={trim}")
+    distances = np.sum(np.square(a - b), axis=1) / epsilon**2
+    low, high = np.quantile(distances, [trim, 1.0 - trim])
+    kept = distances[(distances >= low) & (distances <= high)]
+    return {"ppl": float(kept.mean()), "median": float(np.median(distances)), "n": int(len(kept))}

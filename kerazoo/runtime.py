@@ -30,6 +30,7 @@ __all__ = [
     "LiteModel",
     "Generator",
     "DiffusionSampler",
+    "StyleSynthesis",
     "Translator",
     "TableSampler",
     "load",
@@ -37,6 +38,8 @@ __all__ = [
     "metadata_path",
     "image_grid",
     "save_grid",
+    "mixed_styles",
+    "mixing_tiles",
 ]
 
 SIGNATURE = "serving_default"
@@ -80,9 +83,11 @@ class LiteModel:
         path: the `.tflite` file.
         num_threads: interpreter threads. Defaults to the machine's CPU count (LiteRT's own default
             runs the XNNPACK kernels on one thread).
+        signature: which of the file's signatures to run (`serving_default` by default; a StyleGAN
+            synthesis export also has `mapping`).
     """
 
-    def __init__(self, path, num_threads: int | None = None):
+    def __init__(self, path, num_threads: int | None = None, signature: str | None = None):
         path = Path(path)
         if path.is_dir():
             raise ArtifactError(
@@ -103,7 +108,10 @@ class LiteModel:
         if not signatures:
             raise ArtifactError(f"'{path}' has no serving signature; export it with `kerazoo export`.")
         self.path = path
-        self.signature = SIGNATURE if SIGNATURE in signatures else next(iter(signatures))
+        if signature is not None and signature not in signatures:
+            raise ArtifactError(f"'{path}' has no signature '{signature}' (it has {sorted(signatures)}).")
+        self.signatures = tuple(signatures)
+        self.signature = signature or (SIGNATURE if SIGNATURE in signatures else next(iter(signatures)))
         self._runner = self._interpreter.get_signature_runner(self.signature)
         details = self._runner.get_input_details()
         self.input_specs = {
@@ -237,6 +245,7 @@ class Generator(_ClassLabels, LiteModel):
         self.latent_dim = self.input_specs["noise"][0][-1]
         self.conditional = "labels" in self.input_specs
         self.num_classes = self.metadata.get("num_classes")
+        self.truncatable = "truncation" in self.input_specs  # a StyleGAN generator
 
     kind, source = "generator", "GAN or VAE"
 
@@ -245,21 +254,77 @@ class Generator(_ClassLabels, LiteModel):
         """Whether `model` is a generator (input `noise`, output `images_uint8`)."""
         return "noise" in model.input_specs and "images_uint8" in model.output_names
 
-    def generate(self, noise, labels=None) -> dict:
-        """Images from given noise (and labels): `{"images": float32, "images_uint8": uint8}`."""
+    def generate(self, noise, labels=None, truncation=None) -> dict:
+        """Images from given noise (and labels; for a StyleGAN generator a truncation psi, 1 by
+        default): `{"images": float32, "images_uint8": uint8}`."""
         inputs = {"noise": noise}
         if self.conditional:
             if labels is None:
                 raise ArtifactError("This generator is conditional: pass labels (int32 class ids).")
             inputs["labels"] = labels
+        if self.truncatable:
+            psi = 1.0 if truncation is None else check_truncation(truncation)
+            inputs["truncation"] = np.full(len(noise), psi, np.float32)
+        elif truncation is not None:
+            raise ArtifactError(
+                f"'{self.path.name}' takes no truncation: --truncation is for StyleGAN exports."
+            )
         return self(**inputs)
 
-    def sample(self, n: int, label: int | None = None, seed: int | None = None) -> np.ndarray:
-        """`n` images as uint8 `(n, H, W, C)` from standard-normal noise drawn with `seed`."""
+    def sample(
+        self, n: int, label: int | None = None, seed: int | None = None, truncation: float | None = None
+    ) -> np.ndarray:
+        """`n` images as uint8 `(n, H, W, C)` from standard-normal noise drawn with `seed` (a StyleGAN
+        generator's `truncation` psi in [-1, 1]: 1 none, 0 the average image)."""
         check_positive_int("n", n, label="--n", error=ArtifactError)
         labels = self.labels_for(n, label)
         noise = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
-        return self.generate(noise, labels)["images_uint8"]
+        return self.generate(noise, labels, truncation)["images_uint8"]
+
+
+def check_truncation(psi) -> float:
+    """`psi` as a float if it is a number in [-1, 1]; `ArtifactError` with one line otherwise."""
+    if isinstance(psi, bool) or not isinstance(psi, (int, float, np.integer, np.floating)) or not -1.0 <= psi <= 1.0:
+        raise ArtifactError(
+            f"--truncation must be a number in [-1, 1] (1: none, 0: the average image). Received: {psi!r}"
+        )
+    return float(psi)
+
+
+def check_crossover(crossover, num_ws: int) -> int:
+    """`crossover` as an int if it is a layer index in 0..num_ws; `ArtifactError` with one line otherwise."""
+    if isinstance(crossover, bool) or not isinstance(crossover, (int, np.integer)) or not 0 <= crossover <= num_ws:
+        raise ArtifactError(
+            f"--crossover must be a layer index in 0..{num_ws} for this synthesis network ({num_ws} styles; "
+            f"0: all from the --mix seed). Received: {crossover!r}"
+        )
+    return int(crossover)
+
+
+def mixed_styles(first, second, crossover: int, num_ws: int) -> np.ndarray:
+    """Per-layer styles `(n, num_ws, w_dim)` from two w arrays `(n, w_dim)`: `first` for layers
+    `0 .. crossover - 1` (the coarse styles), `second` from `crossover` on (crossover 0: all `second`)."""
+    styles = np.repeat(np.asarray(first, np.float32)[:, None], num_ws, axis=1)
+    styles[:, crossover:] = np.asarray(second, np.float32)[:, None]
+    return styles
+
+
+def mixing_tiles(images_for, rows, columns, crossover: int, num_ws: int) -> np.ndarray:
+    """The tiles of a style-mixing grid (Karras et al. 2019, Figure 3), for `save_grid(...,
+    columns=len(columns) + 1)`: a blank corner, the column w's images along the top, the row w's
+    images down the left, and in cell (i, j) the coarse styles (layers before `crossover`) of row
+    w `i` with the fine styles of column w `j`. `rows`, `columns`: w arrays `(n, w_dim)`;
+    `images_for(styles)`: uint8 images for styles `(n, num_ws, w_dim)`."""
+    rows, columns = np.asarray(rows, np.float32), np.asarray(columns, np.float32)
+    top = images_for(mixed_styles(columns, columns, num_ws, num_ws))
+    left = images_for(mixed_styles(rows, rows, num_ws, num_ws))
+    first = np.repeat(rows, len(columns), axis=0)
+    second = np.tile(columns, (len(rows), 1))
+    cells = images_for(mixed_styles(first, second, crossover, num_ws)).reshape(len(rows), len(columns), *top.shape[1:])
+    tiles = [np.zeros_like(top[0]), *top]
+    for i in range(len(rows)):
+        tiles += [left[i], *cells[i]]
+    return np.stack(tiles)
 
 
 @register_role("diffusion")
@@ -349,6 +414,78 @@ class DiffusionSampler(_ClassLabels, LiteModel):
                 str(e).replace("`steps`", "--steps").replace("`guidance`", "--guidance")
             ) from None
         return np.round((x + 1.0) * 127.5).clip(0, 255).astype(np.uint8)
+
+
+@register_role("styles")
+class StyleSynthesis(_ClassLabels, LiteModel):
+    """An exported StyleGAN synthesis network (`kerazoo export RUN --signature styles`): its
+    `serving_default` signature takes `styles` `(N, num_ws, w_dim)`, one w per layer, and its
+    `mapping` signature `noise`, `truncation` -> `w`. Style mixing without TensorFlow:
+
+    Example:
+        ```python
+        synthesis = StyleSynthesis("synthesis.tflite")
+        images = synthesis.sample(16, seed=0, truncation=0.7)               # uint8 (16, 28, 28, 1)
+        mixed = synthesis.sample(16, seed=0, mix_seed=1, crossover=3)       # coarse from seed 0
+        ```
+    """
+
+    conditional, num_classes = False, None
+
+    def __init__(self, path, num_threads: int | None = None):
+        super().__init__(path, num_threads)
+        if not self.accepts(self):
+            raise ArtifactError(
+                f"'{self.path}' is not an exported StyleGAN synthesis network (signatures "
+                f"{list(self.signatures)}, inputs {sorted(self.input_specs)}). Export a stylegan run "
+                "with `kerazoo export RUN --signature styles`."
+            )
+        self.mapping = LiteModel(path, num_threads, signature="mapping")
+        self.num_ws, self.w_dim = self.input_specs["styles"][0][1:]
+        self.latent_dim = self.mapping.input_specs["noise"][0][-1]
+
+    @classmethod
+    def accepts(cls, model: LiteModel) -> bool:
+        """Whether `model` is a synthesis network (input `styles`, a `mapping` signature)."""
+        return "styles" in model.input_specs and "mapping" in model.signatures
+
+    def map(self, noise, truncation: float = 1.0) -> np.ndarray:
+        """w `(n, w_dim)` for noise `(n, latent_dim)`, moved towards the average w by `truncation`."""
+        psi = check_truncation(truncation)
+        noise = np.asarray(noise, np.float32)
+        return self.mapping(noise=noise, truncation=np.full(len(noise), psi, np.float32))["w"]
+
+    def synthesize(self, styles) -> dict:
+        """Images for per-layer styles `(n, num_ws, w_dim)`: `{"images", "images_uint8"}`."""
+        return self(styles=styles)
+
+    def noise(self, n: int, seed: int | None) -> np.ndarray:
+        """`n` standard-normal noise vectors drawn with `seed` (as `Generator.sample` draws them)."""
+        return np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
+
+    def sample(
+        self,
+        n: int,
+        label=None,
+        seed: int | None = None,
+        truncation: float | None = None,
+        mix_seed: int | None = None,
+        crossover: int | None = None,
+    ) -> np.ndarray:
+        """`n` images as uint8 from the noise of `seed`; with `mix_seed`, each image takes its coarse
+        styles (layers before `crossover`, default half of them) from `seed`'s noise and the rest from
+        `mix_seed`'s. The same seed and truncation give `Generator.sample`'s images."""
+        check_positive_int("n", n, label="--n", error=ArtifactError)
+        self.labels_for(n, label)
+        psi = 1.0 if truncation is None else truncation
+        first = self.map(self.noise(n, seed), psi)
+        if mix_seed is None:
+            if crossover is not None:
+                raise ArtifactError("--crossover needs --mix SEED (the seed of the fine styles).")
+            return self.synthesize(mixed_styles(first, first, self.num_ws, self.num_ws))["images_uint8"]
+        crossover = check_crossover(self.num_ws // 2 if crossover is None else crossover, self.num_ws)
+        second = self.map(self.noise(n, mix_seed), psi)
+        return self.synthesize(mixed_styles(first, second, crossover, self.num_ws))["images_uint8"]
 
 
 @register_role("translator")

@@ -154,6 +154,24 @@ class Servable:
     def after_export(self, run_dir: Path, results: dict, seed: int) -> None:
         """Anything the role adds to a run directory after `export_run` (e.g. a sample grid)."""
 
+    # Other signatures.
+    SIGNATURES: ClassVar[tuple] = ("default",)  # what `variant` (`kerazoo export --signature`) takes
+
+    def variant(self, signature: str | None) -> Servable:
+        """The role to export for `signature` (`kerazoo export --signature`): this one for
+        `"default"`; a role with other signatures (a StyleGAN's `"styles"`) returns another."""
+        if signature in (None, "default"):
+            return self
+        raise ExportError(
+            f"'{self.name}' has no signature {signature!r} to export: it has {', '.join(self.SIGNATURES)}."
+        )
+
+    def extra_signatures(self) -> dict:
+        """Signatures the artifact holds beside `serving_default`: `{name: (function of named
+        tensors -> {output: tensor}, specs(batch_size) -> TensorSpecs, inputs() -> {name: array}
+        to verify on)}`. Default: none."""
+        return {}
+
 
 @dataclasses.dataclass
 class ImageServable(Servable):

@@ -19,6 +19,7 @@ SMALL = {
     "dcgan": {"width": 8},
     "cgan": {"width": 8},
     "wgan_gp": {"width": 8},
+    "stylegan": {"latent_dim": 16, "w_dim": 16, "mapping_layers": 2, "width": 4, "max_width": 8},
     "vae": {},
     "conv_autoencoder": {},
     "cnn": {"filters": [8, 16], "dense_units": 16},

@@ -7,6 +7,7 @@ from kerazoo.models import (  # noqa: F401
     diffusion,
     forecast,
     progan,
+    stylegan,
     tabular,
     translation,
 )

@@ -79,29 +79,49 @@ _HE_GAIN = math.sqrt(2.0)
 class EqualizedDense(layers.Layer):
     """A Dense layer with an equalized learning rate: the kernel is drawn from N(0, 1) and multiplied
     at run time by `gain / sqrt(fan_in)` (He's constant), so Adam's updates move every layer at the
-    same relative speed (Karras et al. 2018, section 4.1)."""
+    same relative speed (Karras et al. 2018, section 4.1).
 
-    def __init__(self, units, gain=_HE_GAIN, **kwargs):
+    `lr_multiplier` slows the layer's learning by that factor (StyleGAN's mapping network uses 0.01,
+    Karras et al. 2019): the weights are drawn from N(0, 1 / lr_multiplier^2) and both kernel and bias
+    are multiplied by it at run time, so the function is unchanged and Adam's steps shrink.
+    `bias_initializer` is the initial value of the effective bias (StyleGAN's affine style maps start
+    at 1)."""
+
+    def __init__(self, units, gain=_HE_GAIN, lr_multiplier=1.0, bias_initializer=0.0, **kwargs):
         super().__init__(**kwargs)
         self.units = check_positive_int("units", units)
         self.gain = float(gain)
+        self.lr_multiplier = float(lr_multiplier)
+        if not self.lr_multiplier > 0:
+            raise ValueError(f"`lr_multiplier` must be positive. Received: lr_multiplier={lr_multiplier!r}")
+        self.bias_initializer = float(bias_initializer)
 
     def build(self, input_shape):
         fan_in = int(input_shape[-1])
-        self.scale = self.gain / math.sqrt(fan_in)
+        self.scale = self.gain / math.sqrt(fan_in) * self.lr_multiplier
         self.kernel = self.add_weight(
-            shape=(fan_in, self.units), initializer=keras.initializers.RandomNormal(0.0, 1.0), name="kernel"
+            shape=(fan_in, self.units),
+            initializer=keras.initializers.RandomNormal(0.0, 1.0 / self.lr_multiplier),
+            name="kernel",
         )
-        self.bias = self.add_weight(shape=(self.units,), initializer="zeros", name="bias")
+        self.bias = self.add_weight(
+            shape=(self.units,),
+            initializer=keras.initializers.Constant(self.bias_initializer / self.lr_multiplier),
+            name="bias",
+        )
 
     def call(self, x):
-        return ops.matmul(x, self.kernel * self.scale) + self.bias
+        bias = self.bias if self.lr_multiplier == 1.0 else self.bias * self.lr_multiplier
+        return ops.matmul(x, self.kernel * self.scale) + bias
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.units)
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "gain": self.gain}
+        config = {**super().get_config(), "units": self.units, "gain": self.gain}
+        if self.lr_multiplier != 1.0 or self.bias_initializer:
+            config.update(lr_multiplier=self.lr_multiplier, bias_initializer=self.bias_initializer)
+        return config
 
 
 @keras.saving.register_keras_serializable(package="kerazoo")

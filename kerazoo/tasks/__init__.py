@@ -8,6 +8,7 @@
 | `forecasting` | `kerazoo.tasks.forecasting` | monthly series | the forecaster (`windows` -> `predictions`) |
 | `generation` | `kerazoo.tasks.generation` | images (with labels if conditional) | the GAN's generator |
 | `progressive` | `kerazoo.tasks.progressive` | images, in phases of growing resolution | the full-resolution generator |
+| `style` | `kerazoo.tasks.style` | images | the StyleGAN generator (`noise`, `truncation`); its synthesis network with `--signature styles` |
 | `reconstruction` | `kerazoo.tasks.reconstruction` | images | the autoencoder, or the VAE's decoder |
 | `synthesis` | `kerazoo.tasks.synthesis` | tables with a class column | the generator (`noise`, `labels` -> encoded rows; CSV via its metadata) |
 | `translation` | `kerazoo.tasks.translation` | `(input, target)` image pairs | the generator (`images` -> `images`) |
@@ -62,6 +63,7 @@ _BUILTIN = (
     "synthesis",
     "translation",
     "diffusion",
+    "style",
 )
 _TASKS: dict[str, Task] = {}
 _loaded = False

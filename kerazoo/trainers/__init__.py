@@ -7,6 +7,7 @@ strategies.
 - `VAE` (`kerazoo.trainers.vae`): the variational autoencoder's bound.
 - `Diffusion` (`kerazoo.trainers.diffusion`): a denoising diffusion model's noise-prediction loss.
 - `ProGAN` (`kerazoo.trainers.progan`): a GAN that grows phase by phase.
+- `StyleGAN` (`kerazoo.trainers.stylegan`): a GAN with a mapping and a synthesis network, style mixing.
 - `Translator` (`kerazoo.trainers.translation`): pix2pix and SRGAN.
 
 The builders in `kerazoo.models` make the networks and hand them to these; the callbacks that drive
@@ -20,11 +21,15 @@ from kerazoo.trainers.diffusion import Diffusion
 from kerazoo.trainers.gan import GAN
 from kerazoo.trainers.vae import VAE
 
-__all__ = ["GAN", "VAE", "Diffusion", "ProGAN", "Translator"]
+__all__ = ["GAN", "VAE", "Diffusion", "ProGAN", "StyleGAN", "Translator"]
 
-# ProGAN and Translator are built from the builders' networks (kerazoo.models), which register with
+# ProGAN, StyleGAN and Translator are built from the builders' networks (kerazoo.models), which register with
 # the tasks, which import GAN from here: they are imported on first use, not with the package.
-_LAZY = {"ProGAN": "kerazoo.trainers.progan", "Translator": "kerazoo.trainers.translation"}
+_LAZY = {
+    "ProGAN": "kerazoo.trainers.progan",
+    "StyleGAN": "kerazoo.trainers.stylegan",
+    "Translator": "kerazoo.trainers.translation",
+}
 MODULES = ("kerazoo.trainers.gan", "kerazoo.trainers.vae", "kerazoo.trainers.diffusion", *_LAZY.values())
 
 

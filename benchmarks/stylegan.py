@@ -1,0 +1,169 @@
+"""StyleGAN's own figures, beside the GAN benchmark's: perceptual path length in z and in w, the
+DCGAN at equal training time, and the recipe on data it was not tuned on.
+
+    python benchmarks/gan.py --data-dir ../shared/data --only stylegan --epochs 7
+    python benchmarks/stylegan.py --data-dir ../shared/data
+
+The first command trains `stylegan` on full MNIST with its recipe and judges 10,000 samples like
+every GAN of the zoo (`benchmarks/results/gan.json`, under `stylegan`, with the figures after every
+epoch). This script then reads that run and measures:
+
+- perceptual path length (Karras et al. 2019, section 4.2; `kerazoo.quality.perceptual_path_length`)
+  with the evaluator's penultimate features instead of VGG's: `--pairs` pairs of latents, a random
+  point t on the path between them and t + 1e-4; in z along the great circle (slerp), in w along
+  the line (lerp of the mapped w's, every layer the same w). The paper's claim: lower in w.
+- the DCGAN at equal training time: its figures after the last epoch that ended before StyleGAN's
+  training time (`gan.json`'s `dcgan` run and its per-epoch figures);
+- the recipe on the `digits` data (`kerazoo train stylegan` with its defaults, which are not MNIST's
+  benchmark settings), judged by the zoo's cnn trained on `digits`: confident share and classes.
+
+Results go to `benchmarks/results/stylegan.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from _evaluator import evaluator, score  # noqa: E402
+
+import kerazoo  # noqa: E402
+from kerazoo.embeddings import feature_model  # noqa: E402
+from kerazoo.quality import perceptual_path_length  # noqa: E402
+from kerazoo.training import library_versions, machine_info  # noqa: E402
+
+RESULTS = Path(__file__).parent / "results"
+EPSILON = 1e-4
+
+
+def _slerp(a, b, t):
+    a = a / np.linalg.norm(a, axis=1, keepdims=True)
+    b = b / np.linalg.norm(b, axis=1, keepdims=True)
+    omega = np.arccos(np.clip(np.sum(a * b, axis=1, keepdims=True), -1.0, 1.0))
+    return (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
+
+
+def path_lengths(gan, classifier, pairs: int, seed: int = 0) -> dict:
+    """PPL in z (slerp) and in w (lerp) with the classifier's penultimate features (images in [0, 1])."""
+    features = feature_model(classifier)
+    rng = np.random.default_rng(seed)
+    z1, z2 = (rng.standard_normal((pairs, gan.latent_dim)).astype(np.float32) for _ in range(2))
+    t = rng.uniform(0.0, 1.0 - EPSILON, (pairs, 1)).astype(np.float32)
+    ones = np.ones(pairs, np.float32)
+
+    def embed(styles):
+        images = np.concatenate([np.asarray(gan.synthesis(styles[i : i + 250])) for i in range(0, len(styles), 250)])
+        return features.predict((np.clip(images, -1, 1) + 1) / 2, batch_size=500, verbose=0)
+
+    def mapped(z):
+        return np.asarray(gan.mapping.predict([z, ones], batch_size=500, verbose=0))
+
+    def styles(w):
+        return np.repeat(w[:, None], gan.num_ws, axis=1)
+
+    out = {}
+    for space in ("z", "w"):
+        if space == "z":
+            start, end = mapped(_slerp(z1, z2, t)), mapped(_slerp(z1, z2, t + EPSILON))
+        else:
+            w1, w2 = mapped(z1), mapped(z2)
+            start, end = w1 + t * (w2 - w1), w1 + (t + EPSILON) * (w2 - w1)
+        out[space] = perceptual_path_length(embed(styles(start)), embed(styles(end)), EPSILON)
+    out["pairs"], out["epsilon"], out["features"] = pairs, EPSILON, "evaluator cnn, penultimate layer"
+    return out
+
+
+def equal_time(gan_results: dict, seconds: float) -> dict | None:
+    """The DCGAN's figures after its last epoch that ended within `seconds` of training."""
+    dcgan = gan_results.get("dcgan")
+    if not dcgan or not dcgan.get("by_epoch"):
+        return None
+    per_epoch = dcgan["train_seconds"] / dcgan["epochs"]
+    epochs = [e for i, e in enumerate(dcgan["by_epoch"]) if (i + 1) * per_epoch <= seconds * 1.05]
+    if not epochs:
+        return None
+    last = epochs[-1]
+    return {
+        "epochs": len(epochs),
+        "seconds": round(len(epochs) * per_epoch, 1),
+        "confident_share": last["confident_share"],
+        "digits_present": last["digits_present"],
+        "min_class_share": last["min_class_share"],
+        "max_class_share": last["max_class_share"],
+        "final": {"epochs": dcgan["epochs"], "train_seconds": dcgan["train_seconds"], "fid": dcgan["quality"]["fid"],
+                  "confident_share": dcgan["confident_share"]},
+    }
+
+
+def on_digits(workdir: Path, seed: int = 0) -> dict:
+    """`kerazoo train stylegan` with its defaults on `digits`, judged by a cnn trained on `digits`."""
+    run = workdir / "stylegan-digits"
+    metrics = kerazoo.train("stylegan", out=run, overwrite=True, verbose=2, seed=seed)
+    judge_run = workdir / "digits_cnn"
+    if not (judge_run / "model.keras").is_file():
+        kerazoo.train("cnn", dataset="digits", out=judge_run, verbose=0)
+    judge = kerazoo.load_model(judge_run / "model.keras")
+    generator = keras.saving.load_model(run / "generator.keras")
+    noise = np.random.default_rng(seed + 1).standard_normal((2000, generator.inputs[0].shape[-1])).astype(np.float32)
+    images = np.asarray(generator.predict([noise, np.ones(2000, np.float32)], batch_size=500, verbose=0))
+    figures = score(judge, images, value_range=(-1.0, 1.0))
+    figures.update(
+        epochs=metrics["epochs"],
+        train_seconds=metrics["train_seconds"],
+        images_per_second=metrics["images_per_second"],
+        judge_test_accuracy=json.loads((judge_run / "metrics.json").read_text())["test_accuracy"],
+        samples=2000,
+        run_dir=str(run),
+    )
+    return figures
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=os.environ.get("KERAZOO_DATA_DIR"))
+    parser.add_argument("--workdir", default="runs/benchmarks")
+    parser.add_argument("--gan-results", default=str(RESULTS / "gan.json"))
+    parser.add_argument("--pairs", type=int, default=2000, help="latent pairs for the path lengths")
+    parser.add_argument("--skip-digits", action="store_true", help="do not train the digits run")
+    parser.add_argument("--out", default=str(RESULTS / "stylegan.json"))
+    args = parser.parse_args()
+    if not args.data_dir:
+        parser.error("pass --data-dir (a folder with mnist.npz, e.g. ../shared/data)")
+    gans = json.loads(Path(args.gan_results).read_text())["gans"]
+    if "stylegan" not in gans:
+        parser.error(f"{args.gan_results} has no stylegan run: run benchmarks/gan.py --only stylegan first")
+    mnist = gans["stylegan"]
+    workdir = Path(args.workdir)
+    out = Path(args.out)
+    results = json.loads(out.read_text()) if out.is_file() else {}
+    results.update(machine=machine_info(), versions=library_versions())
+    classifier, accuracy = evaluator(workdir, args.data_dir)
+    gan = kerazoo.load_model(Path(mnist["run_dir"]) / "model.keras")  # the averaged generator fit saved
+    start = time.perf_counter()
+    results["path_length"] = path_lengths(gan, classifier, args.pairs)
+    results["path_length"]["seconds"] = round(time.perf_counter() - start, 1)
+    print("path length", results["path_length"], flush=True)
+    results["mnist"] = {
+        k: mnist[k]
+        for k in ("epochs", "train_seconds", "images_per_second", "confident_share", "digits_present",
+                  "min_class_share", "max_class_share", "quality", "real_test_vs_train", "precision", "run_dir")
+        if k in mnist
+    }
+    results["evaluator_test_accuracy"] = accuracy
+    results["dcgan_at_equal_time"] = equal_time(gans, mnist["train_seconds"])
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    if not args.skip_digits:
+        results["digits"] = on_digits(workdir)
+        print("digits", results["digits"], flush=True)
+        out.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
