@@ -59,7 +59,9 @@ def path_lengths(gan, classifier, pairs: int, seed: int = 0) -> dict:
     ones = np.ones(pairs, np.float32)
 
     def embed(styles):
-        images = np.concatenate([np.asarray(gan.synthesis(styles[i : i + 250])) for i in range(0, len(styles), 250)])
+        images = np.concatenate(
+            [np.asarray(gan.synthesis(styles[i : i + 250])) for i in range(0, len(styles), 250)]
+        )
         return features.predict((np.clip(images, -1, 1) + 1) / 2, batch_size=500, verbose=0)
 
     def mapped(z):
@@ -97,8 +99,12 @@ def equal_time(gan_results: dict, seconds: float) -> dict | None:
         "digits_present": last["digits_present"],
         "min_class_share": last["min_class_share"],
         "max_class_share": last["max_class_share"],
-        "final": {"epochs": dcgan["epochs"], "train_seconds": dcgan["train_seconds"], "fid": dcgan["quality"]["fid"],
-                  "confident_share": dcgan["confident_share"]},
+        "final": {
+            "epochs": dcgan["epochs"],
+            "train_seconds": dcgan["train_seconds"],
+            "fid": dcgan["quality"]["fid"],
+            "confident_share": dcgan["confident_share"],
+        },
     }
 
 
@@ -111,7 +117,11 @@ def on_digits(workdir: Path, seed: int = 0) -> dict:
         kerazoo.train("cnn", dataset="digits", out=judge_run, verbose=0)
     judge = kerazoo.load_model(judge_run / "model.keras")
     generator = keras.saving.load_model(run / "generator.keras")
-    noise = np.random.default_rng(seed + 1).standard_normal((2000, generator.inputs[0].shape[-1])).astype(np.float32)
+    noise = (
+        np.random.default_rng(seed + 1)
+        .standard_normal((2000, generator.inputs[0].shape[-1]))
+        .astype(np.float32)
+    )
     images = np.asarray(generator.predict([noise, np.ones(2000, np.float32)], batch_size=500, verbose=0))
     figures = score(judge, images, value_range=(-1.0, 1.0))
     figures.update(
@@ -125,6 +135,72 @@ def on_digits(workdir: Path, seed: int = 0) -> dict:
     return figures
 
 
+RAW_ADAM = {"class_name": "kerazoo>Adam", "config": {"beta_1": 0.0, "beta_2": 0.99, "epsilon": 1e-8}}
+
+
+def sweep(variants: dict, steps: int, checks: int, classifier, data_dir, samples: int = 2000) -> dict:
+    """Short probes of recipe variants on MNIST: each `variants[name]` (recipe overrides, and
+    `hparams`) trains `checks` x `steps` steps from seed 0 with the raw generator (no moving average)
+    and is scored after each `steps`: confident share, digits present, largest class share, the
+    images' spread across z (mean per-pixel std: near 0 is collapse) and D's output on fakes."""
+    from kerazoo._registry import get_entry
+
+    ds = kerazoo.make_dataset(
+        "mnist",
+        "train",
+        64,
+        data_dir=data_dir,
+        normalization="symmetric",
+        labels=False,
+        drop_remainder=True,
+        seed=0,
+    ).repeat()
+    out = {}
+    for name, overrides in variants.items():
+        overrides = dict(overrides)
+        hparams = overrides.pop("hparams", {})
+        overrides.setdefault("g_optimizer", RAW_ADAM)
+        keras.utils.set_random_seed(0)
+        gan = kerazoo.build("stylegan", seed=0, **hparams)
+        gan.compile(**get_entry("stylegan").recipe.replace(overrides).compile_options(steps * checks))
+        noise = np.random.default_rng(1).standard_normal((samples, gan.latent_dim)).astype(np.float32)
+        start, rows = time.perf_counter(), []
+        for check in range(checks):
+            history = gan.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0).history
+            images = np.asarray(
+                gan.generator.predict([noise, np.ones(samples, np.float32)], batch_size=500, verbose=0)
+            )
+            figures = score(classifier, images, value_range=(-1.0, 1.0))
+            rows.append(
+                {
+                    "steps": (check + 1) * steps,
+                    "confident_share": figures["confident_share"],
+                    "digits_present": figures["digits_present"],
+                    "max_class_share": figures["max_class_share"],
+                    "spread_across_z": float(images.std(axis=0).mean()),
+                    "d_fake": float(history["d_fake"][-1]),
+                    "seconds": round(time.perf_counter() - start, 1),
+                }
+            )
+            print(name, rows[-1], flush=True)
+        out[name] = {"overrides": {**overrides, "hparams": hparams}, "checks": rows}
+    return out
+
+
+SWEEP = {  # what was probed on the way to the recipe (`--sweep`), as overrides of today's recipe
+    "paper: 2e-3 for both": {"learning_rate": 2e-3, "d_optimizer.learning_rate": 2e-3},
+    "5e-4 for both": {"d_optimizer.learning_rate": 5e-4},
+    "5e-4 for both, no mixing": {"d_optimizer.learning_rate": 5e-4, "mixing_probability": 0.0},
+    "5e-4 for both, g_steps 2": {"d_optimizer.learning_rate": 5e-4, "g_steps": 2},
+    "5e-4 for both, mbstd groups of 32": {
+        "d_optimizer.learning_rate": 5e-4,
+        "hparams": {"mbstd_group_size": 32},
+    },
+    "recipe: G 5e-4, D 1e-4": {},
+    "recipe, 2 mapping layers": {"hparams": {"mapping_layers": 2}},
+}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=os.environ.get("KERAZOO_DATA_DIR"))
@@ -132,17 +208,25 @@ def main():
     parser.add_argument("--gan-results", default=str(RESULTS / "gan.json"))
     parser.add_argument("--pairs", type=int, default=2000, help="latent pairs for the path lengths")
     parser.add_argument("--skip-digits", action="store_true", help="do not train the digits run")
+    parser.add_argument(
+        "--sweep", action="store_true", help="only the short recipe probes (SWEEP), 3 x 225 steps each"
+    )
     parser.add_argument("--out", default=str(RESULTS / "stylegan.json"))
     args = parser.parse_args()
     if not args.data_dir:
         parser.error("pass --data-dir (a folder with mnist.npz, e.g. ../shared/data)")
+    out = Path(args.out)
+    results = json.loads(out.read_text()) if out.is_file() else {}
+    workdir = Path(args.workdir)
+    if args.sweep:
+        classifier, _ = evaluator(workdir, args.data_dir)
+        results["sweep"] = sweep(SWEEP, 225, 3, classifier, args.data_dir)
+        out.write_text(json.dumps(results, indent=2) + "\n")
+        return
     gans = json.loads(Path(args.gan_results).read_text())["gans"]
     if "stylegan" not in gans:
         parser.error(f"{args.gan_results} has no stylegan run: run benchmarks/gan.py --only stylegan first")
     mnist = gans["stylegan"]
-    workdir = Path(args.workdir)
-    out = Path(args.out)
-    results = json.loads(out.read_text()) if out.is_file() else {}
     results.update(machine=machine_info(), versions=library_versions())
     classifier, accuracy = evaluator(workdir, args.data_dir)
     gan = kerazoo.load_model(Path(mnist["run_dir"]) / "model.keras")  # the averaged generator fit saved
@@ -152,8 +236,19 @@ def main():
     print("path length", results["path_length"], flush=True)
     results["mnist"] = {
         k: mnist[k]
-        for k in ("epochs", "train_seconds", "images_per_second", "confident_share", "digits_present",
-                  "min_class_share", "max_class_share", "quality", "real_test_vs_train", "precision", "run_dir")
+        for k in (
+            "epochs",
+            "train_seconds",
+            "images_per_second",
+            "confident_share",
+            "digits_present",
+            "min_class_share",
+            "max_class_share",
+            "quality",
+            "real_test_vs_train",
+            "precision",
+            "run_dir",
+        )
         if k in mnist
     }
     results["evaluator_test_accuracy"] = accuracy

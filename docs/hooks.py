@@ -244,8 +244,17 @@ def table_stylegan() -> str:
     data = results("stylegan")
     gans = results("gan").get("gans", {})
     sg = gans.get(_stylegan_label(), {})
-    header = ("run", "epochs", "train time", "images/s", "confident (p >= 0.9)", "class share min-max",
-              "classifier FID", "precision / recall", "near copies")
+    header = (
+        "run",
+        "epochs",
+        "train time",
+        "images/s",
+        "confident (p >= 0.9)",
+        "class share min-max",
+        "classifier FID",
+        "precision / recall",
+        "near copies",
+    )
     rows = []
 
     def quality(q):
@@ -255,24 +264,60 @@ def table_stylegan() -> str:
         return (_num(q["fid"]), f"{_num(q['precision'], 3)} / {_num(q['recall'], 3)}", copies)
 
     if sg:
-        rows.append((f"`{_stylegan_label()}`", sg["epochs"], _minutes(sg["train_seconds"]),
-                     _num(sg.get("images_per_second"), 0), _pct(sg["confident_share"]),
-                     f"{_pct(sg['min_class_share'])}-{_pct(sg['max_class_share'])}", *quality(sg.get("quality"))))
+        rows.append(
+            (
+                f"`{_stylegan_label()}`",
+                sg["epochs"],
+                _minutes(sg["train_seconds"]),
+                _num(sg.get("images_per_second"), 0),
+                _pct(sg["confident_share"]),
+                f"{_pct(sg['min_class_share'])}-{_pct(sg['max_class_share'])}",
+                *quality(sg.get("quality")),
+            )
+        )
     equal = data.get("dcgan_at_equal_time")
     if equal:
-        rows.append(("`dcgan`, at StyleGAN's training time", equal["epochs"], _minutes(equal["seconds"]), "",
-                     _pct(equal["confident_share"]),
-                     f"{_pct(equal['min_class_share'])}-{_pct(equal['max_class_share'])}", "not recorded", "", ""))
+        rows.append(
+            (
+                "`dcgan`, at StyleGAN's training time",
+                equal["epochs"],
+                _minutes(equal["seconds"]),
+                "",
+                _pct(equal["confident_share"]),
+                f"{_pct(equal['min_class_share'])}-{_pct(equal['max_class_share'])}",
+                "not recorded",
+                "",
+                "",
+            )
+        )
     dcgan = gans.get("dcgan")
     if dcgan:
-        rows.append(("`dcgan`, its whole run", dcgan["epochs"], _minutes(dcgan["train_seconds"]),
-                     _num(dcgan.get("images_per_second"), 0), _pct(dcgan["confident_share"]),
-                     f"{_pct(dcgan['min_class_share'])}-{_pct(dcgan['max_class_share'])}",
-                     *quality(dcgan.get("quality"))))
+        rows.append(
+            (
+                "`dcgan`, its whole run",
+                dcgan["epochs"],
+                _minutes(dcgan["train_seconds"]),
+                _num(dcgan.get("images_per_second"), 0),
+                _pct(dcgan["confident_share"]),
+                f"{_pct(dcgan['min_class_share'])}-{_pct(dcgan['max_class_share'])}",
+                *quality(dcgan.get("quality")),
+            )
+        )
     real = sg.get("real_test_vs_train") or {}
     if real:
-        rows.append(("real test images vs train (this evaluator)", "", "", "", "", "", _num(real.get("fid")),
-                     f"{_num(real.get('precision'), 3)} / {_num(real.get('recall'), 3)}", ""))
+        rows.append(
+            (
+                "real test images vs train (this evaluator)",
+                "",
+                "",
+                "",
+                "",
+                "",
+                _num(real.get("fid")),
+                f"{_num(real.get('precision'), 3)} / {_num(real.get('recall'), 3)}",
+                "",
+            )
+        )
     return _table(header, rows) + _source("gan", "stylegan")
 
 
@@ -283,9 +328,13 @@ def table_stylegan_curve() -> str:
 def table_stylegan_ppl() -> str:
     ppl = results("stylegan").get("path_length")
     if not ppl:
-        return "not measured yet"
-    rows = [(f"in {space}", _num(ppl[space]["ppl"], 1), _num(ppl[space]["median"], 1), f"{ppl[space]['n']:,}")
-            for space in ("z", "w")]
+        return _table(("path", "perceptual path length"), [("z and w", "not measured yet")]) + _source(
+            "stylegan"
+        )
+    rows = [
+        (f"in {space}", _num(ppl[space]["ppl"], 1), _num(ppl[space]["median"], 1), f"{ppl[space]['n']:,}")
+        for space in ("z", "w")
+    ]
     return _table(("path", "perceptual path length (trimmed mean)", "median", "pairs kept"), rows) + _source(
         "stylegan"
     )
@@ -294,12 +343,31 @@ def table_stylegan_ppl() -> str:
 def table_stylegan_digits() -> str:
     r = results("stylegan").get("digits")
     if not r:
-        return "not measured yet"
-    rows = [("`kerazoo train stylegan` (its defaults, `digits`)", r["epochs"], _minutes(r["train_seconds"]),
-             _num(r["images_per_second"], 0), _pct(r["confident_share"]), r["digits_present"],
-             f"{_pct(r['min_class_share'])}-{_pct(r['max_class_share'])}", _pct(r["judge_test_accuracy"]))]
-    header = ("run", "epochs", "train time", "images/s", "confident (p >= 0.9)", "digits present",
-              "class share min-max", "judge's test accuracy")
+        return _table(
+            ("run", "figures"), [("`kerazoo train stylegan` on `digits`", "not measured yet")]
+        ) + _source("stylegan")
+    rows = [
+        (
+            "`kerazoo train stylegan` (its defaults, `digits`)",
+            r["epochs"],
+            _minutes(r["train_seconds"]),
+            _num(r["images_per_second"], 0),
+            _pct(r["confident_share"]),
+            r["digits_present"],
+            f"{_pct(r['min_class_share'])}-{_pct(r['max_class_share'])}",
+            _pct(r["judge_test_accuracy"]),
+        )
+    ]
+    header = (
+        "run",
+        "epochs",
+        "train time",
+        "images/s",
+        "confident (p >= 0.9)",
+        "digits present",
+        "class share min-max",
+        "judge's test accuracy",
+    )
     return _table(header, rows) + _source("stylegan")
 
 

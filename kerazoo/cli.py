@@ -528,7 +528,9 @@ def _cmd_sample(args) -> int:
             "--mix and --crossover are for a StyleGAN synthesis export (kerazoo export RUN --signature styles)."
         )
     if args.truncation is not None and not (styles or getattr(generator, "truncatable", False)):
-        raise runtime.ArtifactError(f"'{args.artifact}' takes no truncation: --truncation is for StyleGAN exports.")
+        raise runtime.ArtifactError(
+            f"'{args.artifact}' takes no truncation: --truncation is for StyleGAN exports."
+        )
     out = args.out or os.path.splitext(args.artifact)[0] + ".png"
     arrays = os.path.splitext(out)[1].lower() == ".npz"
     if not arrays and os.path.splitext(out)[1].lower() != ".png":
@@ -553,7 +555,12 @@ def _cmd_sample(args) -> int:
         )
     elif styles:
         images = generator.sample(
-            args.n, label=label, seed=args.seed, truncation=args.truncation, mix_seed=args.mix, crossover=args.crossover
+            args.n,
+            label=label,
+            seed=args.seed,
+            truncation=args.truncation,
+            mix_seed=args.mix,
+            crossover=args.crossover,
         )
     elif args.truncation is not None:
         images = generator.sample(args.n, label=label, seed=args.seed, truncation=args.truncation)

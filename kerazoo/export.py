@@ -354,14 +354,20 @@ def _verify_extra_signatures(servable, artifact: Path, format, quantize, batch_s
             actual = runtime.LiteModel(artifact, signature=name)(**inputs)
         key = next(iter(expected))
         diff = np.abs(expected[key].astype(np.float64) - actual[key].astype(np.float64))
-        figures = {"compared_output": key, "rows": int(len(diff)), "max_abs_diff": float(diff.max()),
-                   "mean_abs_diff": float(diff.mean())}
+        figures = {
+            "compared_output": key,
+            "rows": int(len(diff)),
+            "max_abs_diff": float(diff.max()),
+            "mean_abs_diff": float(diff.mean()),
+        }
         if quantize in ("float32", "float16"):
             tolerance = TOLERANCES[quantize]
             passed = figures["max_abs_diff"] <= tolerance["max_abs_diff"]
         else:
             tolerance = TOLERANCES["quantized_other"]
-            figures["mean_abs_diff_of_range"] = figures["mean_abs_diff"] / (float(np.ptp(expected[key])) or 1.0)
+            figures["mean_abs_diff_of_range"] = figures["mean_abs_diff"] / (
+                float(np.ptp(expected[key])) or 1.0
+            )
             passed = figures["mean_abs_diff_of_range"] <= tolerance["mean_abs_diff_of_range"]
         checks[name] = {**figures, "tolerance": tolerance, "passed": bool(passed)}
     return checks
@@ -520,7 +526,9 @@ def _export(
     return metadata
 
 
-def default_out(source, format: str = "tflite", quantize: str = "float32", signature: str | None = None) -> Path:
+def default_out(
+    source, format: str = "tflite", quantize: str = "float32", signature: str | None = None
+) -> Path:
     """Where `kerazoo export` writes when `--out` is not given: `RUN_DIR/export/` for a run
     (`generator.tflite`, `model_int8.tflite`, `decoder_saved_model`, `synthesis.tflite` for a
     StyleGAN's `--signature styles`, ...), else beside the `.keras` file (`NAME.tflite`,

@@ -284,7 +284,11 @@ class Generator(_ClassLabels, LiteModel):
 
 def check_truncation(psi) -> float:
     """`psi` as a float if it is a number in [-1, 1]; `ArtifactError` with one line otherwise."""
-    if isinstance(psi, bool) or not isinstance(psi, (int, float, np.integer, np.floating)) or not -1.0 <= psi <= 1.0:
+    if (
+        isinstance(psi, bool)
+        or not isinstance(psi, (int, float, np.integer, np.floating))
+        or not -1.0 <= psi <= 1.0
+    ):
         raise ArtifactError(
             f"--truncation must be a number in [-1, 1] (1: none, 0: the average image). Received: {psi!r}"
         )
@@ -293,7 +297,11 @@ def check_truncation(psi) -> float:
 
 def check_crossover(crossover, num_ws: int) -> int:
     """`crossover` as an int if it is a layer index in 0..num_ws; `ArtifactError` with one line otherwise."""
-    if isinstance(crossover, bool) or not isinstance(crossover, (int, np.integer)) or not 0 <= crossover <= num_ws:
+    if (
+        isinstance(crossover, bool)
+        or not isinstance(crossover, (int, np.integer))
+        or not 0 <= crossover <= num_ws
+    ):
         raise ArtifactError(
             f"--crossover must be a layer index in 0..{num_ws} for this synthesis network ({num_ws} styles; "
             f"0: all from the --mix seed). Received: {crossover!r}"
@@ -320,7 +328,9 @@ def mixing_tiles(images_for, rows, columns, crossover: int, num_ws: int) -> np.n
     left = images_for(mixed_styles(rows, rows, num_ws, num_ws))
     first = np.repeat(rows, len(columns), axis=0)
     second = np.tile(columns, (len(rows), 1))
-    cells = images_for(mixed_styles(first, second, crossover, num_ws)).reshape(len(rows), len(columns), *top.shape[1:])
+    cells = images_for(mixed_styles(first, second, crossover, num_ws)).reshape(
+        len(rows), len(columns), *top.shape[1:]
+    )
     tiles = [np.zeros_like(top[0]), *top]
     for i in range(len(rows)):
         tiles += [left[i], *cells[i]]

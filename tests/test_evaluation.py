@@ -236,3 +236,19 @@ def test_evaluate_bad_input_one_line_and_nothing_left(tmp_path, tiny_cgan_run, c
     assert not (broken / "eval").exists() and not list(broken.glob(".eval.*"))
     with pytest.raises(EvaluationError):
         evaluate(tmp_path / "missing")
+
+
+def test_perceptual_path_length_is_the_trimmed_mean_squared_step_over_epsilon_squared():
+    from kerazoo.quality import perceptual_path_length
+
+    rng = np.random.default_rng(0)
+    start = rng.standard_normal((200, 5))
+    steps = np.zeros_like(start)
+    steps[:, 0] = 1e-4 * np.sqrt(np.arange(200))  # pair i: squared distance i * eps^2
+    figures = perceptual_path_length(start, start + steps, epsilon=1e-4, trim=0.01)
+    kept = np.arange(200)[2:-2]  # the lowest and highest 1% dropped
+    assert figures["n"] == len(kept)
+    np.testing.assert_allclose(figures["ppl"], kept.mean(), rtol=1e-6)
+    assert perceptual_path_length(start, start, 1e-4)["ppl"] == 0.0
+    with pytest.raises(ValueError, match="same shape"):
+        perceptual_path_length(start, start[:10])

@@ -81,7 +81,9 @@ def test_truncation_zero_gives_the_average_image_for_every_z():
     assert np.abs(full - full[:1]).max() > 1e-3  # at psi 1 the z's differ
     half = np.asarray(gan.generator([noise, np.full(6, 0.5, np.float32)]))
     w = np.asarray(gan.mapping([noise, np.ones(6, np.float32)]))
-    expected = gan.synthesis(gan.styles(np.asarray(truncation.w_avg) + 0.5 * (w - np.asarray(truncation.w_avg))))
+    expected = gan.synthesis(
+        gan.styles(np.asarray(truncation.w_avg) + 0.5 * (w - np.asarray(truncation.w_avg)))
+    )
     np.testing.assert_allclose(half, expected, atol=1e-5)
 
 
@@ -91,7 +93,10 @@ def test_style_mixing_at_crossover_zero_is_the_second_w_and_at_the_end_the_first
     first, second = (np.asarray(gan.mapping([_noise(4, seed=s), ones])) for s in (1, 2))
     synth = gan.synthesis
     for crossover, expected in ((0, second), (gan.num_ws, first)):
-        for styles in (gan.styles(first, second, crossover), runtime.mixed_styles(first, second, crossover, gan.num_ws)):
+        for styles in (
+            gan.styles(first, second, crossover),
+            runtime.mixed_styles(first, second, crossover, gan.num_ws),
+        ):
             np.testing.assert_allclose(synth(styles), synth(gan.styles(expected)), atol=1e-6)
     mixed = np.asarray(synth(gan.styles(first, second, 3)))
     assert np.abs(mixed - np.asarray(synth(gan.styles(first)))).max() > 1e-4
@@ -118,7 +123,9 @@ def test_noise_inputs_change_only_fine_detail():
     np.testing.assert_array_equal(fixed, np.asarray(gan.synthesis(styles)))  # fixed noise: deterministic
     with random_noise(gan.synthesis):
         a, b = np.asarray(gan.synthesis(styles)), np.asarray(gan.synthesis(styles))
-    other = np.asarray(gan.synthesis(gan.styles(np.asarray(gan.mapping([_noise(8, seed=9), np.ones(8, np.float32)])))))
+    other = np.asarray(
+        gan.synthesis(gan.styles(np.asarray(gan.mapping([_noise(8, seed=9), np.ones(8, np.float32)]))))
+    )
     noise_change, style_change = np.abs(a - b).mean(), np.abs(fixed - other).mean()
     assert 0 < noise_change < 0.5 * style_change, (noise_change, style_change)
     # Fine detail: averaged over 7x7 patches the noise's change mostly cancels; a new w's does not.
@@ -142,7 +149,9 @@ def test_stylegan_trains_with_fit_mixing_styles_and_saves_and_loads(tmp_path):
     noise = _noise(3)
     np.testing.assert_allclose(loaded(noise), gan(noise), atol=1e-5)
     np.testing.assert_allclose(
-        loaded.generator([noise, np.full(3, 0.5, np.float32)]), gan.generator([noise, np.full(3, 0.5, np.float32)]), atol=1e-5
+        loaded.generator([noise, np.full(3, 0.5, np.float32)]),
+        gan.generator([noise, np.full(3, 0.5, np.float32)]),
+        atol=1e-5,
     )
 
 
@@ -211,8 +220,12 @@ def test_exports_match_keras_and_sample_and_mix_without_tensorflow(tiny_stylegan
     zero = generator.sample(4, seed=1, truncation=0.0)
     assert (zero == zero[:1]).all()
     # Mixing: crossover 0 is the --mix seed's image, num_ws the --seed's.
-    np.testing.assert_array_equal(synthesis.sample(4, seed=1, mix_seed=2, crossover=0), synthesis.sample(4, seed=2))
-    np.testing.assert_array_equal(synthesis.sample(4, seed=1, mix_seed=2, crossover=6), synthesis.sample(4, seed=1))
+    np.testing.assert_array_equal(
+        synthesis.sample(4, seed=1, mix_seed=2, crossover=0), synthesis.sample(4, seed=2)
+    )
+    np.testing.assert_array_equal(
+        synthesis.sample(4, seed=1, mix_seed=2, crossover=6), synthesis.sample(4, seed=1)
+    )
 
     grid = tmp_path / "mix.png"
     argv = ["sample", str(synthesis_out), "--n", "8", "--mix", "3", "--crossover", "2", "--truncation", "0.7"]
@@ -222,17 +235,40 @@ def test_exports_match_keras_and_sample_and_mix_without_tensorflow(tiny_stylegan
     capsys.readouterr()
     for bad, words in (
         (["sample", str(generator_out), "--truncation", "1.5"], "--truncation must be a number in [-1, 1]"),
-        (["sample", str(synthesis_out), "--mix", "1", "--crossover", "9"], "--crossover must be a layer index in 0..6"),
+        (
+            ["sample", str(synthesis_out), "--mix", "1", "--crossover", "9"],
+            "--crossover must be a layer index in 0..6",
+        ),
         (["sample", str(synthesis_out), "--crossover", "2"], "--crossover needs --mix"),
-        (["sample", str(generator_out), "--mix", "1"], "--mix and --crossover are for a StyleGAN synthesis export"),
-        (["export", str(run), "--signature", "bogus", "--out", str(tmp_path / "x.tflite")], "no signature 'bogus'"),
-        (["export", str(run), "--signature", "styles", "--quantize", "int8", "--out", str(tmp_path / "y.tflite")], "--quantize dynamic"),
+        (
+            ["sample", str(generator_out), "--mix", "1"],
+            "--mix and --crossover are for a StyleGAN synthesis export",
+        ),
+        (
+            ["export", str(run), "--signature", "bogus", "--out", str(tmp_path / "x.tflite")],
+            "no signature 'bogus'",
+        ),
+        (
+            [
+                "export",
+                str(run),
+                "--signature",
+                "styles",
+                "--quantize",
+                "int8",
+                "--out",
+                str(tmp_path / "y.tflite"),
+            ],
+            "--quantize dynamic",
+        ),
     ):
         out = tmp_path / "bad.png"
         assert main([*bad, "--out", str(out)] if bad[0] == "sample" else bad) == 2, bad
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and words in err[0], (bad, err)
-        assert not out.exists() and not (tmp_path / "x.tflite").exists() and not (tmp_path / "y.tflite").exists()
+        assert (
+            not out.exists() and not (tmp_path / "x.tflite").exists() and not (tmp_path / "y.tflite").exists()
+        )
 
 
 def test_default_export_paths_name_the_synthesis_network(tiny_stylegan_run):
@@ -276,10 +312,17 @@ def test_an_interrupted_stylegan_resumes_bit_for_bit(tmp_path):
     expected = state(gan)
     gan, ds = fresh()
     with pytest.raises(KeyboardInterrupt):
-        gan.fit(ds, epochs=2, verbose=0, shuffle=False,
-                callbacks=[Interrupt(1, 2), BackupAndRestore(tmp_path / "b", save_freq=2)])
+        gan.fit(
+            ds,
+            epochs=2,
+            verbose=0,
+            shuffle=False,
+            callbacks=[Interrupt(1, 2), BackupAndRestore(tmp_path / "b", save_freq=2)],
+        )
     gan, ds = fresh()
-    history = fit_resumable(gan, ds, BackupAndRestore(tmp_path / "b", save_freq=2), epochs=2, verbose=0, shuffle=False)
+    history = fit_resumable(
+        gan, ds, BackupAndRestore(tmp_path / "b", save_freq=2), epochs=2, verbose=0, shuffle=False
+    )
     assert history.history == reference
     got = state(gan)
     assert len(got) == len(expected) and all(np.array_equal(a, b) for a, b in zip(got, expected))

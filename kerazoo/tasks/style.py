@@ -60,7 +60,9 @@ class StyleGeneration(Generation):
         if not isinstance(prepared.model, StyleGAN):
             from kerazoo.tasks._base import UsageError
 
-            raise UsageError(f"Model '{run.entry.name}' is not a StyleGAN: train it with the generation task.")
+            raise UsageError(
+                f"Model '{run.entry.name}' is not a StyleGAN: train it with the generation task."
+            )
         return prepared
 
     def finish(self, prepared, run, run_dir):

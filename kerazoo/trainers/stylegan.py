@@ -80,7 +80,9 @@ class StyleGAN(GAN):
 
         for label, network in (("mapping", mapping), ("synthesis", synthesis)):
             if not isinstance(network, keras.Model):
-                raise ValueError(f"StyleGAN needs a keras.Model as `{label}`. Received: {type(network).__name__}")
+                raise ValueError(
+                    f"StyleGAN needs a keras.Model as `{label}`. Received: {type(network).__name__}"
+                )
         if [t.name for t in mapping.inputs] != ["noise", "truncation"] or len(synthesis.inputs) != 1:
             raise ValueError(
                 "StyleGAN needs a mapping network taking [noise, truncation] and a synthesis network "
@@ -88,8 +90,12 @@ class StyleGAN(GAN):
             )
         w_dim, styles_dim = int(mapping.outputs[0].shape[-1]), int(synthesis.inputs[0].shape[-1])
         if w_dim != styles_dim:
-            raise ValueError(f"The mapping network makes w of size {w_dim}; the synthesis network takes {styles_dim}.")
-        generator = stylegan_generator(mapping, synthesis, name=f"{kwargs.get('name') or 'stylegan'}_generator")
+            raise ValueError(
+                f"The mapping network makes w of size {w_dim}; the synthesis network takes {styles_dim}."
+            )
+        generator = stylegan_generator(
+            mapping, synthesis, name=f"{kwargs.get('name') or 'stylegan'}_generator"
+        )
         super().__init__(generator, discriminator, seed=seed, **kwargs)
         self.mapping = mapping
         self.synthesis = synthesis
@@ -223,7 +229,11 @@ class StyleGAN(GAN):
 def check_crossover(crossover, num_ws, error=ValueError) -> int:
     """`crossover` as an int if it is a layer index in 0..num_ws (0: every style from the second w,
     num_ws: every style from the first); `error` with one line otherwise."""
-    if isinstance(crossover, bool) or not isinstance(crossover, numbers.Integral) or not 0 <= crossover <= num_ws:
+    if (
+        isinstance(crossover, bool)
+        or not isinstance(crossover, numbers.Integral)
+        or not 0 <= crossover <= num_ws
+    ):
         raise error(
             f"The crossover must be a layer index in 0..{num_ws} for this synthesis network ({num_ws} "
             f"styles; 0: all from the second seed). Received: crossover={crossover!r}"
