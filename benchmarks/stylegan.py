@@ -1,7 +1,7 @@
 """StyleGAN's own figures, beside the GAN benchmark's: perceptual path length in z and in w, the
 DCGAN at equal training time, and the recipe on data it was not tuned on.
 
-    python benchmarks/gan.py --data-dir ../shared/data --only stylegan --epochs 7
+    python benchmarks/gan.py --data-dir ../shared/data --only stylegan --epochs 4
     python benchmarks/stylegan.py --data-dir ../shared/data
 
 The first command trains `stylegan` on full MNIST with its recipe and judges 10,000 samples like

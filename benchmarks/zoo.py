@@ -19,7 +19,14 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-GAN_EPOCHS = {"dcgan": 15, "cgan": 4, "gan": 30, "wgan_gp": 1, "progan": 24}  # MNIST epochs behind the table
+GAN_EPOCHS = {
+    "dcgan": 15,
+    "cgan": 4,
+    "gan": 30,
+    "wgan_gp": 1,
+    "progan": 24,
+    "stylegan": 4,
+}  # MNIST epochs behind the table
 # Recipe overrides for MNIST (`gan.py --recipe`, as typed); results are stored as `NAME,KEY=VALUE`.
 GAN_RECIPES = {
     "progan": {  # its default schedule is sized for `digits`; the generator's average; lazy penalty
