@@ -448,9 +448,10 @@ def stylegan(
     seed=None,
     name="stylegan",
 ):
-    """StyleGAN (StyleGAN2's networks): mapping network to w, modulated convolutions with weight
-    demodulation, noise inputs, skip toRGB outputs, residual discriminator; style mixing, lazy R1,
-    truncation.
+    """StyleGAN with StyleGAN2's networks: a mapping network, styles per layer, mixing, truncation.
+
+    Mapping network to w, modulated convolutions with weight demodulation, noise inputs, skip toRGB
+    outputs, residual discriminator; style mixing, lazy R1, the truncation trick.
 
     Reference: Karras et al., "Analyzing and Improving the Image Quality of StyleGAN", CVPR 2020.
     Default optimizers: Adam(beta_1=0, beta_2=0.99) as in the paper, at 5e-4 for the generator and
