@@ -319,6 +319,7 @@ def test_every_registered_model_has_a_registered_task_and_a_typed_recipe():
             "forecasting",
             "generation",
             "progressive",
+            "style",
             "reconstruction",
             "synthesis",
             "translation",
