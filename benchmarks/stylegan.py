@@ -82,6 +82,32 @@ def path_lengths(gan, classifier, pairs: int, seed: int = 0) -> dict:
     return out
 
 
+def style_sensitivity(gan, seed: int = 0) -> dict:
+    """How much the synthesis network's images move across the styles its mapping gives 256 z's,
+    against across random styles N(0, 3^2) (mean per-pixel std over the samples), and how dense its
+    kernels are (per output channel, the largest input channel's share of the summed squared weights,
+    averaged: near 1 would let demodulation cancel the styles)."""
+    from kerazoo.models.stylegan import StyledConv
+
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((256, gan.latent_dim)).astype(np.float32)
+    w = np.asarray(gan.mapping([z, np.ones(256, np.float32)]))
+    own = np.asarray(gan.synthesis(gan.styles(w)))
+    wild = np.asarray(
+        gan.synthesis(3.0 * rng.standard_normal((256, gan.num_ws, gan.w_dim)).astype(np.float32))
+    )
+    shares = []
+    for layer in gan.synthesis.layers:
+        if isinstance(layer, StyledConv):
+            squared = np.square(np.asarray(layer.kernel)).sum(axis=(0, 1))  # (in, out)
+            shares.append(float((squared.max(axis=0) / squared.sum(axis=0)).mean()))
+    return {
+        "spread_across_mapped_styles": float(own.std(axis=0).mean()),
+        "spread_across_random_styles": float(wild.std(axis=0).mean()),
+        "largest_input_share_per_output": shares,
+    }
+
+
 def equal_time(gan_results: dict, seconds: float) -> dict | None:
     """The DCGAN's figures after its last epoch that ended within `seconds` of training."""
     dcgan = gan_results.get("dcgan")
@@ -234,6 +260,8 @@ def main():
     results["path_length"] = path_lengths(gan, classifier, args.pairs)
     results["path_length"]["seconds"] = round(time.perf_counter() - start, 1)
     print("path length", results["path_length"], flush=True)
+    results["style_sensitivity"] = style_sensitivity(gan)
+    print("style sensitivity", results["style_sensitivity"], flush=True)
     results["mnist"] = {
         k: mnist[k]
         for k in (
