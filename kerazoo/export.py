@@ -66,6 +66,7 @@ from kerazoo.serving import (
     ImageServable,
     Servable,
     as_float32,
+    compare_output,
     rebuilt,
 )
 
@@ -352,24 +353,7 @@ def _verify_extra_signatures(servable, artifact: Path, format, quantize, batch_s
             actual = _run_saved_model(artifact, inputs, batch_size, signature=name)
         else:
             actual = runtime.LiteModel(artifact, signature=name)(**inputs)
-        key = next(iter(expected))
-        diff = np.abs(expected[key].astype(np.float64) - actual[key].astype(np.float64))
-        figures = {
-            "compared_output": key,
-            "rows": int(len(diff)),
-            "max_abs_diff": float(diff.max()),
-            "mean_abs_diff": float(diff.mean()),
-        }
-        if quantize in ("float32", "float16"):
-            tolerance = TOLERANCES[quantize]
-            passed = figures["max_abs_diff"] <= tolerance["max_abs_diff"]
-        else:
-            tolerance = TOLERANCES["quantized_other"]
-            figures["mean_abs_diff_of_range"] = figures["mean_abs_diff"] / (
-                float(np.ptp(expected[key])) or 1.0
-            )
-            passed = figures["mean_abs_diff_of_range"] <= tolerance["mean_abs_diff_of_range"]
-        checks[name] = {**figures, "tolerance": tolerance, "passed": bool(passed)}
+        checks[name] = compare_output(quantize, expected, actual, next(iter(expected)))
     return checks
 
 

@@ -113,28 +113,18 @@ class Servable:
     # Verification.
     def check_quantized(self, figures: dict, expected: dict) -> tuple:
         """`(tolerance, passed)` for a `dynamic` or `int8` artifact; `figures` may be extended."""
-        tolerance = TOLERANCES["quantized_other"]
-        spread = float(np.ptp(expected[self.main_output])) or 1.0
-        figures["mean_abs_diff_of_range"] = figures["mean_abs_diff"] / spread
-        return tolerance, figures["mean_abs_diff_of_range"] <= tolerance["mean_abs_diff_of_range"]
+        return check_of_range(figures, expected[self.main_output])
 
     def compare(self, quantize: str, expected: dict, actual: dict, labels) -> dict:
         """The verification figures and whether they pass."""
-        key = self.main_output
-        diff = np.abs(expected[key].astype(np.float64) - actual[key].astype(np.float64))
-        figures = {
-            "compared_output": key,
-            "rows": int(len(diff)),
-            "max_abs_diff": float(diff.max()),
-            "mean_abs_diff": float(diff.mean()),
-        }
-        self.extra_figures(figures, expected, actual, labels)
-        if quantize in ("float32", "float16"):
-            tolerance = TOLERANCES[quantize]
-            passed = figures["max_abs_diff"] <= tolerance["max_abs_diff"]
-        else:
-            tolerance, passed = self.check_quantized(figures, expected)
-        return {**figures, "tolerance": tolerance, "passed": bool(passed)}
+        return compare_output(
+            quantize,
+            expected,
+            actual,
+            self.main_output,
+            lambda figures: self.extra_figures(figures, expected, actual, labels),
+            lambda figures: self.check_quantized(figures, expected),
+        )
 
     def extra_figures(self, figures: dict, expected: dict, actual: dict, labels) -> None:
         """Role-specific verification figures, added to `figures`."""
@@ -325,6 +315,35 @@ class ClassifierServable(Servable):
 
     def metadata(self):
         return {**super().metadata(), "num_classes": self.num_classes}
+
+
+def check_of_range(figures: dict, expected) -> tuple:
+    """`(tolerance, passed)` for a quantized artifact of any output: the mean absolute difference
+    (in `figures`) at most 5% of the Keras output's range (added to `figures`)."""
+    tolerance = TOLERANCES["quantized_other"]
+    figures["mean_abs_diff_of_range"] = figures["mean_abs_diff"] / (float(np.ptp(expected)) or 1.0)
+    return tolerance, figures["mean_abs_diff_of_range"] <= tolerance["mean_abs_diff_of_range"]
+
+
+def compare_output(quantize: str, expected: dict, actual: dict, key: str, extra=None, quantized=None) -> dict:
+    """Verification figures of output `key` (artifact against Keras) and whether they pass: the float32
+    and float16 tolerances on the max absolute difference; for a quantized artifact `quantized(figures)`
+    (default: `check_of_range`). `extra(figures)` adds a role's own figures."""
+    diff = np.abs(expected[key].astype(np.float64) - actual[key].astype(np.float64))
+    figures = {
+        "compared_output": key,
+        "rows": int(len(diff)),
+        "max_abs_diff": float(diff.max()),
+        "mean_abs_diff": float(diff.mean()),
+    }
+    if extra is not None:
+        extra(figures)
+    if quantize in ("float32", "float16"):
+        tolerance = TOLERANCES[quantize]
+        passed = figures["max_abs_diff"] <= tolerance["max_abs_diff"]
+    else:
+        tolerance, passed = (quantized or (lambda f: check_of_range(f, expected[key])))(figures)
+    return {**figures, "tolerance": tolerance, "passed": bool(passed)}
 
 
 def as_float32(model):
