@@ -9,9 +9,9 @@
                        [--strategy default|mirrored|multi_worker] [--precision float32|mixed|auto]
                        [--export saved_model,tflite] [--tensorboard DIR]
                        [--resume] [--backup-every N] [--nondeterministic] [--overwrite] [--quiet]
-    kerazoo export RUN_DIR_OR_MODEL [--format saved_model|tflite] [--quantize float32|float16|dynamic|int8]
+    kerazoo export RUN_DIR_OR_MODEL [--format saved_model|tflite|onnx|web] [--quantize float32|float16|dynamic|int8]
                        [--batch-size N] [--out PATH] [--data-dir DIR] [--dataset D] [--overwrite] [--unsafe]
-    kerazoo sample ARTIFACT.tflite [--n 64] [--label K|CLASS] [--seed S] [--columns C] [--out grid.png|samples.npz] [--overwrite]
+    kerazoo sample ARTIFACT.tflite|.onnx [--n 64] [--label K|CLASS] [--seed S] [--columns C] [--out grid.png|samples.npz] [--overwrite]
     kerazoo evaluate RUN_DIR [--data-dir DIR] [--n N] [--evaluator PATH] [--seed S] [--unsafe]
 
 `kerazoo sample` imports no TensorFlow: it runs where only numpy, ai-edge-litert and Pillow are
@@ -33,7 +33,7 @@ import sys
 __all__ = ["main", "parse_set", "parse_value"]
 
 # Mirrors kerazoo.export.FORMATS / QUANTIZATIONS (not imported: that module imports TensorFlow).
-FORMATS = ("saved_model", "tflite")
+FORMATS = ("saved_model", "tflite", "onnx", "web")
 QUANTIZATIONS = ("float32", "float16", "dynamic", "int8")
 
 
@@ -188,9 +188,16 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    ex = sub.add_parser("export", help="export a run or .keras model to SavedModel or TFLite, verified")
+    ex = sub.add_parser(
+        "export", help="export a run or .keras model to SavedModel, TFLite, ONNX or a web page, verified"
+    )
     ex.add_argument("source", metavar="RUN_DIR_OR_MODEL", help="a run directory or a .keras file")
-    ex.add_argument("--format", choices=FORMATS, default="tflite", help="artifact format (default: tflite)")
+    ex.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="tflite",
+        help="artifact format (default: tflite; web: a static page folder running the TFLite file)",
+    )
     ex.add_argument(
         "--quantize",
         choices=QUANTIZATIONS,
@@ -226,8 +233,10 @@ def _build_parser() -> argparse.ArgumentParser:
         "--unsafe", action="store_true", help="load a run model that holds Python code (trusted files only)"
     )
 
-    sa = sub.add_parser("sample", help="draw a PNG grid from an exported .tflite generator (no TensorFlow)")
-    sa.add_argument("artifact", metavar="ARTIFACT", help="an exported generator (.tflite)")
+    sa = sub.add_parser(
+        "sample", help="draw a PNG grid from an exported .tflite or .onnx generator (no TensorFlow)"
+    )
+    sa.add_argument("artifact", metavar="ARTIFACT", help="an exported generator (.tflite, or .onnx)")
     sa.add_argument("--n", type=int, default=64, help="number of samples (default: 64)")
     sa.add_argument(
         "--label",
@@ -269,9 +278,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
     tl = sub.add_parser(
         "translate",
-        help="translate images with an exported .tflite translator (pix2pix, SRGAN; no TensorFlow)",
+        help="translate images with an exported .tflite or .onnx translator (pix2pix, SRGAN; no TensorFlow)",
     )
-    tl.add_argument("artifact", metavar="ARTIFACT", help="an exported translator (.tflite)")
+    tl.add_argument("artifact", metavar="ARTIFACT", help="an exported translator (.tflite, or .onnx)")
     tl.add_argument(
         "inputs", metavar="INPUT", nargs="+", help="image files (resized to the model's input size)"
     )

@@ -85,7 +85,7 @@ __all__ = [
     "ClassifierServable",
 ]
 
-FORMATS = ("saved_model", "tflite")
+FORMATS = ("saved_model", "tflite", "onnx", "web")
 QUANTIZATIONS = ("float32", "float16", "dynamic", "int8")
 
 
@@ -291,6 +291,66 @@ def _write_tflite(servable: Servable, path: Path, saved_model: Path, quantize, b
     path.write_bytes(flatbuffer)
 
 
+ONNX_OPSET = 17
+
+
+def _write_onnx(servable: Servable, path: Path, saved_model: Path, batch_size) -> dict:
+    """The serving signature converted to ONNX by tf2onnx (opset `ONNX_OPSET`), through a SavedModel
+    (whose loader freezes constants the model captured, such as an adapted Normalization's mean). An
+    output named like an input (a translator's `images`) is stored as `NAME_out`: ONNX names each
+    value once. Returns `{stored name: signature name}` for those."""
+    try:
+        import onnxruntime  # noqa: F401 - needed to verify what is written
+        import tf2onnx
+    except ImportError:
+        raise ExportError(
+            'ONNX export needs tf2onnx and onnxruntime: pip install "kerazoo[train,onnx-export]".'
+        ) from None
+    clash = set(servable.input_names)
+    renamed = {}
+
+    @dataclasses.dataclass
+    class Renamed:
+        def input_signature(self, batch_size=None):
+            return servable.input_signature(batch_size)
+
+        def serve(self, *args):
+            outputs = {}
+            for name, value in servable.serve(*args).items():
+                stored = f"{name}_out" if name in clash else name
+                if stored != name:
+                    renamed[stored] = name
+                outputs[stored] = value
+            return outputs
+
+        def extra_signatures(self):
+            return {}
+
+    import logging
+
+    logging.getLogger("tf2onnx").setLevel(logging.ERROR)
+    _write_saved_model(Renamed(), saved_model, batch_size)
+    try:
+        graph_def, inputs, outputs, _, to_rename = tf2onnx.tf_loader.from_saved_model(
+            str(saved_model), None, None, return_initialized_tables=True, return_tensors_to_rename=True
+        )
+        with tf.device("/cpu:0"):
+            tf2onnx.convert.from_graph_def(
+                graph_def,
+                input_names=inputs,
+                output_names=outputs,
+                opset=ONNX_OPSET,
+                tensors_to_rename=to_rename,
+                output_path=str(path),
+            )
+    except Exception as e:  # noqa: BLE001 - a converter failure is reported, not raised raw
+        raise ExportError(
+            f"The ONNX converter (tf2onnx) failed: {str(e).strip().splitlines()[0][:300]}"
+        ) from None
+    shutil.rmtree(saved_model)
+    return renamed
+
+
 # --- verification ------------------------------------------------------------------------------
 
 
@@ -322,10 +382,16 @@ def _representative(servable: Servable, batch_size, data_dir, dataset, n=200):
     return generate
 
 
-def _versions() -> dict:
+def _versions(format=None) -> dict:
     import kerazoo
 
-    return {"kerazoo": kerazoo.__version__, "tensorflow": tf.__version__, "keras": keras.__version__}
+    versions = {"kerazoo": kerazoo.__version__, "tensorflow": tf.__version__, "keras": keras.__version__}
+    if format == "onnx":
+        import onnxruntime
+        import tf2onnx
+
+        versions.update(tf2onnx=tf2onnx.__version__, onnxruntime=onnxruntime.__version__)
+    return versions
 
 
 def _check_options(format, quantize, batch_size):
@@ -333,9 +399,10 @@ def _check_options(format, quantize, batch_size):
         raise ExportError(f"Unknown format {format!r}. Supported formats are: {', '.join(FORMATS)}.")
     if quantize not in QUANTIZATIONS:
         raise ExportError(f"Unknown quantization {quantize!r}. Expected one of: {', '.join(QUANTIZATIONS)}.")
-    if format == "saved_model" and quantize != "float32":
+    if format != "tflite" and quantize != "float32":
         raise ExportError(
-            f"Quantization applies to TFLite only: use --format tflite. Received: quantize={quantize!r}"
+            f"Quantization applies to TFLite only: use --format tflite. Received: --format {format} "
+            f"--quantize {quantize}"
         )
     if batch_size is not None:
         check_positive_int("batch_size", batch_size, label="--batch-size", error=ExportError)
@@ -382,7 +449,8 @@ def export(
     unsafe: bool = False,
     signature: str | None = None,
 ) -> dict:
-    """Export a zoo model to SavedModel or TFLite, verify it, and write its metadata beside it.
+    """Export a zoo model to SavedModel, TFLite, ONNX or a web page, verify it, and write its metadata
+    beside it.
 
     Example:
         ```python
@@ -392,7 +460,9 @@ def export(
 
     Args:
         source: a run directory, a `.keras` file, or a model (`kerazoo.build(...)`).
-        format: `"saved_model"` or `"tflite"`. Defaults to `"tflite"`.
+        format: `"saved_model"`, `"tflite"`, `"onnx"` (tf2onnx, verified with ONNX Runtime; float32)
+            or `"web"` (a folder with a page running the verified TFLite file in the browser:
+            `kerazoo.web`). Defaults to `"tflite"`.
         out: the artifact's path (a folder for SavedModel). Its metadata goes to `out + ".json"`.
             Defaults to `default_out(...)` (`RUN_DIR/export/generator.tflite`, ...), whose folder is
             then created.
@@ -418,6 +488,17 @@ def export(
     _check_options(format, quantize, batch_size)
     servable = source if isinstance(source, Servable) else load_servable(source, model_name, unsafe=unsafe)
     servable = servable.variant(signature)
+    if format == "web":
+        from kerazoo.web import export_web
+
+        return export_web(
+            servable, out, overwrite=overwrite, batch_size=batch_size, make_parents=make_parents
+        )
+    if format == "onnx" and servable.extra_signatures():
+        raise ExportError(
+            f"An ONNX file holds one signature; this artifact has {len(servable.extra_signatures()) + 1}. "
+            "Export it as --format tflite (or without --signature)."
+        )
     if quantize == "int8" and servable.extra_signatures():
         raise ExportError(
             f"int8 calibration covers one signature; this artifact has {len(servable.extra_signatures()) + 1}. "
@@ -456,11 +537,20 @@ def _export(
         converted = servable
         if format == "tflite":  # transposed convolutions as XNNPACK runs them, at any batch
             converted = dataclasses.replace(servable, model=sub_pixel_transposed_convs(servable.model))
-        _write_saved_model(converted, saved_model, batch_size)
+        if format != "onnx":
+            _write_saved_model(converted, saved_model, batch_size)
+        renamed = {}
         if format == "saved_model":
             actual = _run_saved_model(artifact, inputs, batch_size)
             size = sum(f.stat().st_size for f in artifact.rglob("*") if f.is_file())
             ops = None
+        elif format == "onnx":
+            renamed = _write_onnx(servable, artifact, saved_model, batch_size)
+            # The runtime reads the renamed outputs back under their signature names from the metadata.
+            (tmp / meta_path.name).write_text(json.dumps({"onnx_renamed_outputs": renamed}))
+            onnx_model = runtime.LiteModel(artifact)
+            actual = onnx_model(**inputs)
+            size, ops = artifact.stat().st_size, onnx_model.ops()
         else:
             _write_tflite(servable, artifact, saved_model, quantize, batch_size, data_dir, dataset)
             shutil.rmtree(saved_model)
@@ -493,9 +583,13 @@ def _export(
             **servable.processing(),
             **servable.metadata(),
             "size_bytes": int(size),
-            "tflite_ops": ops,
+            **(
+                {"onnx_ops": ops, "onnx_renamed_outputs": renamed}
+                if format == "onnx"
+                else {"tflite_ops": ops}
+            ),
             "verification": verification,
-            "versions": _versions(),
+            "versions": _versions(format),
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         }
         if not verification["passed"]:
@@ -525,17 +619,20 @@ def default_out(
     if not where.is_dir() and signature not in (None, "default"):
         stem = f"{stem}_{signature}"
     suffix = "" if quantize == "float32" else f"_{quantize}"
-    return folder / (f"{stem}{suffix}.tflite" if format == "tflite" else f"{stem}{suffix}_saved_model")
+    names = {"tflite": f"{stem}{suffix}.tflite", "onnx": f"{stem}.onnx", "web": f"{stem}_web"}
+    return folder / names.get(format, f"{stem}{suffix}_saved_model")
 
 
-def export_run(run_dir, formats=FORMATS, *, overwrite: bool = False, seed: int | None = None) -> dict:
+def export_run(
+    run_dir, formats=("saved_model", "tflite"), *, overwrite: bool = False, seed: int | None = None
+) -> dict:
     """Export a run directory into `RUN_DIR/export/` in each of `formats` (float32); the role may add
     to the run (a generator writes `RUN_DIR/samples_tflite.png`, its last sample grid drawn from the
     TFLite file by the TensorFlow-free runtime).
 
     Args:
         run_dir: a run directory written by `kerazoo.train`.
-        formats: any of `FORMATS`.
+        formats: any of `FORMATS`. Defaults to SavedModel and TFLite.
         overwrite: replace earlier exports.
         seed: the grid's noise seed; defaults to the run's seed (as `SampleGrid` used).
 

@@ -40,6 +40,7 @@ __all__ = [
     "save_grid",
     "mixed_styles",
     "mixing_tiles",
+    "portable_noise",
 ]
 
 SIGNATURE = "serving_default"
@@ -68,7 +69,8 @@ def _read_metadata(artifact) -> dict:
 
 
 class LiteModel:
-    """The serving signature of a `.tflite` file, called with named NumPy arrays.
+    """The serving signature of a `.tflite` file (LiteRT), or of an `.onnx` file (ONNX Runtime, the
+    `onnx` extra: `pip install "kerazoo[onnx]"`), called with named NumPy arrays.
 
     A model exported with a fixed batch size (`kerazoo export --batch-size N`) is fed in chunks of
     N (the last one padded), so callers can pass any number of rows either way.
@@ -96,6 +98,11 @@ class LiteModel:
             )
         if not path.is_file():
             raise ArtifactError(f"No artifact at '{path}'. Pass the path of an exported .tflite file.")
+        self.path = path
+        self.metadata = _read_metadata(path)
+        if path.suffix.lower() == ".onnx":
+            self._open_onnx(path, num_threads, signature)
+            return
         # A flatbuffer's file identifier sits at bytes 4..8; the interpreter is only given what has it.
         check_file(path, ".tflite file", error=ArtifactError, magic=b"TFL3", offset=4)
         from ai_edge_litert.interpreter import Interpreter
@@ -107,7 +114,6 @@ class LiteModel:
             raise ArtifactError(f"'{path}' is not a valid .tflite file ({str(e).strip()[:200]}).") from None
         if not signatures:
             raise ArtifactError(f"'{path}' has no serving signature; export it with `kerazoo export`.")
-        self.path = path
         if signature is not None and signature not in signatures:
             raise ArtifactError(f"'{path}' has no signature '{signature}' (it has {sorted(signatures)}).")
         self.signatures = tuple(signatures)
@@ -119,13 +125,56 @@ class LiteModel:
             for name, d_ in details.items()
         }
         self.output_names = tuple(signatures[self.signature]["outputs"])
-        self.metadata = _read_metadata(path)
+        self._batch_size()
+
+    def _batch_size(self):
         batch = {spec[0][0] for spec in self.input_specs.values()}
         self.batch_size = None if -1 in batch or not batch else batch.pop()
 
+    def _open_onnx(self, path, num_threads, signature):
+        """An ONNX Runtime session standing in for the interpreter: the same named inputs and outputs
+        (an output that shares an input's name is stored renamed, as the metadata records)."""
+        if signature not in (None, SIGNATURE):
+            raise ArtifactError(f"'{path}' is an ONNX file: it has one signature, not '{signature}'.")
+        check_file(path, "ONNX file", error=ArtifactError)
+        try:
+            import onnxruntime
+        except ImportError:
+            raise ArtifactError(
+                f"'{path.name}' is an ONNX file and onnxruntime is not installed: "
+                'pip install "kerazoo[onnx]" (or use the .tflite export).'
+            ) from None
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = num_threads or os.cpu_count() or 1
+        options.log_severity_level = 3
+        try:
+            session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as e:  # noqa: BLE001 - onnxruntime raises its own exception types
+            raise ArtifactError(f"'{path}' is not a valid ONNX file ({str(e).strip()[:200]}).") from None
+        types = {"tensor(float)": np.float32, "tensor(int32)": np.int32, "tensor(uint8)": np.uint8}
+        self.input_specs = {
+            i.name: (
+                tuple(d if isinstance(d, int) else -1 for d in i.shape),
+                np.dtype(types.get(i.type, np.float32)),
+            )
+            for i in session.get_inputs()
+        }
+        renamed = self.metadata.get("onnx_renamed_outputs", {})
+        stored = [o.name for o in session.get_outputs()]
+        self.output_names = tuple(renamed.get(name, name) for name in stored)
+        self.signatures, self.signature = (SIGNATURE,), SIGNATURE
+        self._interpreter = None
+        self._session = session
+        self._runner = lambda **inputs: dict(zip(self.output_names, session.run(stored, inputs)))
+        self._batch_size()
+
     def ops(self) -> list:
-        """The names of the TFLite operators in the graph (sorted, unique), before any delegate
-        (XNNPACK) replaces them."""
+        """The names of the operators in the graph (sorted, unique): TFLite's before any delegate
+        (XNNPACK) replaces them, or an ONNX file's node types (needs the `onnx` package)."""
+        if self._interpreter is None:
+            import onnx
+
+            return sorted({node.op_type for node in onnx.load(str(self.path)).graph.node})
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
         plain = Interpreter(
@@ -280,6 +329,31 @@ class Generator(_ClassLabels, LiteModel):
         labels = self.labels_for(n, label)
         noise = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
         return self.generate(noise, labels, truncation)["images_uint8"]
+
+
+def portable_noise(seed: int, shape) -> np.ndarray:
+    """Standard-normal float32 noise of `shape` that JavaScript draws identically: what a
+    `kerazoo export --format web` page feeds its model for a seed, so Python reproduces the page's
+    images (`generator.generate(portable_noise(seed, (n, generator.latent_dim)))`).
+
+    The generator is mulberry32 (32-bit state, seeded with `seed` mod 2**32) and each value is
+    `sqrt(-2 ln(1 - u1)) cos(2 pi u2)` from two of its uniforms (Box-Muller), computed in float64
+    and rounded to float32. Slower than NumPy's generators; meant for the page's sizes.
+    """
+    mask = 0xFFFFFFFF
+    count = math.prod(int(d) for d in shape)
+    state = int(seed) & mask
+    out = np.empty(count, np.float64)
+    uniforms = np.empty(2 * count, np.float64)
+    for i in range(2 * count):
+        state = (state + 0x6D2B79F5) & mask
+        t = ((state ^ (state >> 15)) * (1 | state)) & mask
+        t = ((t + (((t ^ (t >> 7)) * (61 | t)) & mask)) & mask) ^ t
+        uniforms[i] = ((t ^ (t >> 14)) & mask) / 4294967296.0
+    u1, u2 = 1.0 - uniforms[0::2], uniforms[1::2]
+    for i in range(count):
+        out[i] = math.sqrt(-2.0 * math.log(u1[i])) * math.cos(2.0 * math.pi * u2[i])
+    return out.astype(np.float32).reshape(tuple(int(d) for d in shape))
 
 
 def check_truncation(psi) -> float:

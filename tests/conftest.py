@@ -2,6 +2,7 @@
 
 import gzip
 import os
+import shutil
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -99,12 +100,11 @@ def digits_cnn_run(tmp_path_factory):
 def copy_package_source(dest):
     """A copy of what pip needs to build kerazoo (package, setup files, README) in `dest`, so that a
     build there leaves this checkout alone; returns `dest`."""
-    import shutil
     from pathlib import Path
 
     root, dest = Path(__file__).resolve().parents[1], Path(dest)
     dest.mkdir(parents=True)
-    for name in ("setup.cfg", "pyproject.toml", "MANIFEST.in", "README.md"):
+    for name in ("setup.py", "setup.cfg", "pyproject.toml", "MANIFEST.in", "README.md"):
         shutil.copy(root / name, dest / name)
     shutil.copytree(root / "kerazoo", dest / "kerazoo", ignore=shutil.ignore_patterns("__pycache__"))
     return dest
@@ -126,3 +126,21 @@ class Interrupt(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         if (self.epoch, batch + 1) == self.at:
             raise KeyboardInterrupt
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium through Playwright (CI installs it; skipped elsewhere without it)."""
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI needs Debian's chromium (.ci/run installs it)")
+        pytest.skip("no chromium here (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()

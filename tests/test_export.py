@@ -11,7 +11,7 @@ import tensorflow as tf
 import kerazoo
 from kerazoo import runtime
 from kerazoo.cli import main
-from kerazoo.export import FORMATS, TOLERANCES, ExportError, export, export_run
+from kerazoo.export import TOLERANCES, ExportError, export, export_run
 
 ROLE_OUTPUTS = {
     "generator": {"images", "images_uint8"},
@@ -46,21 +46,23 @@ SAVED_MODEL_ROLES = (
     "pix2pix",
     "tabular_gan",
 )
-EXPORT_CASES = [(n, "tflite") for n in kerazoo.list_models()] + [
-    (n, "saved_model") for n in SAVED_MODEL_ROLES
-]
+EXPORT_CASES = (
+    [(n, "tflite") for n in kerazoo.list_models()]
+    + [(n, "onnx") for n in kerazoo.list_models()]
+    + [(n, "saved_model") for n in SAVED_MODEL_ROLES]
+)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name, fmt", EXPORT_CASES)
 def test_every_zoo_model_exports_and_passes_verification(name, fmt, tmp_path):
-    out = tmp_path / ("model.tflite" if fmt == "tflite" else "model_saved_model")
+    out = tmp_path / {"tflite": "model.tflite", "onnx": "model.onnx"}.get(fmt, "model_saved_model")
     meta = export(kerazoo.build(name), format=fmt, out=out)
     assert out.exists() and runtime.metadata_path(out).is_file()
     assert json.loads(runtime.metadata_path(out).read_text()) == meta
     assert meta["verification"]["passed"] and meta["verification"]["max_abs_diff"] <= 1e-4
     assert meta["model"] == name and set(meta["outputs"]) == ROLE_OUTPUTS[meta["role"]]
-    if fmt == "tflite":
+    if fmt in ("tflite", "onnx"):  # the runtime reads both with the same names
         lite = runtime.LiteModel(out)
         assert set(lite.input_specs) == set(meta["inputs"]) and set(lite.output_names) == set(meta["outputs"])
     else:
@@ -132,7 +134,7 @@ def test_quantized_classifier_keeps_its_accuracy_on_the_test_split(digits_cnn_ru
 def test_failed_verification_writes_nothing(tmp_path, monkeypatch):
     # An impossible tolerance makes any artifact fail, whatever the weights.
     monkeypatch.setitem(TOLERANCES, "float32", {"max_abs_diff": -1.0})
-    for fmt in FORMATS:
+    for fmt in ("saved_model", "tflite", "onnx"):  # web: tests/test_web.py
         out = tmp_path / f"cnn.{fmt}"
         with pytest.raises(ExportError, match=r"Verification failed for .* float32: .*Nothing was written"):
             export(kerazoo.build("cnn"), format=fmt, out=out)
@@ -143,7 +145,7 @@ def test_export_run_writes_both_formats_and_a_tflite_grid_like_the_keras_one(tmp
     run = tmp_path / "run"
     kerazoo.train("dcgan", epochs=1, out=run, verbose=0, hparams={"width": 8})
     results = export_run(run)
-    assert set(results) == set(FORMATS)
+    assert set(results) == {"saved_model", "tflite"}
     assert (run / "export" / "generator.tflite").is_file() and (
         run / "export" / "generator_saved_model"
     ).is_dir()
@@ -184,13 +186,64 @@ def test_cli_export_and_sample(tmp_path, capsys):
     assert main(["sample", str(artifact), "--n", "20", "--out", str(tmp_path / "all.npz")]) == 0
     with np.load(tmp_path / "all.npz") as saved:
         assert list(saved["labels"]) == [i % 10 for i in range(20)]
+    # The ONNX export samples the same images through ONNX Runtime.
+    assert main(["export", str(run), "--format", "onnx"]) == 0
+    onnx_file = run / "export" / "generator.onnx"
+    meta = json.loads(runtime.metadata_path(onnx_file).read_text())
+    assert (
+        meta["format"] == "onnx" and meta["verification"]["passed"] and "Conv" in " ".join(meta["onnx_ops"])
+    )
+    argv = [
+        "sample",
+        str(onnx_file),
+        "--n",
+        "16",
+        "--label",
+        "3",
+        "--seed",
+        "1",
+        "--out",
+        str(tmp_path / "o.npz"),
+    ]
+    assert main(argv) == 0
+    with np.load(tmp_path / "o.npz") as onnx_saved, np.load(arrays) as saved:
+        assert np.abs(onnx_saved["images"].astype(int) - saved["images"].astype(int)).max() <= 1
+
+
+def test_onnx_translator_keeps_its_output_names_and_refuses_second_signatures(tmp_path):
+    out = tmp_path / "p2p.onnx"
+    meta = export(kerazoo.build("pix2pix", filters=4, max_filters=8, seed=0), format="onnx", out=out)
+    assert meta["onnx_renamed_outputs"] == {"images_out": "images"}  # ONNX names each value once
+    export(
+        kerazoo.build("pix2pix", filters=4, max_filters=8, seed=0),
+        format="tflite",
+        out=tmp_path / "p2p.tflite",
+    )
+    onnx_model, lite = runtime.load(out), runtime.load(tmp_path / "p2p.tflite")
+    assert isinstance(onnx_model, runtime.Translator) and set(onnx_model.output_names) == {
+        "images",
+        "images_uint8",
+    }
+    tiles = np.random.default_rng(0).integers(0, 256, (3, 64, 64, 3), dtype=np.uint8)
+    assert np.abs(onnx_model.translate(tiles).astype(int) - lite.translate(tiles).astype(int)).max() <= 1
+    with pytest.raises(ExportError, match="An ONNX file holds one signature"):
+        export(
+            kerazoo.build("stylegan", width=8, max_width=16),
+            format="onnx",
+            signature="styles",
+            out=tmp_path / "s.onnx",
+        )
+    with pytest.raises(runtime.ArtifactError, match="not a valid ONNX file"):
+        (tmp_path / "junk.onnx").write_bytes(b"junk")
+        runtime.LiteModel(tmp_path / "junk.onnx")
 
 
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--format", "onnx"], "invalid choice"),
+        (["--format", "coreml"], "invalid choice"),
         (["--quantize", "int4"], "invalid choice"),
+        (["--format", "onnx", "--quantize", "float16"], "TFLite only"),
         (["--format", "saved_model", "--quantize", "int8"], "TFLite only"),
         (["--batch-size", "0"], "--batch-size must be a positive integer"),
     ],
@@ -288,8 +341,8 @@ def test_train_with_export_for_a_classifier_and_bad_export_formats(tmp_path, cap
     assert meta["role"] == "classifier" and set(meta["outputs"]) == {"probabilities", "class_ids"}
     assert not (run / "samples_tflite.png").exists()  # only generators get a sample grid
     capsys.readouterr()
-    assert _exit_code([*argv, "--out", str(tmp_path / "other"), "--export", "onnx"]) == 2
-    assert "--export takes formats from saved_model, tflite" in capsys.readouterr().err
+    assert _exit_code([*argv, "--out", str(tmp_path / "other"), "--export", "coreml"]) == 2
+    assert "--export takes formats from saved_model, tflite, onnx, web" in capsys.readouterr().err
     assert not (tmp_path / "other").exists()
 
 
