@@ -778,6 +778,59 @@ def table_export_cnn() -> str:
     ) + _source("export")
 
 
+def _mb(n) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+def table_web_size() -> str:
+    models = results("web").get("models", {})
+    if not models:
+        return _table(("model", "page"), [("-", "not measured yet")]) + _source("web")
+    rows = [
+        (
+            f"`{name}` ({r['role']})",
+            _mb(r["folder_bytes"]),
+            _mb(r["page_bytes_without_runtime"]),
+            _mb(r["downloaded_bytes"]),
+            _mb(r["tflite_bytes"]),
+            _mb(r["onnx_bytes"]),
+            f"{r['first_sample_ms'] / 1000:.2f} s",
+        )
+        for name, r in models.items()
+    ]
+    header = (
+        "model",
+        "folder",
+        "without LiteRT.js",
+        "a browser downloads",
+        ".tflite",
+        ".onnx",
+        "first sample (from opening the page)",
+    )
+    return _table(header, rows) + _source("web")
+
+
+def table_web_latency() -> str:
+    models = results("web").get("models", {})
+    if not models:
+        return _table(("model", "latency"), [("-", "not measured yet")]) + _source("web")
+    rows = []
+    for name, r in models.items():
+        ms, ratio = r["per_batch_ms"], r["ratio_to_python_litert"]
+        rows.append(
+            (
+                f"`{name}`: {r['action']}",
+                f"{_num(ms['page_litertjs'], 1)} ms ({_num(ratio['page_litertjs'])}x)",
+                f"{_num(ms['python_litert'], 1)} ms (1x)",
+                f"{_num(ms['onnx_runtime'], 1)} ms ({_num(ratio['onnx_runtime'])}x)",
+            )
+        )
+    header = ("model: one action", "page (LiteRT.js, Chromium)", "Python LiteRT", "ONNX Runtime")
+    chromium = results("web").get("chromium")
+    note = f"\n\nMedians of {next(iter(models.values()))['rounds']} rounds; Chromium {chromium}."
+    return _table(header, rows) + note + _source("web")
+
+
 def _headline(figures: dict) -> str:
     """A run's headline figures from its `kerazoo evaluate` metrics."""
     samples, real = figures.get("samples"), figures.get("real_test_vs_train", {})

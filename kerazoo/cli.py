@@ -7,7 +7,7 @@
                        [--out DIR] [--set key=value ...] [--recipe key=value ...]
                        [--csv PATH --column NAME | --label COLUMN] [--split-seed K]
                        [--strategy default|mirrored|multi_worker] [--precision float32|mixed|auto]
-                       [--export saved_model,tflite] [--tensorboard DIR]
+                       [--export saved_model,tflite,onnx,web] [--tensorboard DIR]
                        [--resume] [--backup-every N] [--nondeterministic] [--overwrite] [--quiet]
     kerazoo export RUN_DIR_OR_MODEL [--format saved_model|tflite|onnx|web] [--quantize float32|float16|dynamic|int8]
                        [--batch-size N] [--out PATH] [--data-dir DIR] [--dataset D] [--overwrite] [--unsafe]
@@ -15,7 +15,7 @@
     kerazoo evaluate RUN_DIR [--data-dir DIR] [--n N] [--evaluator PATH] [--seed S] [--unsafe]
 
 `kerazoo sample` imports no TensorFlow: it runs where only numpy, ai-edge-litert and Pillow are
-installed. `--plugin MODULE` (or `$KERAZOO_PLUGINS`, or an installed package's `kerazoo.plugins`
+installed (and onnxruntime, for .onnx files). `--plugin MODULE` (or `$KERAZOO_PLUGINS`, or an installed package's `kerazoo.plugins`
 entry point) imports a module that registers models or tasks of its own first.
 
 Exit status: 0 on success; 2, with one line on stderr, for bad arguments or bad data (nothing is

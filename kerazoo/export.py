@@ -330,6 +330,8 @@ def _write_onnx(servable: Servable, path: Path, saved_model: Path, batch_size) -
 
     logging.getLogger("tf2onnx").setLevel(logging.ERROR)
     _write_saved_model(Renamed(), saved_model, batch_size)
+    level = tf.get_logger().level
+    tf.get_logger().setLevel(logging.ERROR)  # tf2onnx's loader calls TF1 APIs, each with a deprecation note
     try:
         graph_def, inputs, outputs, _, to_rename = tf2onnx.tf_loader.from_saved_model(
             str(saved_model), None, None, return_initialized_tables=True, return_tensors_to_rename=True
@@ -347,6 +349,8 @@ def _write_onnx(servable: Servable, path: Path, saved_model: Path, batch_size) -
         raise ExportError(
             f"The ONNX converter (tf2onnx) failed: {str(e).strip().splitlines()[0][:300]}"
         ) from None
+    finally:
+        tf.get_logger().setLevel(level)
     shutil.rmtree(saved_model)
     return renamed
 

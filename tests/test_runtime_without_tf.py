@@ -39,7 +39,7 @@ def _closure(roots):
     return seen
 
 
-def _light_venv(root: Path, with_kerazoo: bool = True) -> Path:
+def _light_venv(root: Path, with_kerazoo: bool = True, extra=()) -> Path:
     venv.EnvBuilder(with_pip=False).create(root)
     python = root / "bin" / "python"
     site = Path(
@@ -47,7 +47,7 @@ def _light_venv(root: Path, with_kerazoo: bool = True) -> Path:
             [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True
         ).strip()
     )
-    dists = _closure(ROOTS)
+    dists = _closure(ROOTS + tuple(extra))
     assert "tensorflow" not in dists and {"numpy", "pillow", "ai-edge-litert"} <= set(dists)
     for dist in dists.values():
         tops = {Path(str(f)).parts[0] for f in dist.files or () if not str(f).startswith("..")}
@@ -64,6 +64,26 @@ def _light_venv(root: Path, with_kerazoo: bool = True) -> Path:
 def python(tmp_path_factory):
     """The light venv's interpreter."""
     return _light_venv(tmp_path_factory.mktemp("light") / "venv")
+
+
+@pytest.mark.slow
+def test_onnx_artifacts_run_with_the_onnx_extra_and_no_tensorflow(tmp_path):
+    """The light install plus `kerazoo[onnx]` (onnxruntime) samples an ONNX export as the TFLite one."""
+    python = _light_venv(tmp_path / "venv", extra=("onnxruntime",))
+    model = kerazoo.build("cgan", width=8)
+    export(model, format="onnx", out=tmp_path / "cgan.onnx")
+    export(model, format="tflite", out=tmp_path / "cgan.tflite")
+    script = (
+        "import sys, numpy as np\n"
+        "from kerazoo.cli import main\n"
+        "assert main(['sample', 'cgan.onnx', '--n', '12', '--label', '4', '--out', 'onnx.npz']) == 0\n"
+        "assert main(['sample', 'cgan.tflite', '--n', '12', '--label', '4', '--out', 'lite.npz']) == 0\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')], 'TF was imported'\n"
+        "a, b = np.load('onnx.npz')['images'].astype(int), np.load('lite.npz')['images'].astype(int)\n"
+        "assert np.abs(a - b).max() <= 1 and a.std() > 0, np.abs(a - b).max()\n"
+    )
+    result = subprocess.run([python, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 @pytest.mark.slow

@@ -158,6 +158,17 @@ function showTimes(n, extra = "") {
     `median ${median.toFixed(1)} ms per batch of ${state.config.batch_size} (${times.length} batches)` + extra;
 }
 
+// How long the action took (state.drawMs), and for the first one, when it ended since the page
+// was opened (state.firstSampleAt) and the load plus this action (state.firstSampleMs).
+function finished(began) {
+  const now = performance.now();
+  state.drawMs = now - began;
+  if (state.firstSampleMs === undefined) {
+    state.firstSampleMs = state.loadMs + state.drawMs;
+    state.firstSampleAt = now;
+  }
+}
+
 // --- roles ---------------------------------------------------------------------------------------
 
 function generatorInputs(n, seed) {
@@ -246,7 +257,7 @@ async function drawSamples() {
   const began = performance.now();
   const { images, inputs } =
     config.role === "diffusion" ? await sampleDiffusion(n, seed) : await sampleGenerator(n, seed);
-  if (state.firstSampleMs === undefined) state.firstSampleMs = state.loadMs + performance.now() - began;
+  finished(began);
   const [h, w, c] = config.image_shape;
   const columns = inputs.labels && $("label").value === "" ? config.num_classes : Math.ceil(Math.sqrt(n));
   drawGrid(images, [n, h, w, c], Math.min(columns, n));
@@ -315,7 +326,7 @@ async function makeRows() {
   const began = performance.now();
   const inputs = generatorInputs(n, seed);
   const outputs = await run(inputs, n);
-  if (state.firstSampleMs === undefined) state.firstSampleMs = state.loadMs + performance.now() - began;
+  finished(began);
   const table = decodeRows(outputs.rows, n, inputs.labels);
   const csv = [table.names, ...table.rows].map((row) => row.map(csvCell).join(",")).join("\r\n") + "\r\n";
   state.last = { seed, n, csv, table };
@@ -403,7 +414,7 @@ async function translate() {
   status("Translating...");
   const began = performance.now();
   const outputs = await run({ images: data }, 1);
-  if (state.firstSampleMs === undefined) state.firstSampleMs = state.loadMs + performance.now() - began;
+  finished(began);
   const shape = [1, ...config.output_shape];
   const [h, w, c] = config.image_shape;
   drawGrid(outputs.images_uint8, shape, 1);
