@@ -81,6 +81,30 @@ def _python_action(role: str, folder: Path, onnx_path: Path, batch: int, tile):
     return calls
 
 
+def _fidelity(page, role: str, folder: Path, tile) -> int:
+    """The largest difference, in grey levels, between the page's last output and what Python LiteRT
+    makes from the same file and inputs (the page's seed, through `runtime.portable_noise`)."""
+    last = page.evaluate(
+        "({seed: kerazooPage.last.seed, n: kerazooPage.last.n, images: Array.from(kerazooPage.last.images)})"
+    )
+    model = runtime.load(folder / "model.tflite")
+    if role == "translator":
+        python = model.translate(tile[None])
+    elif role == "diffusion":
+        noise = runtime.portable_noise(last["seed"], (last["n"], *model.image_shape))
+        x = sampling.ddim_sample(
+            model.predict_eps, noise.shape, model.schedule, model.sample_steps, x_t=noise
+        )
+        python = np.round((x + 1.0) * 127.5).clip(0, 255).astype(np.uint8)
+    else:
+        noise = runtime.portable_noise(last["seed"], (last["n"], model.latent_dim))
+        python = model.generate(noise, model.labels_for(last["n"]) if model.conditional else None)[
+            "images_uint8"
+        ]
+    page_images = np.array(last["images"], np.int64)
+    return int(np.abs(page_images - python.reshape(-1).astype(np.int64)).max())
+
+
 def _page_action(page, role: str, tile_path: Path):
     """One action in the page; returns its `drawMs`."""
     page.evaluate("kerazooPage.last = null")
@@ -130,6 +154,7 @@ def measure(name: str, browser, root: Path, url: str, rounds: int) -> dict:
     if role != "translator":
         page.fill("#n", str(batch))
 
+    fidelity = _fidelity(page, role, folder, tile)
     calls = _python_action(role, folder, onnx_path, batch, tile)
     times = {"page_litertjs": [], "python_litert": [], "onnx_runtime": []}
     for r in range(rounds + 1):  # round 0 warms up
@@ -158,6 +183,7 @@ def measure(name: str, browser, root: Path, url: str, rounds: int) -> dict:
         "onnx_bytes": onnx_path.stat().st_size,
         "first_sample_ms": first["at"],
         "load_and_compile_ms": first["load"],
+        "max_abs_diff_vs_python_litert": fidelity,
         "per_batch_ms": medians,
         "ratio_to_python_litert": {k: v / medians["python_litert"] for k, v in medians.items()},
         "rounds": rounds,

@@ -79,6 +79,7 @@ def pages(tmp_path_factory):
     assert main(table) == 0
     export(runs / "tab", format="web", out=root / "table")
     export(kerazoo.build("cddpm", widths=(8, 16), seed=0), format="web", out=root / "cddpm", batch_size=4)
+    export(kerazoo.build("stylegan", width=8, max_width=16, seed=0), format="web", out=root / "stylegan")
     shutil.copytree(root / "dcgan", root / "markup")
     config = json.loads((root / "markup" / "page.json").read_text())
     config.update(title=MARKUP, model=MARKUP, card=[[MARKUP, MARKUP]])
@@ -162,6 +163,28 @@ def test_generator_page_draws_what_python_litert_draws_for_the_seed(pages, brows
     assert "per batch of 16" in page.inner_text("#timing") and "Model card" in page.inner_text("body")
     assert "dcgan" in page.inner_text("#card")
     _screenshot(page, "web_dcgan.png")
+    assert not page.errors, page.errors
+    page.close()
+
+
+def test_stylegan_page_applies_the_truncation(pages, browser):
+    url, root = pages
+    page = _open(browser, url + "/stylegan/index.html")
+    _settle(page)
+    generator = runtime.load(root / "stylegan" / "model.tflite")
+    noise = runtime.portable_noise(0, (16, generator.latent_dim))
+    _close_to(_canvas_tiles(page), generator.generate(noise, truncation=1.0)["images_uint8"])
+    page.evaluate("kerazooPage.last = null")
+    page.fill("#truncation", "0")  # every sample is the average image
+    page.click("#draw")
+    _settle(page)
+    tiles = _canvas_tiles(page)
+    _close_to(tiles, generator.generate(noise, truncation=0.0)["images_uint8"])
+    assert np.abs(tiles.astype(int) - tiles[:1].astype(int)).max() <= 1
+    page.fill("#truncation", "1.5")
+    page.click("#draw")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "Truncation must be a number from -1 to 1" in page.inner_text("#error")
     assert not page.errors, page.errors
     page.close()
 
