@@ -795,6 +795,7 @@ def table_web_size() -> str:
             _mb(r["tflite_bytes"]),
             _mb(r["onnx_bytes"]),
             f"{r['first_sample_ms'] / 1000:.2f} s",
+            str(r.get("max_abs_diff_vs_python_litert", "-")),
         )
         for name, r in models.items()
     ]
@@ -806,6 +807,7 @@ def table_web_size() -> str:
         ".tflite",
         ".onnx",
         "first sample (from opening the page)",
+        "page vs Python LiteRT (max grey levels)",
     )
     return _table(header, rows) + _source("web")
 
@@ -829,6 +831,92 @@ def table_web_latency() -> str:
     chromium = results("web").get("chromium")
     note = f"\n\nMedians of {next(iter(models.values()))['rounds']} rounds; Chromium {chromium}."
     return _table(header, rows) + note + _source("web")
+
+
+def table_regression() -> str:
+    r = results("regression")
+    if not r:
+        return _table(("model", "test RMSE"), [("-", "not measured yet")]) + _source("regression")
+    names = {
+        "mean_target": "mean of the training targets (baseline)",
+        "ridge_cv": "scikit-learn RidgeCV (standardized features)",
+        "hist_gradient_boosting": "scikit-learn HistGradientBoostingRegressor",
+        "regression_mlp": "`kerazoo train regression_mlp` (its recipe)",
+    }
+    rows = [
+        (names[k], f"{_num(v['rmse_mean'])} ± {_num(v['rmse_std'])}", _num(v["mae_mean"]))
+        for k, v in r["summary"].items()
+    ]
+    verdict = (
+        f"\n\nTarget (the MLP's mean RMSE at most RidgeCV's): {'met' if r['target_met'] else 'not met'}; "
+        f"the MLP is at most RidgeCV's RMSE on {r['mlp_at_most_ridge_on']} of {r['splits']} splits."
+    )
+    header = (f"`diabetes`, {r['splits']} seeded 80/20 splits", "test RMSE (mean ± std)", "test MAE (mean)")
+    return _table(header, rows) + verdict + _source("regression")
+
+
+def _optimizer_rows(task: dict, metric: str, show) -> list:
+    """One row per optimizer: its chosen rate, validation loss, test figure (`show`n), time to target."""
+    rows = []
+    for name, r in task["optimizers"].items():
+        steps, test = r["steps_to_target"], r[f"test_{metric}"]
+        rows.append(
+            (
+                name,
+                f"{r['learning_rate']:g}",
+                "diverged" if r["val_loss"] is None else f"{r['val_loss']:,.4g}",
+                "diverged" if test is None else show(test),
+                "not reached" if steps is None else f"{steps:,} steps, {r['seconds_to_target']:.1f} s",
+            )
+        )
+    return rows
+
+
+def table_optimizers_mnist() -> str:
+    task = results("optimizers").get("mnist_mlp")
+    if not task:
+        return _table(("optimizer", "result"), [("-", "not measured yet")]) + _source("optimizers")
+    header = (
+        "optimizer",
+        "learning rate (chosen)",
+        "validation loss",
+        "test accuracy",
+        f"to validation loss {task['target_val_loss']:g}",
+    )
+    return _table(header, _optimizer_rows(task, "accuracy", lambda v: _pct(v, 2))) + _source("optimizers")
+
+
+def table_optimizers_diabetes() -> str:
+    task = results("optimizers").get("diabetes_regression_mlp")
+    if not task:
+        return _table(("optimizer", "result"), [("-", "not measured yet")]) + _source("optimizers")
+    header = (
+        "optimizer",
+        "learning rate (chosen)",
+        "validation MSE",
+        "test RMSE",
+        f"to validation MSE {task['target_val_loss']:g}",
+    )
+    return _table(header, _optimizer_rows(task, "rmse", lambda v: _num(v, 1))) + _source("optimizers")
+
+
+def table_optimizers_surfaces() -> str:
+    surfaces = results("optimizers").get("surfaces")
+    if not surfaces:
+        return _table(("optimizer", "result"), [("-", "not measured yet")]) + _source("optimizers")
+    names = list(next(iter(surfaces.values())))
+    header = (
+        "optimizer",
+        *(
+            f"{label}: rate, loss after {next(iter(v.values()))['steps']} steps"
+            for label, v in surfaces.items()
+        ),
+    )
+    rows = [
+        (name, *(f"{v[name]['learning_rate']:g}, {v[name]['final_loss']:.2g}" for v in surfaces.values()))
+        for name in names
+    ]
+    return _table(header, rows) + _source("optimizers")
 
 
 def _headline(figures: dict) -> str:
@@ -918,6 +1006,7 @@ PAPERS = {  # the model's paper (or the lesson it comes from), for its card
     "mlp": "Keras' `mnist_mlp` example (512-512, dropout)",
     "cnn": "LeCun et al. 1998; keras.io `mnist_convnet`",
     "tabular_mlp": "a dense network on standardized features",
+    "regression_mlp": "a dense network with a linear path (Cheng et al. 2016, wide & deep); Efron et al. 2004 (the diabetes data)",
     "lstm_forecaster": "Hochreiter & Schmidhuber 1997 (LSTM); Box & Jenkins (the airline data)",
     "autoencoder": "Hinton & Salakhutdinov 2006",
     "conv_autoencoder": "Masci et al. 2011",
@@ -945,6 +1034,7 @@ EXPORTABLE = {
     "synthesis",
     "classification",
     "diffusion",
+    "regression",
 }
 
 
@@ -992,6 +1082,8 @@ def model_card(name: str) -> str:
     lines += [f"kerazoo evaluate runs/{name}"]
     if entry.task in EXPORTABLE:
         lines += [f"kerazoo export runs/{name} --format tflite"]
+    if name in ("regression_mlp", "tabular_mlp"):
+        lines += [f"kerazoo predict runs/{name}/export/model.tflite rows.csv --out predictions.csv"]
     if entry.task == "diffusion":
         label = " --label 3 --guidance 2" if "num_classes" in entry.hparams else ""
         lines += [

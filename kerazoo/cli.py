@@ -5,7 +5,7 @@
     kerazoo train NAME [--dataset D] [--data-dir DIR] [--epochs N] [--batch-size N] [--seed S]
                        [--validation-split F]
                        [--out DIR] [--set key=value ...] [--recipe key=value ...]
-                       [--csv PATH --column NAME | --label COLUMN] [--split-seed K]
+                       [--csv PATH --column NAME | --label COLUMN | --target COLUMN] [--split-seed K]
                        [--strategy default|mirrored|multi_worker] [--precision float32|mixed|auto]
                        [--export saved_model,tflite,onnx,web] [--tensorboard DIR]
                        [--resume] [--backup-every N] [--nondeterministic] [--overwrite] [--quiet]
@@ -13,6 +13,7 @@
                        [--batch-size N] [--out PATH] [--data-dir DIR] [--dataset D] [--overwrite] [--unsafe]
     kerazoo sample ARTIFACT.tflite|.onnx [--n 64] [--label K|CLASS] [--seed S] [--columns C] [--out grid.png|samples.npz] [--overwrite]
     kerazoo evaluate RUN_DIR [--data-dir DIR] [--n N] [--evaluator PATH] [--seed S] [--unsafe]
+    kerazoo predict ARTIFACT.tflite|.onnx ROWS.csv --out PREDICTIONS.csv [--overwrite]
 
 `kerazoo sample` imports no TensorFlow: it runs where only numpy, ai-edge-litert and Pillow are
 installed (and onnxruntime, for .onnx files). `--plugin MODULE` (or `$KERAZOO_PLUGINS`, or an installed package's `kerazoo.plugins`
@@ -31,6 +32,8 @@ import os
 import sys
 
 __all__ = ["main", "parse_set", "parse_value"]
+
+TF_FREE = ("sample", "translate", "predict")  # the commands that run without TensorFlow
 
 # Mirrors kerazoo.export.FORMATS / QUANTIZATIONS (not imported: that module imports TensorFlow).
 FORMATS = ("saved_model", "tflite", "onnx", "web")
@@ -133,8 +136,10 @@ def _build_parser() -> argparse.ArgumentParser:
     tr.add_argument(
         "--column",
         "--label",
+        "--target",
         dest="column",
-        help="the CSV column to forecast (--dataset csv), or the class column (--dataset table)",
+        help="the CSV column to forecast (--dataset csv), the class column (--dataset table, tabular_gan), or "
+        "the number to predict (--dataset table, regression_mlp)",
     )
     tr.add_argument(
         "--split-seed",
@@ -275,6 +280,19 @@ def _build_parser() -> argparse.ArgumentParser:
         "for a conditional model); a CSV for a table generator",
     )
     sa.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+
+    pr = sub.add_parser(
+        "predict",
+        help="predict from the rows of a CSV with an exported table regressor or classifier (no TensorFlow)",
+    )
+    pr.add_argument(
+        "artifact", metavar="ARTIFACT", help="an exported regression_mlp or tabular_mlp (.tflite, .onnx)"
+    )
+    pr.add_argument(
+        "rows", metavar="ROWS.csv", help="a CSV with (at least) the model's input columns, by name"
+    )
+    pr.add_argument("--out", required=True, help="the CSV to write: the rows, plus the prediction columns")
+    pr.add_argument("--overwrite", action="store_true", help="replace an existing --out")
 
     tl = sub.add_parser(
         "translate",
@@ -610,6 +628,15 @@ def _cmd_translate(args) -> int:
     return 0
 
 
+def _cmd_predict(args) -> int:
+    from kerazoo import runtime
+
+    model = runtime.TablePredictor(args.artifact)
+    out = model.predict_csv(args.rows, args.out, overwrite=args.overwrite)
+    print(f"wrote {out} (the rows of {args.rows} with {', '.join(model.added_columns())})")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
@@ -628,12 +655,12 @@ def main(argv=None) -> int:
         print(f"kerazoo {args.command}: error: {e}", file=sys.stderr)
         return 2
     try:
-        if args.command not in ("sample", "translate"):  # TensorFlow-free: the runtime reads no registry
+        if args.command not in TF_FREE:  # the runtime reads no registry
             missing = _missing_training_dependencies()
             if missing:
                 print(
                     f"kerazoo {args.command}: error: this install is the deployment runtime (no "
-                    f"{', '.join(missing)}); only 'kerazoo sample' and 'kerazoo translate' work here. "
+                    f"{', '.join(missing)}); only 'kerazoo sample', 'translate' and 'predict' work here. "
                     'For training, export and evaluation: pip install "kerazoo[train]"',
                     file=sys.stderr,
                 )
@@ -648,11 +675,13 @@ def main(argv=None) -> int:
                 return 2
         if args.command == "list":
             return _cmd_list(args)
-        if args.command in ("sample", "translate"):  # TensorFlow-free: only the runtime is imported
+        if args.command in TF_FREE:  # only the runtime is imported
             from kerazoo.runtime import ArtifactError
 
             errors, diverged = (ArtifactError,), ()
-            command = _cmd_sample if args.command == "sample" else _cmd_translate
+            command = {"sample": _cmd_sample, "translate": _cmd_translate, "predict": _cmd_predict}[
+                args.command
+            ]
         else:
             # Usage and data errors are raised before anything is trained or written.
             from kerazoo.data import DataError

@@ -13,6 +13,7 @@ depends on the name:
 | `mnist`, `fashion_mnist`, any MNIST-format set | a local data directory (`data_dir=` / `--data-dir` / `KERAZOO_DATA_DIR`) holding `<name>.npz` (Keras layout) or the four official idx `.gz` files |
 | any other TFDS image dataset | tensorflow-datasets, which needs a network the first time; offline it fails within seconds |
 | `breast_cancer` | scikit-learn's bundled data, stratified train/test splits |
+| `diabetes` | scikit-learn's bundled regression table (10 raw features, disease progression), seeded train/test splits |
 | `synthetic_monthly`, `airline`, `csv` | a monthly series (generated, bundled, or from a CSV file), as lookback windows |
 | `and`, `or`, `nand`, `xor` | truth tables of the logic gates (train and test are the table) |
 | `doubling` | the seed's regression data: 0, 1, 2, 3, 4 -> 0, 2, 4, 6, 8 |
@@ -55,6 +56,7 @@ __all__ = [
     "check_validation_split",
     "load_images",
     "load_tabular",
+    "tabular_columns",
     "load_series",
     "series_windows",
     "MonthlySeries",
@@ -82,6 +84,7 @@ TRUTH_TABLES = {
 SERIES_DATASETS = ("synthetic_monthly", "airline", "csv")
 TABULAR_DATASETS = ("breast_cancer",)
 REGRESSION_DATASETS = ("doubling",)
+REGRESSION_TABLES = ("diabetes",)  # tables with a numeric target (the `regression` task's MLP)
 PAIRED_DATASETS = ("synthetic_maps", "pix2pix_folder")  # kerazoo.pairs: (input, target) images
 # Where TFDS downloads from; probed with a short timeout before a download is attempted.
 TFDS_PROBE_ADDRESS = ("storage.googleapis.com", 443)
@@ -114,7 +117,8 @@ NORMALIZATIONS = {"unit": to_unit, "symmetric": to_symmetric}
 
 
 def dataset_kind(name: str) -> str:
-    """'logic', 'regression', 'tabular', 'series', 'paired', 'table' or 'image' for a dataset name."""
+    """'logic', 'regression', 'tabular', 'tabular_regression', 'series', 'paired', 'table' or 'image'
+    for a dataset name."""
     if name in PAIRED_DATASETS:
         return "paired"
     if name == "table":  # a CSV with a class column, read by tabular synthesis (kerazoo.tables)
@@ -125,6 +129,8 @@ def dataset_kind(name: str) -> str:
         return "regression"
     if name in TABULAR_DATASETS:
         return "tabular"
+    if name in REGRESSION_TABLES:
+        return "tabular_regression"
     if name in SERIES_DATASETS:
         return "series"
     return "image"
@@ -166,8 +172,8 @@ def check_validation_split(value, error=None) -> float:
 
 
 def carve_validation(x, y, split: str, fraction: float, seed: int = 0):
-    """The `"validation"` part of a training split (`fraction` of it, stratified by `y`, seeded) or,
-    for `split="train"`, the rest. The two are disjoint, cover the split, and keep its order.
+    """The `"validation"` part of a training split (`fraction` of it, stratified by `y` where `y` holds
+    classes, seeded) or, for `split="train"`, the rest. The two are disjoint, cover the split, and keep its order.
 
     Raises:
         DataError: a class too small to be in both parts.
@@ -178,7 +184,10 @@ def carve_validation(x, y, split: str, fraction: float, seed: int = 0):
         return x, y
     index = np.arange(len(x))
     try:
-        rest, validation = train_test_split(index, test_size=fraction, stratify=y, random_state=seed)
+        classes = np.issubdtype(np.asarray(y).dtype, np.integer)
+        rest, validation = train_test_split(
+            index, test_size=fraction, stratify=y if classes else None, random_state=seed
+        )
     except ValueError as e:
         raise DataError(
             f"Cannot carve a stratified validation split of {fraction:g} from {len(x)} training "
@@ -389,22 +398,43 @@ def load_images(name: str, split: str = "train", data_dir=None):
 def load_tabular(
     name: str = "breast_cancer", split: str = "train", *, split_seed: int = 0, test_fraction: float = 0.2
 ):
-    """Features float32 `(N, F)` and int32 labels of a tabular dataset; stratified, seeded split."""
+    """Features float32 `(N, F)` and targets of a tabular dataset, seeded split: int32 classes
+    (`breast_cancer`, stratified) or float32 numbers (`diabetes`)."""
     _check_split(split)
-    if name != "breast_cancer":
-        raise DataError(f"Unknown tabular dataset. Available: {TABULAR_DATASETS}. Received: {name!r}")
-    from sklearn.datasets import load_breast_cancer
+    if name not in TABULAR_DATASETS + REGRESSION_TABLES:
+        raise DataError(
+            f"Unknown tabular dataset. Available: {TABULAR_DATASETS + REGRESSION_TABLES}. Received: {name!r}"
+        )
     from sklearn.model_selection import train_test_split
 
-    data = load_breast_cancer()
+    if name == "diabetes":
+        x, y = tabular_columns(name)[1:]
+        stratify = None
+    else:
+        from sklearn.datasets import load_breast_cancer
+
+        data = load_breast_cancer()
+        x, y = data.data.astype(np.float32), data.target.astype(np.int32)
+        stratify = y
     x_tr, x_te, y_tr, y_te = train_test_split(
-        data.data.astype(np.float32),
-        data.target.astype(np.int32),
-        test_size=test_fraction,
-        stratify=data.target,
-        random_state=split_seed,
+        x, y, test_size=test_fraction, stratify=stratify, random_state=split_seed
     )
     return (x_tr, y_tr) if split == "train" else (x_te, y_te)
+
+
+def tabular_columns(name: str) -> tuple:
+    """`(feature names, features float32 (N, F), targets)` of a bundled table, in file order;
+    `diabetes` is scikit-learn's raw table (not its scaled one): age, sex, bmi, bp, s1..s6 ->
+    disease progression one year later (25..346)."""
+    if name == "diabetes":
+        from sklearn.datasets import load_diabetes
+
+        data = load_diabetes(scaled=False)
+        return list(data.feature_names), data.data.astype(np.float32), data.target.astype(np.float32)
+    from sklearn.datasets import load_breast_cancer
+
+    data = load_breast_cancer()
+    return list(data.feature_names), data.data.astype(np.float32), data.target.astype(np.int32)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -582,7 +612,7 @@ def _arrays(name, split, *, data_dir, split_seed, csv, column, lookback, validat
     if kind == "regression":
         x = np.arange(5, dtype=np.float32)[:, None]
         return x, 2.0 * x
-    if kind == "tabular":
+    if kind in ("tabular", "tabular_regression"):
         return load_tabular(name, split, split_seed=split_seed)
     return load_images(name, split, data_dir)
 

@@ -33,6 +33,7 @@ __all__ = [
     "StyleSynthesis",
     "Translator",
     "TableSampler",
+    "TablePredictor",
     "load",
     "register_role",
     "metadata_path",
@@ -702,6 +703,113 @@ class TableSampler(Generator):
             return write_csv(self.sample_table(n, label, seed), path, overwrite=overwrite)
         except TableError as e:
             raise ArtifactError(str(e)) from None
+
+
+class TablePredictor(LiteModel):
+    """An exported table model (`regression_mlp`, `tabular_mlp`): `features` -> `predictions` (a
+    regressor) or `probabilities`, `class_ids` (a classifier), with the input columns named in its
+    metadata; `predict_csv` reads them from a CSV by name (NumPy and the csv module only).
+
+    Example:
+        ```python
+        model = TablePredictor("regression_mlp.tflite")
+        model.predict_csv("rows.csv", "predictions.csv")   # the rows, plus predicted_<target>
+        ```
+    """
+
+    def __init__(self, path, num_threads: int | None = None):
+        super().__init__(path, num_threads)
+        self.columns = self.metadata.get("columns")
+        if "features" not in self.input_specs or not self.columns:
+            raise ArtifactError(
+                f"'{self.path}' is not an exported table model with its metadata (inputs "
+                f"{sorted(self.input_specs)}; metadata columns: {self.columns}). Export a regression_mlp or "
+                "tabular_mlp run with `kerazoo export`."
+            )
+        self.target = self.metadata.get("target")
+        self.classifier = "class_ids" in self.output_names
+
+    def added_columns(self) -> list:
+        """The names of the columns `predict_csv` adds."""
+        if self.classifier:
+            return ["predicted_class", "probability"]
+        return [f"predicted_{self.target or 'value'}"]
+
+    def predict_rows(self, features) -> list:
+        """The added columns' values for float rows `(N, len(columns))`, as strings."""
+        out = self(features=np.asarray(features, np.float32))
+        if self.classifier:
+            ids = out["class_ids"].astype(int)
+            probability = out["probabilities"][np.arange(len(ids)), ids]
+            return [[str(i), repr(float(p))] for i, p in zip(ids, probability)]
+        return [[repr(float(v))] for v in np.ravel(out["predictions"])]
+
+    def read_csv(self, path) -> tuple:
+        """`(header, rows, features)` of a CSV: its own header and rows (kept for the output) and the
+        model's columns as floats, found by name (other columns are ignored).
+
+        Raises:
+            ArtifactError: an unreadable or empty file, a missing column, a ragged row or a cell that
+                is not a number in a column the model takes.
+        """
+        import csv
+
+        path = check_file(path, "CSV file", error=ArtifactError)
+        try:
+            with open(path, newline="") as f:
+                rows = [row for row in csv.reader(f) if row and "".join(row).strip()]
+        except (OSError, UnicodeDecodeError, csv.Error) as e:
+            raise ArtifactError(f"Cannot read CSV file '{path}': {e}") from None
+        if len(rows) < 2:
+            raise ArtifactError(f"CSV file '{path}' needs a header row and at least one data row.")
+        header = [h.strip() for h in rows[0]]
+        missing = [c for c in self.columns if c not in header]
+        if missing:
+            raise ArtifactError(
+                f"'{path}' has no column '{missing[0]}'; the model takes {', '.join(self.columns)} "
+                "(other columns are ignored)."
+            )
+        at = [header.index(c) for c in self.columns]
+        features = np.empty((len(rows) - 1, len(at)), np.float32)
+        for i, row in enumerate(rows[1:]):
+            if len(row) != len(header):
+                raise ArtifactError(
+                    f"'{path}' line {i + 2} has {len(row)} cells; the header has {len(header)}."
+                )
+            for j, k in enumerate(at):
+                try:
+                    features[i, j] = float(row[k])
+                except ValueError:
+                    raise ArtifactError(
+                        f"'{path}' line {i + 2} column '{header[k]}' holds {row[k]!r}: the model needs a number there."
+                    ) from None
+                if not math.isfinite(features[i, j]):
+                    raise ArtifactError(f"'{path}' line {i + 2} column '{header[k]}' is not a finite number.")
+        return header, rows[1:], features
+
+    def predict_csv(self, path, out, overwrite: bool = False) -> Path:
+        """Write `out`: every row of the CSV `path` with the prediction columns added.
+
+        Raises:
+            ArtifactError: a bad CSV (see `read_csv`), or an existing `out` without `overwrite`.
+        """
+        import csv
+
+        out = check_output(out, ArtifactError)
+        if out.exists() and not overwrite:
+            raise ArtifactError(f"'{out}' already exists. Choose another --out or pass --overwrite.")
+        header, rows, features = self.read_csv(path)
+        added = self.predict_rows(features)
+        names = self.added_columns()
+        clash = [n for n in names if n in header]
+        if clash:
+            raise ArtifactError(f"'{path}' already has a column '{clash[0]}': rename it first.")
+        with atomic_write(out) as tmp:
+            with open(tmp / out.name, "w", newline="") as f:
+                writer = csv.writer(f)
+                writer.writerow(header + names)
+                writer.writerows(row + extra for row, extra in zip(rows, added))
+        return out
 
 
 def side_by_side(*columns) -> np.ndarray:

@@ -276,6 +276,7 @@ class ClassifierServable(Servable):
     split (quantized: top-1 agreement and accuracy drop on the whole split)."""
 
     num_classes: int | None = None
+    columns: list | None = None  # a table classifier's input columns (for `kerazoo predict`)
 
     role: ClassVar[str] = "classifier"
     main_output: ClassVar[str] = "probabilities"
@@ -314,7 +315,8 @@ class ClassifierServable(Servable):
         }
 
     def metadata(self):
-        return {**super().metadata(), "num_classes": self.num_classes}
+        extra = {"columns": list(self.columns)} if self.columns else {}
+        return {**super().metadata(), "num_classes": self.num_classes, **extra}
 
 
 def check_of_range(figures: dict, expected) -> tuple:

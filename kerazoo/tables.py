@@ -100,14 +100,16 @@ def _column(name, values, kind, path):
     return numbers
 
 
-def read_table(path, label: str, kinds: dict | None = None) -> Table:
+def read_table(path, label: str, kinds: dict | None = None, *, numeric_label: bool = False) -> Table:
     """A CSV file (a header row, then one row per record) as a `Table` with `label` as its class.
 
     Args:
         path: the CSV file.
-        label: the name of the class column (categorical; at least two classes).
+        label: the name of the class column (categorical; at least two classes), or with
+            `numeric_label` the target of a regression (a number in every row).
         kinds: `{column: kind}` to override the inferred kinds (`integer`, `continuous`,
             `categorical`).
+        numeric_label: the label is a number to predict, not a class.
 
     Raises:
         TableError: unreadable file, no header, ragged or empty cells, an unknown label or kind,
@@ -131,7 +133,8 @@ def read_table(path, label: str, kinds: dict | None = None) -> Table:
         raise TableError(f"'{path}' has no label column '{label}'. Columns: {header}")
     data = rows[1:]
     if len(data) < MIN_ROWS:
-        raise TableError(f"'{path}' has {len(data)} data rows; a synthesizer needs at least {MIN_ROWS}.")
+        who = "a regression" if numeric_label else "a synthesizer"
+        raise TableError(f"'{path}' has {len(data)} data rows; {who} needs at least {MIN_ROWS}.")
     for i, row in enumerate(data, start=2):
         if len(row) != len(header):
             raise TableError(f"'{path}' line {i} has {len(row)} cells; the header has {len(header)}.")
@@ -144,13 +147,24 @@ def read_table(path, label: str, kinds: dict | None = None) -> Table:
     columns, chosen = {}, {}
     for j, name in enumerate(header):
         values = [row[j].strip() for row in data]
-        kind = "categorical" if name == label else kinds.get(name) or _infer(values)
+        if name == label and numeric_label:
+            bad = next((v for v in values if not _is_number(v)), None)
+            if bad is not None:
+                raise TableError(
+                    f"'{path}' target column '{name}' holds {bad!r}: a regression predicts a number; "
+                    "choose a numeric --target (or train a classifier on this column)."
+                )
+        kind = "categorical" if name == label and not numeric_label else kinds.get(name) or _infer(values)
         if kind not in KINDS:
             raise TableError(f"Unknown kind {kind!r} for column '{name}'. Expected one of {KINDS}.")
         columns[name] = _column(name, values, kind, path)
         chosen[name] = kind
         if len(np.unique(columns[name])) < 2:
+            if name == label and numeric_label:
+                raise TableError(f"'{path}' target column '{name}' is constant: there is nothing to predict.")
             raise TableError(f"'{path}' column '{name}' has one value only: drop it (it carries nothing).")
+    if numeric_label:
+        return Table(columns, chosen, label)
     classes, counts = np.unique(columns[label], return_counts=True)
     if counts.min() < 2:
         raise TableError(

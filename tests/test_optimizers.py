@@ -92,3 +92,64 @@ def test_the_zoo_recipes_train_with_it():
     gan = kerazoo.get_entry("dcgan").recipe.compile_options()
     assert type(gan["d_optimizer"]) is Adam and type(gan["g_optimizer"]) is Adam
     assert type(kerazoo.get_entry("cnn").recipe.build_optimizer("optimizer", 10)) is Adam
+
+
+# --- the optimizers compared (benchmarks/optimizers.py, train/optimizers.py) ----------------------
+
+
+def test_every_compared_optimizer_is_a_keras_optimizer_and_names_are_checked():
+    from kerazoo.optimizers import COMPARED, make
+
+    assert list(COMPARED) == [
+        "SGD",
+        "SGD momentum",
+        "Nesterov",
+        "RMSprop",
+        "Adagrad",
+        "Adam",
+        "AdamW",
+        "Lion",
+    ]
+    for name, (_, grid) in COMPARED.items():
+        optimizer = make(name, grid[0])
+        assert isinstance(optimizer, keras.optimizers.Optimizer)
+        assert float(optimizer.learning_rate) == pytest.approx(grid[0])
+    assert make("Nesterov", 0.1).nesterov and make("AdamW", 0.1).weight_decay == 0.01
+    with pytest.raises(ValueError, match="Unknown optimizer 'adamax'. Compared: SGD"):
+        make("adamax", 0.1)
+
+
+def test_surface_paths_reach_the_bowls_minimum_and_start_where_asked():
+    from kerazoo.optimizers import bowl, make, surface_paths
+
+    paths = surface_paths({"Adam": make("Adam", 0.1), "SGD": make("SGD", 0.1)}, bowl, (-8.0, 1.5), 300)
+    for path in paths.values():
+        assert path.shape == (301, 2) and tuple(path[0]) == (-8.0, 1.5)
+        assert bowl(*path[-1]) < 1e-3 < bowl(*path[0])
+
+
+@pytest.mark.slow
+def test_the_optimizer_benchmark_runs_in_its_quick_mode(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "optimizers.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--quick", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads((tmp_path / "optimizers.json").read_text())
+    for task in ("mnist_mlp", "diabetes_regression_mlp"):
+        runs = figures[task]["optimizers"]
+        assert len(runs) == 8
+        adam = runs["Adam"]
+        assert adam["val_loss"] < adam["curve"]["val_loss"][0]  # it learned
+        assert adam["curve"]["steps"][0] == 0 and adam["learning_rate"] in (0.03, 0.01)
+    assert set(figures["surfaces"]) == {"Rosenbrock", "bowl"}
+    for picture in ("mnist_mlp.png", "diabetes_regression_mlp.png", "surfaces.png"):
+        assert (tmp_path / picture).stat().st_size > 10_000, picture

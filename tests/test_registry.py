@@ -19,7 +19,7 @@ def test_list_models_has_the_classic_networks():
 
 
 def test_list_models_filters_by_pattern_and_task():
-    assert kerazoo.list_models("*mlp") == ["mlp", "tabular_mlp"]
+    assert kerazoo.list_models("*mlp") == ["mlp", "regression_mlp", "tabular_mlp"]
     assert kerazoo.list_models(task="logic") == ["neuron", "xor_net"]
 
 

@@ -10,6 +10,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from kerazoo._checks import check_number
 from kerazoo._registry import register_model
 from kerazoo.models._common import (
     ACTIVATIONS,
@@ -74,6 +75,22 @@ default_cfgs = {
         # At most 14 epochs (about 9 minutes on MNIST on 2 cores, 37 s an epoch); the epoch kept is the
         # best on the validation split, and 8 epochs without a better one stop the run.
         recipe=dict(epochs=14, batch_size=128, schedule="cosine", early_stopping=8),
+    ),
+    "regression_mlp": dict(
+        task="regression",
+        dataset="diabetes",
+        input_spec=dict(shape=(10,), dtype="float32"),
+        data_kinds=("tabular_regression", "table"),
+        # 20% of the training rows for validation; the epoch with the lowest validation loss is kept
+        # (benchmarks/regression.py; docs/benchmarks/regression.md says which variants were tried).
+        recipe=dict(
+            epochs=500,
+            batch_size=32,
+            learning_rate=1e-3,
+            validation_split=0.2,
+            early_stopping=100,
+            loss="mse",
+        ),
     ),
     "tabular_mlp": dict(
         task="classification",
@@ -381,6 +398,71 @@ def cnn(
     if dropout:
         x = layers.Dropout(dropout, name=f"{name}_head_dropout2")(x)
     outputs = layers.Dense(num_classes, name=f"{name}_logits")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+@register_model
+def regression_mlp(
+    num_features=10,
+    hidden_units=(16,),
+    dropout=0.2,
+    l2=1e-2,
+    linear=True,
+    linear_l2=0.0,
+    name="regression_mlp",
+):
+    """An MLP that predicts a number from a table row, in the target's own units.
+
+    Input standardization (`{name}_normalize`, a `Normalization` layer adapted on the training rows),
+    ReLU dense layers, one linear output, and `{name}_target` (a `Normalization(invert=True)` adapted
+    on the training targets) that maps the output back to the target's units: the network learns a
+    standardized target, the model predicts the real one, and MAE and RMSE come out in its units.
+    With `linear`, a linear map of the standardized inputs is added to the output (a "wide and
+    deep" model): the network then starts from, and can stay near, a linear regression, which is
+    hard to beat on small tables. `kerazoo train` adapts both layers; by hand:
+    `model.get_layer("regression_mlp_normalize").adapt(x_train)` and
+    `model.get_layer("regression_mlp_target").adapt(y_train[:, None])`.
+
+    Args:
+        num_features: input columns. Defaults to `10` (scikit-learn's `diabetes`).
+        hidden_units: units of each hidden layer (empty: a linear regression). Defaults to `(16,)`.
+        dropout: dropout rate after each hidden layer. Defaults to `0.2`.
+        l2: L2 penalty on the hidden layers' kernels. Defaults to `0.01`.
+        linear: add the linear map of the inputs. Defaults to `True`.
+        linear_l2: L2 penalty on the linear map's weights (a ridge penalty). Defaults to `0.0`.
+        name: model name.
+
+    Shapes:
+        Input: `(batch, num_features)` float32, raw. Output: `(batch, 1)`, in the target's units.
+
+    Returns:
+        A Functional `keras.Model`.
+    """
+    check_positive_int("num_features", num_features)
+    hidden_units = check_units("hidden_units", hidden_units, allow_empty=True)
+    check_rate("dropout", dropout)
+    check_number("l2", l2)
+    check_number("linear_l2", linear_l2)
+
+    inputs = keras.Input(shape=(num_features,), name=f"{name}_inputs")
+    x = layers.Normalization(dtype="float32", name=f"{name}_normalize")(inputs)
+    h = x
+    regularizer = keras.regularizers.L2(l2) if l2 else None
+    for i, units in enumerate(hidden_units, start=1):
+        h = layers.Dense(
+            units, activation="relu", kernel_regularizer=regularizer, name=f"{name}_block{i}_dense"
+        )(h)
+        if dropout:
+            h = layers.Dropout(dropout, name=f"{name}_block{i}_dropout")(h)
+    wide = bool(linear and hidden_units)
+    # With the linear path, the deep output starts at zero: the model starts as a linear regression
+    # and the hidden layers add only what the data supports (zero-initialised residual branches).
+    out = layers.Dense(1, kernel_initializer="zeros" if wide else "glorot_uniform", name=f"{name}_output")(h)
+    if wide:
+        ridge = keras.regularizers.L2(linear_l2) if linear_l2 else None
+        linear_map = layers.Dense(1, kernel_regularizer=ridge, name=f"{name}_linear")(x)
+        out = layers.Add(name=f"{name}_wide_and_deep")([out, linear_map])
+    outputs = layers.Normalization(invert=True, dtype="float32", name=f"{name}_target")(out)
     return keras.Model(inputs, outputs, name=name)
 
 

@@ -179,7 +179,16 @@ class Classification(Task):
         from kerazoo.serving import ClassifierServable
 
         names = ("images",) if len(model.inputs[0].shape) == 4 else ("features",)
-        return ClassifierServable(model, name, self, config, names, num_classes=int(model.output_shape[-1]))
+        columns = None
+        if names == ("features",):  # a table: its columns, for `kerazoo predict`
+            from kerazoo._registry import get_entry
+
+            dataset = config.dataset if config else get_entry(name).dataset
+            if zdata.dataset_kind(dataset) == "tabular":
+                columns = zdata.tabular_columns(dataset)[0]
+        return ClassifierServable(
+            model, name, self, config, names, num_classes=int(model.output_shape[-1]), columns=columns
+        )
 
 
 def _worst_mistakes(x, y, logits, path, n: int = 16) -> None:
