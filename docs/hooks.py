@@ -844,7 +844,7 @@ def table_regression() -> str:
         "regression_mlp": "`kerazoo train regression_mlp` (its recipe)",
     }
     rows = [
-        (names[k], f"{_num(v['rmse_mean'])} ± {_num(v['rmse_std'])}", _num(v["mae_mean"]))
+        (names[k], f"{_num(v['rmse_mean'], 3)} ± {_num(v['rmse_std'])}", _num(v["mae_mean"]))
         for k, v in r["summary"].items()
     ]
     verdict = (
