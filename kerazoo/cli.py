@@ -510,6 +510,12 @@ def _cmd_export(args) -> int:
         data_dir=args.data_dir,
         dataset=args.dataset,
     )
+    if meta.get("format") == "web":
+        print(
+            f"exported {out}/ (a page of {meta['folder_bytes'] / 1e6:.1f} MB, {meta['downloaded_bytes'] / 1e6:.1f} MB "
+            f"downloaded by a browser; its model.tflite {_verified(meta)}). See it: python -m http.server -d {out}"
+        )
+        return 0
     print(f"exported {out} ({_verified(meta)})")
     return 0
 
