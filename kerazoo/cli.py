@@ -481,7 +481,7 @@ def _cmd_train(args) -> int:
         except ExportError as e:
             raise ExportError(f"{e} (the run itself is complete in {result['run_dir']})") from None
         for meta in exported.values():
-            print(f"exported {meta['path']} ({_verified(meta)})")
+            print(_exported(meta["path"], meta))
     return 0
 
 
@@ -491,6 +491,16 @@ def _verified(meta) -> str:
         f"{k} {v[k]:.3g}" for k in ("max_abs_diff", "mean_abs_diff_pm1", "top1_agreement") if k in v
     )
     return f"{meta['size_bytes']:,} bytes; verified against Keras on {v['rows']} inputs: {figures}"
+
+
+def _exported(out, meta) -> str:
+    """The line `kerazoo export` (and `train --export`) prints for an artifact it wrote."""
+    if meta.get("format") == "web":
+        return (
+            f"exported {out}/ (a page of {meta['folder_bytes'] / 1e6:.1f} MB, {meta['downloaded_bytes'] / 1e6:.1f} MB "
+            f"downloaded by a browser; its model.tflite {_verified(meta)}). See it: python -m http.server -d {out}"
+        )
+    return f"exported {out} ({_verified(meta)})"
 
 
 def _cmd_export(args) -> int:
@@ -510,13 +520,7 @@ def _cmd_export(args) -> int:
         data_dir=args.data_dir,
         dataset=args.dataset,
     )
-    if meta.get("format") == "web":
-        print(
-            f"exported {out}/ (a page of {meta['folder_bytes'] / 1e6:.1f} MB, {meta['downloaded_bytes'] / 1e6:.1f} MB "
-            f"downloaded by a browser; its model.tflite {_verified(meta)}). See it: python -m http.server -d {out}"
-        )
-        return 0
-    print(f"exported {out} ({_verified(meta)})")
+    print(_exported(out, meta))
     return 0
 
 
