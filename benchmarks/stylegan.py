@@ -224,6 +224,22 @@ SWEEP = {  # what was probed on the way to the recipe (`--sweep`), as overrides 
     },
     "recipe: G 5e-4, D 1e-4": {},
     "recipe, 2 mapping layers": {"hparams": {"mapping_layers": 2}},
+    "2e-4 for both, betas 0.5/0.9, R1 gamma 20 every 4": {
+        "learning_rate": 2e-4,
+        "d_optimizer.learning_rate": 2e-4,
+        "d_optimizer.beta_1": 0.5,
+        "d_optimizer.beta_2": 0.9,
+        "g_optimizer.beta_1": 0.5,
+        "g_optimizer.beta_2": 0.9,
+        "r1_gamma": 20.0,
+        "penalty_every": 4,
+    },
+    "1e-3 for both, R1 gamma 10, no average": {
+        "learning_rate": 1e-3,
+        "d_optimizer.learning_rate": 1e-3,
+        "r1_gamma": 10.0,
+        "g_optimizer.use_ema": False,
+    },
 }
 
 

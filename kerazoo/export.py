@@ -309,8 +309,7 @@ def _write_onnx(servable: Servable, path: Path, saved_model: Path, batch_size) -
     clash = set(servable.input_names)
     renamed = {}
 
-    @dataclasses.dataclass
-    class Renamed:
+    class Renamed:  # the servable's signature, with clashing output names changed
         def input_signature(self, batch_size=None):
             return servable.input_signature(batch_size)
 

@@ -752,14 +752,9 @@ class TablePredictor(LiteModel):
             ArtifactError: an unreadable or empty file, a missing column, a ragged row or a cell that
                 is not a number in a column the model takes.
         """
-        import csv
+        from kerazoo.tables import read_rows
 
-        path = check_file(path, "CSV file", error=ArtifactError)
-        try:
-            with open(path, newline="") as f:
-                rows = [row for row in csv.reader(f) if row and "".join(row).strip()]
-        except (OSError, UnicodeDecodeError, csv.Error) as e:
-            raise ArtifactError(f"Cannot read CSV file '{path}': {e}") from None
+        path, rows = read_rows(path, error=ArtifactError)
         if len(rows) < 2:
             raise ArtifactError(f"CSV file '{path}' needs a header row and at least one data row.")
         header = [h.strip() for h in rows[0]]

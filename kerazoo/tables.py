@@ -100,6 +100,22 @@ def _column(name, values, kind, path):
     return numbers
 
 
+def read_rows(path, error=TableError) -> tuple:
+    """`(path, rows)`: the non-blank rows of a CSV file as lists of strings (the header first).
+
+    Raises:
+        error: a missing, oversized or unreadable file.
+    """
+    from kerazoo._checks import check_file
+
+    path = check_file(path, "CSV file", limit=MAX_CSV_BYTES, error=error)
+    try:
+        with open(path, newline="") as f:
+            return path, [row for row in csv.reader(f) if row and "".join(row).strip()]
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise error(f"Cannot read CSV file '{path}': {e}") from None
+
+
 def read_table(path, label: str, kinds: dict | None = None, *, numeric_label: bool = False) -> Table:
     """A CSV file (a header row, then one row per record) as a `Table` with `label` as its class.
 
@@ -116,14 +132,7 @@ def read_table(path, label: str, kinds: dict | None = None, *, numeric_label: bo
             non-numeric values in a numeric column, a constant column, fewer than 20 rows, or a class
             with fewer than 2 rows.
     """
-    from kerazoo._checks import check_file
-
-    path = check_file(path, "CSV file", limit=MAX_CSV_BYTES, error=TableError)
-    try:
-        with open(path, newline="") as f:
-            rows = [row for row in csv.reader(f) if row and "".join(row).strip()]
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise TableError(f"Cannot read CSV file '{path}': {e}") from None
+    path, rows = read_rows(path)
     if not rows:
         raise TableError(f"CSV file '{path}' is empty: it needs a header row and data rows.")
     header = [h.strip() for h in rows[0]]

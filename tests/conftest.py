@@ -144,3 +144,37 @@ def browser():
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield chromium
         chromium.close()
+
+
+def toy_table_csv(path, n=120, seed=0):
+    """A small table for tabular synthesis: class decides the range of `dose` (low for `a`, high for
+    `b`); `count` is an integer, `site` a category, `group` the class."""
+    import csv
+
+    rng = np.random.default_rng(seed)
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["dose", "count", "site", "group"])
+        for i in range(n):
+            group = "ab"[i % 2]
+            dose = rng.uniform(0, 1) if group == "a" else rng.uniform(10, 11)
+            writer.writerow([f"{dose:.4f}", int(rng.integers(0, 5)), rng.choice(["left", "right"]), group])
+    return path
+
+
+def serve_folder(directory):
+    """A quiet HTTP server for `directory` on 127.0.0.1 in a daemon thread: `(url, server)`; call
+    `server.shutdown()` when done."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}", server

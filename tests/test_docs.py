@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import functools
-import http.server
 import importlib
 import importlib.util
 import inspect
@@ -14,12 +13,12 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
+from conftest import serve_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -190,11 +189,6 @@ def test_mkdocs_build_strict_makes_every_page(site):
     assert "train_step" in api or "GAN" in api
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def served(site, digits_cnn_run, tmp_path_factory):
     """The built site, and a report of a real run at /report/, on 127.0.0.1."""
@@ -204,11 +198,8 @@ def served(site, digits_cnn_run, tmp_path_factory):
     root = tmp_path_factory.mktemp("served")
     shutil.copytree(site, root / "site")
     shutil.copytree(digits_cnn_run / "eval", root / "report")
-    handler = functools.partial(_QuietHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
+    url, server = serve_folder(root)
+    yield url
     server.shutdown()
 
 

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import toy_table_csv
 
 import kerazoo
 from kerazoo import tables
@@ -26,23 +27,10 @@ def test_column_activations_give_ranks_and_one_hot_categories():
         kerazoo.build("tabular_gan", num_features=4, groups=[(2, 6)])
 
 
-def _toy_csv(path, n=120, seed=0):
-    """Class decides the range of `dose`: low for `a`, high for `b`; `site` is a category."""
-    rng = np.random.default_rng(seed)
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["dose", "count", "site", "group"])
-        for i in range(n):
-            group = "ab"[i % 2]
-            dose = rng.uniform(0, 1) if group == "a" else rng.uniform(10, 11)
-            writer.writerow([f"{dose:.4f}", int(rng.integers(0, 5)), rng.choice(["left", "right"]), group])
-    return path
-
-
 @pytest.fixture(scope="module")
 def toy_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("synth")
-    csv_path = _toy_csv(root / "toy.csv")
+    csv_path = toy_table_csv(root / "toy.csv")
     out = root / "run"
     # --label names the class column (--column is the same flag).
     argv = ["train", "tabular_gan", "--dataset", "table", "--csv", str(csv_path), "--label", "group"]
@@ -111,7 +99,7 @@ def test_tstr_and_dcr_on_hand_made_cases():
     ],
 )
 def test_bad_table_runs_exit_2_and_write_nothing(tmp_path, capsys, argv, match):
-    csv_path = _toy_csv(tmp_path / "toy.csv")
+    csv_path = toy_table_csv(tmp_path / "toy.csv")
     argv = [a.replace("{csv}", str(csv_path)) for a in argv]
     out = tmp_path / "run"
     assert main(["train", "tabular_gan", *argv, "--out", str(out)]) == 2

@@ -8,17 +8,15 @@ same seed (`runtime.portable_noise`). Screenshots go to $KERAZOO_SCREENSHOTS whe
 from __future__ import annotations
 
 import csv
-import functools
-import http.server
 import io
 import json
 import os
 import shutil
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import serve_folder, toy_table_csv
 from PIL import Image
 
 import kerazoo
@@ -29,23 +27,6 @@ from kerazoo.export import ExportError, export
 pytestmark = pytest.mark.slow
 
 MARKUP = "<img src=x onerror=alert(1)>"
-
-
-def _toy_csv(path, n=120, seed=0):
-    rng = np.random.default_rng(seed)
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["dose", "count", "site", "group"])
-        for i in range(n):
-            group = "ab"[i % 2]
-            dose = rng.uniform(0, 1) if group == "a" else rng.uniform(10, 11)
-            writer.writerow([f"{dose:.4f}", int(rng.integers(0, 5)), rng.choice(["left", "right"]), group])
-    return path
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +45,7 @@ def pages(tmp_path_factory):
         == 0
     )
     export(runs / "p2p", format="web", out=root / "pix2pix")
-    table = ["train", "tabular_gan", "--dataset", "table", "--csv", str(_toy_csv(runs / "toy.csv"))]
+    table = ["train", "tabular_gan", "--dataset", "table", "--csv", str(toy_table_csv(runs / "toy.csv"))]
     table += [
         "--label",
         "group",
@@ -91,9 +72,8 @@ def pages(tmp_path_factory):
         for s in config["table_transform"]["specs"]
     ]
     (root / "table_markup" / "page.json").write_text(json.dumps(config))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", root
+    url, server = serve_folder(root)
+    yield url, root
     server.shutdown()
 
 
