@@ -1,23 +1,38 @@
-"""The evaluator shared by the generative benchmarks: the zoo's CNN trained on real MNIST."""
+"""The evaluator shared by the generative benchmarks: the pinned MNIST evaluator kerazoo ships (the
+zoo's CNN trained on real MNIST by `python benchmarks/evaluators.py`, checked against its weights'
+hash when loaded), so every benchmark on every machine judges with the same network."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import keras
 import numpy as np
 
 import kerazoo
+from kerazoo.evaluation import evaluator_for  # noqa: F401 (benchmarks import it from here)
 
 
 def evaluator(workdir: Path, data_dir):
-    """The zoo's CNN trained on real MNIST (cached in workdir)."""
+    """`(classifier, test accuracy)`: the pinned MNIST evaluator (`workdir` is not used: nothing is
+    trained; kept so that every benchmark calls it the same way)."""
+    classifier, accuracy, _ = evaluator_for("mnist", data_dir)
+    return classifier, accuracy
+
+
+def evaluator_record(data_dir) -> dict:
+    """What results files record of the evaluator: pinned or not, its weights' hash, its accuracy."""
+    _, accuracy, info = evaluator_for("mnist", data_dir)
+    return {**info, "test_accuracy": accuracy}
+
+
+def mnist_cnn_run(workdir: Path, data_dir) -> Path:
+    """A run directory of the zoo's CNN trained on MNIST (cached in `workdir`): a classifier run to
+    export and time, not the yardstick."""
     run = workdir / "evaluator_cnn"
     if not (run / "model.keras").is_file():
         kerazoo.train("cnn", dataset="mnist", data_dir=data_dir, out=run, verbose=0)
-    metrics = json.loads((run / "metrics.json").read_text())
-    return kerazoo.load_model(run / "model.keras"), metrics["test_accuracy"]
+    return run
 
 
 def score(classifier, images, requested=None, value_range=(0.0, 1.0)) -> dict:

@@ -27,7 +27,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from _evaluator import evaluator, score  # noqa: E402
+from _evaluator import evaluator, evaluator_record, score  # noqa: E402
 
 import kerazoo  # noqa: E402
 from kerazoo.data import load_images  # noqa: E402
@@ -143,7 +143,11 @@ def main():
         vae = trained["vae"]
         z = np.random.default_rng(1).standard_normal((10_000, vae.latent_dim)).astype(np.float32)
         prior = score(classifier, vae.decoder.predict(z, batch_size=500, verbose=0))
-        results["vae_prior_samples"] = {**prior, "evaluator_test_accuracy": accuracy}
+        results["vae_prior_samples"] = {
+            **prior,
+            "evaluator_test_accuracy": accuracy,
+            "evaluator": evaluator_record(args.data_dir),
+        }
         save()
     if "transfer" in only:
         results["transfer"] = transfer(workdir, args.data_dir)

@@ -3,8 +3,8 @@
     python benchmarks/diffusion.py --data-dir ../shared/data --epochs ddpm=3,cddpm=2 --samples cddpm=2000
 
 Each model (`ddpm`, `cddpm`) is trained by `kerazoo.train` with its recipe for the given number of
-MNIST epochs, then judged by `kerazoo.evaluation`'s figures (the evaluator is the zoo's `cnn` trained
-on the real training split, cached in `--workdir` and shared with benchmarks/gan.py): `--samples`
+MNIST epochs, then judged by `kerazoo.evaluation`'s figures (the evaluator is the pinned MNIST one kerazoo ships,
+as for benchmarks/gan.py): `--samples`
 DDIM samples at the recipe's 25 steps give the classifier FID, classifier score, confidently
 classified share, class shares, precision/recall and memorisation, and for `cddpm` the share
 classified as the digit asked for (every digit in turn, guidance 2). The DDIM sweep draws
@@ -33,7 +33,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
-from _evaluator import evaluator  # noqa: E402
+from _evaluator import evaluator_for  # noqa: E402
 
 import kerazoo  # noqa: E402
 from kerazoo import runtime  # noqa: E402
@@ -264,9 +264,9 @@ def main():
     args.workdir.mkdir(parents=True, exist_ok=True)
     results = json.loads(args.out.read_text()) if args.out.is_file() else {"models": {}}
     results.update(machine=machine_info(), versions=library_versions(), others=_others())
-    classifier, accuracy = evaluator(args.workdir, args.data_dir)
-    results["evaluator_test_accuracy"] = accuracy
-    judge = (classifier, accuracy, str(args.workdir / "evaluator_cnn"))
+    judge = evaluator_for("mnist", args.data_dir)  # the pinned MNIST evaluator
+    results["evaluator_test_accuracy"] = judge[1]
+    results["evaluator"] = {**judge[2], "test_accuracy": judge[1]}
     keras.utils.set_random_seed(0)
     for name, n in epochs.items():
         bench(name, n, args, judge, results, args.out)

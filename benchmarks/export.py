@@ -10,8 +10,8 @@ accuracy of the `cnn` classifier through each TFLite variant.
   the ai-edge-litert interpreter through `kerazoo.runtime` (one thread per CPU, as TensorFlow uses). Weights do not change latency or size,
   so without `--dcgan-run` the untrained default generator is measured (the JSON says which).
 - Size: bytes of each artifact.
-- Accuracy: the `cnn` trained on MNIST (the generative benchmarks' evaluator, cached in
-  `--workdir`; trained with its recipe when missing) exported in each mode; `export` itself
+- Accuracy: the `cnn` trained on MNIST (cached in `--workdir`; trained with its recipe when
+  missing) exported in each mode; `export` itself
   measures Keras and artifact accuracy on all 10,000 test images while verifying.
 Results go to `benchmarks/results/export.json`, Markdown tables to stdout.
 """
@@ -29,7 +29,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from _evaluator import evaluator  # noqa: E402
+from _evaluator import mnist_cnn_run  # noqa: E402
 
 import kerazoo  # noqa: E402
 from kerazoo import runtime  # noqa: E402
@@ -97,8 +97,7 @@ def generator_figures(source, outdir: Path, repeats: int) -> dict:
 
 
 def classifier_figures(workdir: Path, data_dir, outdir: Path) -> dict:
-    evaluator(workdir, data_dir)  # trains and caches the MNIST cnn if missing
-    run = workdir / "evaluator_cnn"
+    run = mnist_cnn_run(workdir, data_dir)  # trains and caches the MNIST cnn if missing
     rows = {}
     for quantize in ("float32", "float16", "dynamic", "int8"):
         meta = export(

@@ -32,7 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from _evaluator import evaluator, score  # noqa: E402
+from _evaluator import evaluator, evaluator_record, score  # noqa: E402
 
 import kerazoo  # noqa: E402
 from kerazoo.embeddings import feature_model  # noqa: E402
@@ -296,6 +296,7 @@ def main():
         if k in mnist
     }
     results["evaluator_test_accuracy"] = accuracy
+    results["evaluator"] = evaluator_record(args.data_dir)
     results["dcgan_at_equal_time"] = equal_time(gans, mnist["train_seconds"])
     out.write_text(json.dumps(results, indent=2) + "\n")
     if not args.skip_digits:

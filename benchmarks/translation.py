@@ -4,8 +4,7 @@
 
 Each contender is trained by `kerazoo.train` with its recipe (overrides listed below) and judged on
 the whole test split by the translation task's figures (`metrics.json`: L1, PSNR, SSIM, sharpness,
-baselines, map-colour accuracy); for MNIST, the zoo's CNN trained on real MNIST (cached in
-`--workdir`, shared with benchmarks/gan.py) classifies the outputs, the real targets and the bicubic
+baselines, map-colour accuracy); for MNIST, the pinned MNIST evaluator (as benchmarks/gan.py's) classifies the outputs, the real targets and the bicubic
 upsamplings.
 
 | contender | model | data | recipe |

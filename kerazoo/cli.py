@@ -231,7 +231,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "--n", type=int, default=10_000, help="samples to judge, generative runs (default: 10000)"
     )
     ev.add_argument(
-        "--evaluator", help="classifier run dir or .keras to judge samples (default: cached zoo cnn)"
+        "--evaluator",
+        help="classifier run dir or .keras to judge samples (default: pinned for digits/mnist, else a cached zoo cnn)",
     )
     ev.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
     ev.add_argument(
@@ -537,6 +538,10 @@ def _cmd_evaluate(args) -> int:
         unsafe=args.unsafe,
     )
     print(json.dumps(get_task(figures["task"]).headline(figures), indent=2))
+    judge = figures.get("evaluator") or {}
+    if "weights_sha256" in judge:
+        which = "the pinned evaluator" if judge.get("pinned") else f"the evaluator at {judge.get('path')}"
+        print(f"judged by {which} (weights sha256 {judge['weights_sha256'][:12]})")
     print(f"wrote {os.path.join(args.run_dir, 'eval')}/ (report.html, report.md, metrics.json and pictures)")
     return 0
 

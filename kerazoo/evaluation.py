@@ -3,9 +3,14 @@
     kerazoo.evaluation.evaluate("runs/dcgan", n=10_000)
 
 Generative runs (GANs, the VAE) are judged by an evaluator classifier: the zoo's `cnn` trained on
-the real training split of the run's data set (trained once and cached under `$KERAZOO_CACHE`,
-default `~/.cache/kerazoo`, or given as `evaluator=`). Every figure comes with its real-against-real
-baseline (the test split against the training split) in the same file:
+the real training split of the run's data set. For the zoo's own image data sets (`digits`,
+`mnist`) the evaluator is pinned: shipped with the package (`kerazoo/_data/evaluators/`, rebuilt by
+`python benchmarks/evaluators.py`), checked against the hash of its weights when loaded and named
+with that hash in every report, so figures judged on any machine are judged by the same network.
+Other data sets get one trained on first use and cached under `$KERAZOO_CACHE` (default
+`~/.cache/kerazoo`), and the report says so; `evaluator=` takes any classifier run or `.keras` file.
+Every figure comes with its real-against-real baseline (the test split against the training split)
+in the same file:
 
 - `fid`: Frechet distance in the evaluator's penultimate features, samples against the training
   split (`kerazoo.quality.frechet_distance`);
@@ -45,6 +50,8 @@ __all__ = [
     "evaluate",
     "evaluate_generator",
     "evaluator_for",
+    "pinned_evaluators",
+    "weights_sha256",
     "cache_dir",
     "judges",
     "progression_pictures",
@@ -71,8 +78,8 @@ def _load_model(path: Path, unsafe: bool = False):
 
 def judges(path=None):
     """The `evaluator` a task's `evaluate` gets: `evaluator(dataset, data_dir)` -> `(classifier, test
-    accuracy or None, where)`, the classifier at `path`, else the zoo's `cnn` trained on `dataset`
-    (cached, `evaluator_for`)."""
+    accuracy or None, info)`, the classifier at `path`, else the pinned or cached one
+    (`evaluator_for`)."""
 
     def evaluator(dataset, data_dir=None):
         return evaluator_for(dataset, data_dir, path)
@@ -80,14 +87,59 @@ def judges(path=None):
     return evaluator
 
 
+PINNED = Path(__file__).parent / "_data" / "evaluators"
+
+
+def pinned_evaluators() -> dict:
+    """The evaluators shipped with kerazoo, by data set: `{dataset: {"file", "weights_sha256",
+    "test_accuracy", "command", ...}}` from `kerazoo/_data/evaluators/evaluators.json` (empty if
+    this installation has none)."""
+    manifest = PINNED / "evaluators.json"
+    return json.loads(manifest.read_text())["evaluators"] if manifest.is_file() else {}
+
+
+def weights_sha256(model) -> str:
+    """SHA-256 of a model's weights (each as little-endian float32 bytes, in `model.weights` order):
+    what identifies an evaluator, whatever file or format holds it."""
+    import numpy as np
+
+    digest = hashlib.sha256()
+    for weight in model.weights:
+        digest.update(np.ascontiguousarray(np.asarray(weight), dtype="<f4").tobytes())
+    return digest.hexdigest()
+
+
+def _pinned(dataset: str, entry: dict):
+    model = load_model(PINNED / entry["file"])
+    found = weights_sha256(model)
+    if found != entry["weights_sha256"]:
+        raise EvaluationError(
+            f"The pinned evaluator for '{dataset}' ({PINNED / entry['file']}) does not match its recorded "
+            f"hash (weights sha256 {found[:12]}, expected {entry['weights_sha256'][:12]}): reinstall "
+            "kerazoo, or pass --evaluator RUN_DIR."
+        )
+    info = {
+        "pinned": True,
+        "path": f"kerazoo/_data/evaluators/{entry['file']}",
+        "weights_sha256": found,
+        "rebuilt_by": entry["command"],
+    }
+    return model, entry["test_accuracy"], info
+
+
 def evaluator_for(dataset: str, data_dir=None, path=None, verbose: int = 0):
-    """`(classifier, test_accuracy or None, where)`: the given evaluator, or the zoo's `cnn` trained on
-    `dataset`'s training split with its recipe, cached per data set and data folder."""
+    """`(classifier, test_accuracy or None, info)`: the given evaluator; else the pinned one shipped
+    for `dataset` (`pinned_evaluators`); else the zoo's `cnn` trained on `dataset`'s training split
+    with its recipe, cached per data set and data folder. `info` says which (`path`, `pinned`,
+    `weights_sha256`; what reports and metrics record)."""
     if path is not None:
         model = _load_model(path)
         metrics = Path(path) / "metrics.json"
         accuracy = json.loads(metrics.read_text()).get("test_accuracy") if metrics.is_file() else None
-        return model, accuracy, str(path)
+        return model, accuracy, {"pinned": False, "path": str(path), "weights_sha256": weights_sha256(model)}
+    entry = pinned_evaluators().get(dataset)
+    if entry is not None:
+        return _pinned(dataset, entry)
     local = zdata.resolve_data_dir(data_dir) if dataset != "digits" else None
     folder = str(Path(local).resolve()) if local else ""
     key = hashlib.sha1(f"{dataset}|{folder}".encode()).hexdigest()[:10]
@@ -97,11 +149,16 @@ def evaluator_for(dataset: str, data_dir=None, path=None, verbose: int = 0):
     if not (run / "model.keras").is_file():
         import kerazoo
 
-        print(f"Training the evaluator (the zoo's {EVALUATOR} on {dataset}) once; cached in {run}")
+        print(
+            f"No pinned evaluator for '{dataset}': training one (the zoo's {EVALUATOR}) once on this "
+            f"machine; cached in {run}"
+        )
         run.parent.mkdir(parents=True, exist_ok=True)
         kerazoo.train(EVALUATOR, dataset=dataset, data_dir=data_dir, out=run, overwrite=True, verbose=verbose)
     accuracy = json.loads((run / "metrics.json").read_text())["test_accuracy"]
-    return load_model(run / "model.keras"), accuracy, str(run)
+    model = load_model(run / "model.keras")
+    info = {"pinned": False, "path": str(run), "weights_sha256": weights_sha256(model), "trained_here": True}
+    return model, accuracy, info
 
 
 def evaluate_generator(

@@ -74,7 +74,8 @@ def generator_figures(servable, evaluator, *, dataset, data_dir=None, n=10_000, 
 
     Args:
         servable: the generator's role (its model, inputs, value range, class count).
-        evaluator: `(classifier, test accuracy or None, where)`: the classifier that judges.
+        evaluator: `(classifier, test accuracy or None, info)`: the classifier that judges and what
+            identifies it (`kerazoo.evaluation.evaluator_for`).
         dataset, data_dir: the real data the samples are compared with (its train and test splits).
         n: samples to draw from seeded noise. Defaults to 10,000.
         seed: the noise seed.
@@ -86,7 +87,7 @@ def generator_figures(servable, evaluator, *, dataset, data_dir=None, n=10_000, 
     Raises:
         EvaluationError: the evaluator takes images of another shape than the data's.
     """
-    classifier, accuracy, where = evaluator
+    classifier, accuracy, info = evaluator
     servable.model = as_float32(servable.model)  # a mixed-precision run samples in float32
     train_x, _ = zdata.load_images(dataset, "train", data_dir)
     test_x, _ = zdata.load_images(dataset, "test", data_dir)
@@ -101,7 +102,7 @@ def generator_figures(servable, evaluator, *, dataset, data_dir=None, n=10_000, 
     judge = _judge(classifier)
     train_f, _ = judge(train_x)
     figures = {
-        "evaluator": {"path": where, "test_accuracy": accuracy, "dataset": dataset},
+        "evaluator": {**info, "test_accuracy": accuracy, "dataset": dataset},
         "samples": _sample_figures(judge, samples, labels, train_x, train_f),
         "real_test_vs_train": _sample_figures(judge, test_x, None, train_x, train_f),
     }

@@ -160,7 +160,29 @@ def generative_rows(figures: dict) -> list:
                 verdict,
             )
         )
-    return rows
+    evaluator_row = _evaluator_row(figures.get("evaluator"))
+    return rows + ([evaluator_row] if evaluator_row else [])
+
+
+def _evaluator_row(info):
+    """Which classifier judged the images: the pinned one (comparable on any machine) or not."""
+    if not info or "weights_sha256" not in info:
+        return None
+    short = info["weights_sha256"][:12]
+    accuracy = info.get("test_accuracy")
+    accuracy = f", {_pct(accuracy)} test accuracy" if accuracy is not None else ""
+    if info.get("pinned"):
+        verdict = (
+            f"the pinned evaluator shipped with kerazoo for '{info.get('dataset', '?')}'{accuracy}: "
+            "figures comparable with any other judged by it, on any machine"
+        )
+        return Row("evaluator", f"pinned, weights sha256 {short}", "", verdict)
+    where = "trained on this machine and cached" if info.get("trained_here") else "given with --evaluator"
+    verdict = (
+        f"{where} ({info.get('path', '?')}{accuracy}): compare these figures only with figures "
+        "judged by the same evaluator (the same weights hash)"
+    )
+    return Row("evaluator", f"weights sha256 {short}", "", verdict)
 
 
 def classification_rows(figures: dict) -> list:
@@ -297,7 +319,8 @@ def translation_rows(figures: dict) -> list:
                 "share of pixels given the right colour",
             )
         )
-    return rows
+    evaluator_row = _evaluator_row(figures.get("evaluator"))
+    return rows + ([evaluator_row] if evaluator_row else [])
 
 
 def synthesis_rows(figures: dict) -> list:

@@ -66,6 +66,7 @@ from kerazoo.callbacks import (
     fit_resumable,
 )
 from kerazoo.distribute import STRATEGIES, get_strategy, is_chief, run_locally, worker_index
+from kerazoo.models._common import is_plain_keras_model, save_with_keras_layers
 from kerazoo.plots import plot_history
 from kerazoo.tasks import Run, RunConfig, UsageError, get_task
 
@@ -511,7 +512,10 @@ def _train(task, run, out, strategy, policy, verbose, callbacks, resume, backup_
         )
         if "images_seen" in figures:
             figures["images_per_second"] = round(figures["images_seen"] / max(train_seconds, 1e-9), 1)
-        model.save(run_dir / "model.keras")
+        if is_plain_keras_model(model):  # a classifier, regressor, forecaster: plain Keras loads it
+            save_with_keras_layers(model, run_dir / "model.keras", training_state=True)
+        else:  # a zoo trainer (GAN, VAE, ...): its own class
+            model.save(run_dir / "model.keras")
         config.write(run_dir / "config.json")
         write_json(run_dir / "history.json", hist)
         write_json(run_dir / "metrics.json", figures)

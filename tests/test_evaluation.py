@@ -2,6 +2,7 @@
 kind of run; bad input gives one clear error and leaves nothing behind."""
 
 import json
+import shutil
 
 import keras
 import numpy as np
@@ -252,3 +253,72 @@ def test_perceptual_path_length_is_the_trimmed_mean_squared_step_over_epsilon_sq
     assert perceptual_path_length(start, start, 1e-4)["ppl"] == 0.0
     with pytest.raises(ValueError, match="same shape"):
         perceptual_path_length(start, start[:10])
+
+
+# --- the pinned evaluators ------------------------------------------------------------------------
+
+
+def _template_generator():
+    """A fixed generator: noise (16) -> tanh of a mix of 16 training digits (no randomness, no
+    training), so the images it draws from seeded noise are the same on every machine."""
+    train, _ = load_images("digits", "train")
+    templates = train[:16].reshape(16, -1).astype("float32") / 255.0 - 0.5
+    noise = keras.Input((16,), name="noise")
+    mix = keras.layers.Dense(784, use_bias=False, name="mix")
+    x = keras.layers.Activation("tanh")(mix(noise))
+    generator = keras.Model(noise, keras.layers.Reshape((28, 28, 1))(x))
+    mix.set_weights([templates])
+    return generator
+
+
+def test_the_pinned_digits_evaluator_gives_these_figures_on_any_machine():
+    # The yardstick is shipped, not trained here: a fixed set of images gets these figures wherever
+    # the test runs (to the rounding of the CPU's float32 kernels: 4 significant digits).
+    from kerazoo.evaluation import evaluate_generator, pinned_evaluators
+
+    entry = pinned_evaluators()["digits"]
+    figures = evaluate_generator(_template_generator(), dataset="digits", n=500)
+    assert (
+        figures["evaluator"]["pinned"] and figures["evaluator"]["weights_sha256"] == entry["weights_sha256"]
+    )
+    samples, real = figures["samples"], figures["real_test_vs_train"]
+    expected = {
+        "fid": 45.5565,
+        "classifier_score": 2.17696,
+        "confident_share": 0.086,
+        "precision": 0.014,
+        "recall": 0.174,
+    }
+    for key, value in expected.items():
+        assert samples[key] == pytest.approx(value, rel=1e-4), key
+    assert samples["class_share"] == [0.02, 0.342, 0.112, 0.068, 0.178, 0.032, 0.118, 0.064, 0.0, 0.066]
+    assert real["fid"] == pytest.approx(0.941125, rel=1e-4)
+    assert real["confident_share"] == pytest.approx(311 / 360)
+    assert real["classifier_score"] == pytest.approx(7.42488, rel=1e-4)
+    # The report names it, with its hash.
+    rows = {row.figure: row for row in generative_rows(figures)}
+    assert rows["evaluator"].value == f"pinned, weights sha256 {entry['weights_sha256'][:12]}"
+    assert "any machine" in rows["evaluator"].verdict
+
+
+def test_a_pinned_evaluator_that_does_not_match_its_hash_is_refused(tmp_path, monkeypatch):
+    from kerazoo import evaluation
+
+    shutil.copy(evaluation.PINNED / "digits.keras", tmp_path / "digits.keras")
+    entry = {**evaluation.pinned_evaluators()["digits"], "weights_sha256": "0" * 64}
+    (tmp_path / "evaluators.json").write_text(json.dumps({"evaluators": {"digits": entry}}))
+    monkeypatch.setattr(evaluation, "PINNED", tmp_path)
+    with pytest.raises(evaluation.EvaluationError, match="does not match its recorded hash") as info:
+        evaluation.evaluator_for("digits")
+    assert "\n" not in str(info.value) and "--evaluator" in str(info.value)
+
+
+def test_the_shipped_evaluators_are_package_data_with_their_command():
+    from kerazoo.evaluation import PINNED, pinned_evaluators
+
+    shipped = pinned_evaluators()
+    assert set(shipped) == {"digits", "mnist"}
+    for name, entry in shipped.items():
+        assert (PINNED / entry["file"]).is_file(), name
+        assert entry["command"].startswith("python benchmarks/evaluators.py") and entry["deterministic"]
+        assert len(entry["weights_sha256"]) == 64 and entry["test_accuracy"] > 0.98

@@ -463,3 +463,27 @@ def test_the_zoos_files_load_with_keras_load_model_in_fresh_interpreters(tmp_pat
     )
     assert plain == ["keras"]
     np.testing.assert_allclose(np.load(tmp_path / "plain.npy"), np.asarray(expected), atol=1e-6)
+
+
+def test_a_classifiers_model_keras_loads_and_trains_on_with_plain_keras(digits_cnn_run, tmp_path):
+    # The run's model.keras is saved with Keras' BatchNormalization and Keras' Adam (the zoo's Adam
+    # subclasses it: same config and slots), so plain Keras, kerazoo absent, loads it to the same
+    # predictions and goes on training from the saved optimizer state.
+    from conftest import run_python
+
+    model = kerazoo.load_model(digits_cnn_run / "model.keras")
+    x = np.random.default_rng(0).uniform(0, 1, (4, 28, 28, 1)).astype("float32")
+    np.save(tmp_path / "x.npy", x)
+    plain = run_python(
+        "import sys\nsys.modules['kerazoo'] = None  # kerazoo cannot be imported\n"
+        "import json, keras, numpy as np\n"
+        f"model = keras.models.load_model({str(digits_cnn_run / 'model.keras')!r})\n"
+        f"x = np.load({str(tmp_path / 'x.npy')!r})\n"
+        f"np.save({str(tmp_path / 'plain.npy')!r}, model.predict(x, verbose=0))\n"
+        "before = int(model.optimizer.iterations)\n"
+        "model.fit(x, np.arange(4), epochs=1, verbose=0)\n"
+        "print(json.dumps([type(model.optimizer).__name__, before, int(model.optimizer.iterations),\n"
+        "                  sorted({type(layer).__module__.split('.')[0] for layer in model.layers})]))"
+    )
+    assert plain == ["Adam", int(model.optimizer.iterations), int(model.optimizer.iterations) + 1, ["keras"]]
+    np.testing.assert_allclose(np.load(tmp_path / "plain.npy"), model.predict(x, verbose=0), atol=1e-6)

@@ -110,25 +110,49 @@ class BatchNormalization(layers.BatchNormalization):
         return ops.cast(y, self.compute_dtype)
 
 
-def save_with_keras_layers(model, path) -> None:
+def save_with_keras_layers(model, path, *, training_state: bool = False) -> None:
     """Save `model` as a `.keras` file that plain Keras loads: each of the zoo's `BatchNormalization`
     layers (numerically Keras' own at inference, the fused kernel is training-only) is saved as
     Keras' `BatchNormalization` with the same config and weights, so a deployable file (a
     generator, a decoder, a classifier) needs no kerazoo to load where its other layers are Keras'.
-    The model itself is left as it is; its optimizer is not saved (a deployable is for inference)."""
+    The model itself is left as it is.
+
+    Without `training_state` the file is for inference (no optimizer, no compile config). With it,
+    a compiled model keeps its compile config and optimizer state, the zoo's `Adam` saved as Keras'
+    (the class it subclasses, with the same config and slots), so plain Keras can go on training."""
     path = str(path)
-    if not any(isinstance(layer, BatchNormalization) for layer in _all_layers(model)):
+    if not training_state and not any(isinstance(layer, BatchNormalization) for layer in _all_layers(model)):
         model.save(path, include_optimizer=False) if _compiled(model) else model.save(path)
         return
-
-    def swap(layer):
-        if isinstance(layer, BatchNormalization):
-            return layers.BatchNormalization.from_config(layer.get_config())
-        return layer.__class__.from_config(layer.get_config())
-
-    clone = keras.models.clone_model(model, clone_function=swap, recursive=True)
+    clone = keras.models.clone_model(model, clone_function=_keras_layer, recursive=True)
     clone.set_weights(model.get_weights())
-    clone.save(path)
+    # clone_model compiles the clone like the model (with the zoo's optimizer class): a new Functional
+    # model over the clone's graph shares its layers and weights, uncompiled.
+    plain = keras.Model(clone.inputs, clone.outputs, name=clone.name)
+    if training_state and _compiled(model):
+        from kerazoo.optimizers import Adam
+
+        config = model.get_compile_config()
+        if isinstance(model.optimizer, Adam):
+            keras_adam = keras.optimizers.Adam.from_config(model.optimizer.get_config())
+            config["optimizer"] = keras.saving.serialize_keras_object(keras_adam)
+        plain.compile_from_config(config)
+        if model.optimizer.built:
+            plain.optimizer.build(plain.trainable_variables)
+            for mine, theirs in zip(plain.optimizer.variables, model.optimizer.variables, strict=True):
+                mine.assign(theirs)
+    plain.save(path)
+
+
+def _keras_layer(layer):
+    if isinstance(layer, BatchNormalization):
+        return layers.BatchNormalization.from_config(layer.get_config())
+    return layer.__class__.from_config(layer.get_config())
+
+
+def is_plain_keras_model(model) -> bool:
+    """Whether `model` is one of Keras' own model classes (Functional, Sequential), not a zoo trainer."""
+    return type(model).__module__.startswith("keras.")
 
 
 def _all_layers(model):

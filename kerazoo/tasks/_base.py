@@ -428,10 +428,10 @@ class Task:
     ):
         """The figures `kerazoo evaluate` writes (pictures into `report`). Default: `model.evaluate`.
 
-        `evaluator(dataset, data_dir)` gives `(classifier, test accuracy or None, where)`: the
+        `evaluator(dataset, data_dir)` gives `(classifier, test accuracy or None, info)`: the
         classifier that judges generated images, as the driver resolves it (the user's
-        `--evaluator`, else the zoo's `cnn` trained on `dataset`, cached). Tasks that judge nothing
-        generated ignore it.
+        `--evaluator`, else the pinned one shipped for `dataset`, else the zoo's `cnn` trained on
+        it and cached), and what identifies it. Tasks that judge nothing generated ignore it.
         """
         ds = zdata.make_dataset(config.dataset, "test", 256, shuffle=False)
         return evaluate_figures(model, ds)

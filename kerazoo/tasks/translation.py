@@ -201,11 +201,11 @@ class Translation(Task):
         figures = translation_figures(generator, x, y, name, kwargs, outputs=outputs)
         save_triplets(x[:GRID_PAIRS], outputs[:GRID_PAIRS], y[:GRID_PAIRS], report / "triplets.png")
         if zdata.dataset_kind(name) == "image":  # labelled images made into pairs: the "FCN score"
-            classifier, accuracy, where = evaluator(name, kwargs["data_dir"])
+            classifier, accuracy, info = evaluator(name, kwargs["data_dir"])
             if tuple(classifier.input_shape[1:]) == tuple(y.shape[1:]):
                 _, labels = zdata.load_images(name, "test", kwargs["data_dir"])
                 figures.update(classifier_figures(classifier, outputs, y, labels[: len(y)]))
-                figures["evaluator"] = {"path": where, "test_accuracy": accuracy}
+                figures["evaluator"] = {**info, "test_accuracy": accuracy, "dataset": name}
         return figures
 
     def report_rows(self, figures):
