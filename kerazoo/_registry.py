@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import fnmatch
+import importlib
 import inspect
 import sys
 from collections.abc import Callable
@@ -127,7 +128,13 @@ def _ensure_loaded() -> None:
     # and by installed packages' entry points register theirs.
     import kerazoo.models  # noqa: F401
     import kerazoo.optimizers  # noqa: F401  (kerazoo>Adam, which saved models name)
-    import kerazoo.trainers  # noqa: F401  (registers the train_step models with Keras)
+    import kerazoo.trainers  # (registers the train_step models with Keras)
+
+    # The trainers imported on first use, too: a file names its class by the registered name
+    # (kerazoo>ProGAN), and a file saved before the trainers moved to kerazoo.trainers names a module
+    # that no longer defines it (kerazoo.models.progan), so Keras finds it only if it is registered.
+    for module in kerazoo.trainers.MODULES:
+        importlib.import_module(module)
     from kerazoo._plugins import load_plugins
 
     load_plugins()

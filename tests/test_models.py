@@ -487,3 +487,28 @@ def test_a_classifiers_model_keras_loads_and_trains_on_with_plain_keras(digits_c
     )
     assert plain == ["Adam", int(model.optimizer.iterations), int(model.optimizer.iterations) + 1, ["keras"]]
     np.testing.assert_allclose(np.load(tmp_path / "plain.npy"), model.predict(x, verbose=0), atol=1e-6)
+
+
+def test_a_file_saved_before_the_trainers_moved_still_loads(tmp_path):
+    # Files written before kerazoo.trainers existed name the module their class then lived in
+    # (kerazoo.models.progan); kerazoo.load_model finds the class by its registered name anyway.
+    import json
+    import zipfile
+
+    from conftest import run_python
+
+    gan = kerazoo.build("progan", width=4, max_width=8)
+    new = tmp_path / "new.keras"
+    gan.save(new)
+    old = tmp_path / "old.keras"
+    with zipfile.ZipFile(new) as src, zipfile.ZipFile(old, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "config.json":
+                config = json.loads(data)
+                assert config["module"] == "kerazoo.trainers.progan"
+                config["module"] = "kerazoo.models.progan"
+                data = json.dumps(config).encode()
+            dst.writestr(item, data)
+    loaded = run_python(f"import json, kerazoo\nprint(json.dumps(type(kerazoo.load_model({str(old)!r})).__name__))")
+    assert loaded == "ProGAN"
