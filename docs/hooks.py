@@ -36,7 +36,47 @@ def results(name: str) -> dict:
 def _source(*names) -> str:
     files = ", ".join(f"`benchmarks/results/{n}.json`" for n in names)
     machine = _machine(results(names[0]).get("machine", {})) if names else ""
-    return f"\n\n<small>Generated from {files} when the site is built.{machine}</small>\n"
+    judge = _evaluator(results(names[0])) if names else ""
+    return f"\n\n<small>Generated from {files} when the site is built.{machine}{judge}</small>\n"
+
+
+def _pinned() -> dict:
+    path = ROOT / "kerazoo" / "_data" / "evaluators" / "evaluators.json"
+    return json.loads(path.read_text())["evaluators"] if path.is_file() else {}
+
+
+def _evaluator(data: dict) -> str:
+    """Which evaluator judged a results file's samples, as far as it says."""
+    record = data.get("evaluator")
+    runs = [
+        m.get("figures", {}).get("evaluator") for m in data.get("models", {}).values() if isinstance(m, dict)
+    ]
+    runs = [r for r in runs if isinstance(r, dict)]
+    if runs:  # the gallery: one record per judged run
+        pinned = sorted(
+            {f"{r.get('dataset', '?')} {r['weights_sha256'][:12]}" for r in runs if r.get("pinned")}
+        )
+        others = [r for r in runs if not r.get("pinned")]
+        text = f" Samples judged by the pinned evaluators ({', '.join(pinned)})." if pinned else ""
+        return text + (f" {len(others)} run(s) judged by an unpinned evaluator." if others else "")
+    if isinstance(record, dict) and "weights_sha256" in record:
+        which = (
+            "the pinned MNIST evaluator" if record.get("pinned") else "an evaluator trained on the machine"
+        )
+        return f" Samples judged by {which} (weights sha256 {record['weights_sha256'][:12]})."
+    accuracy = data.get("evaluator_test_accuracy")
+    if accuracy is None:
+        return ""
+    pinned = _pinned().get("mnist", {})
+    if accuracy == pinned.get("test_accuracy"):
+        return (
+            " Samples judged by an evaluator recorded before the evaluators were pinned, with exactly the "
+            f"pinned MNIST evaluator's test accuracy ({_pct(accuracy, 2)}; rebuilt, it has the same weights)."
+        )
+    return (
+        f" Samples judged by an earlier, unpinned evaluator (test accuracy {_pct(accuracy, 2)}): these figures "
+        "are not yet rerun with the pinned one."
+    )
 
 
 def _machine(machine: dict) -> str:
