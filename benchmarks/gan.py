@@ -222,17 +222,23 @@ def main():
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     out = Path(args.out)
-    results = json.loads(out.read_text()) if out.is_file() else {"gans": {}}
-    results.update(machine=machine_info(), versions=library_versions(), samples=SAMPLES)
+    fresh = not out.is_file()
+    results = {"gans": {}} if fresh else json.loads(out.read_text())
     start = time.perf_counter()
     classifier, accuracy = evaluator(workdir, args.data_dir)
-    results["evaluator_test_accuracy"] = accuracy
-    results["evaluator"] = evaluator_record(args.data_dir)
+    # Each run records its own machine and evaluator; the file's top level says those of the run that
+    # wrote it first (an added row must not relabel the rows measured before it).
+    record = dict(
+        machine=machine_info(), versions=library_versions(), evaluator=evaluator_record(args.data_dir)
+    )
+    if fresh:
+        results.update(record, samples=SAMPLES, evaluator_test_accuracy=accuracy)
     print(f"evaluator: cnn, MNIST test accuracy {accuracy:.4f}", flush=True)
     for name in args.only.split(","):
         label, results["gans"][label] = bench(
             name, workdir, args.data_dir, args.epochs, classifier, 0, overrides, args.precision
         )
+        results["gans"][label].update(record, samples=SAMPLES)
         print(label, results["gans"][label], flush=True)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(results, indent=2) + "\n")  # after each model: partial runs keep results

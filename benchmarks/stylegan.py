@@ -135,13 +135,12 @@ def equal_time(gan_results: dict, seconds: float) -> dict | None:
 
 
 def on_digits(workdir: Path, seed: int = 0) -> dict:
-    """`kerazoo train stylegan` with its defaults on `digits`, judged by a cnn trained on `digits`."""
+    """`kerazoo train stylegan` with its defaults on `digits`, judged by the pinned digits evaluator."""
+    from kerazoo.evaluation import evaluator_for
+
     run = workdir / "stylegan-digits"
     metrics = kerazoo.train("stylegan", out=run, overwrite=True, verbose=2, seed=seed)
-    judge_run = workdir / "digits_cnn"
-    if not (judge_run / "model.keras").is_file():
-        kerazoo.train("cnn", dataset="digits", out=judge_run, verbose=0)
-    judge = kerazoo.load_model(judge_run / "model.keras")
+    judge, judge_accuracy, judge_info = evaluator_for("digits")
     generator = keras.saving.load_model(run / "generator.keras")
     noise = (
         np.random.default_rng(seed + 1)
@@ -154,7 +153,8 @@ def on_digits(workdir: Path, seed: int = 0) -> dict:
         epochs=metrics["epochs"],
         train_seconds=metrics["train_seconds"],
         images_per_second=metrics["images_per_second"],
-        judge_test_accuracy=json.loads((judge_run / "metrics.json").read_text())["test_accuracy"],
+        judge_test_accuracy=judge_accuracy,
+        judge_weights_sha256=judge_info["weights_sha256"],
         samples=2000,
         run_dir=str(run),
     )
@@ -162,13 +162,35 @@ def on_digits(workdir: Path, seed: int = 0) -> dict:
 
 
 RAW_ADAM = {"class_name": "kerazoo>Adam", "config": {"beta_1": 0.0, "beta_2": 0.99, "epsilon": 1e-8}}
+DCGAN_ADAM = {"class_name": "kerazoo>Adam", "config": {"beta_1": 0.5, "beta_2": 0.999}}
+
+
+def _networks(generator: str, discriminator: str, hparams: dict):
+    """A StyleGAN, or a GAN with one network swapped for the DCGAN's (the hybrids): which of the two
+    networks carries a collapse."""
+    from kerazoo.models.adversarial import dcgan_discriminator, dcgan_generator
+    from kerazoo.models.stylegan import stylegan_discriminator
+    from kerazoo.trainers.gan import GAN
+
+    if (generator, discriminator) == ("stylegan", "stylegan"):
+        return kerazoo.build("stylegan", seed=0, **hparams)
+    if discriminator == "stylegan":
+        d = stylegan_discriminator(name="d")
+    else:
+        d = dcgan_discriminator((28, 28, 1), 64, batch_norm=discriminator == "dcgan", name="d")
+    if generator == "dcgan":
+        return GAN(dcgan_generator(100, (28, 28, 1), 64, name="g"), d, seed=0)
+    gan = kerazoo.build("stylegan", seed=0, **hparams)
+    return type(gan)(gan.mapping, gan.synthesis, d, seed=0)
 
 
 def sweep(variants: dict, steps: int, checks: int, classifier, data_dir, samples: int = 2000) -> dict:
     """Short probes of recipe variants on MNIST: each `variants[name]` (recipe overrides, and
-    `hparams`) trains `checks` x `steps` steps from seed 0 with the raw generator (no moving average)
-    and is scored after each `steps`: confident share, digits present, largest class share, the
-    images' spread across z (mean per-pixel std: near 0 is collapse) and D's output on fakes."""
+    `hparams`; `networks` (generator, discriminator) to swap one for the DCGAN's, `recipe` the entry
+    whose recipe the overrides apply to) trains `checks` x `steps` steps from seed 0 with the raw
+    generator (no moving average) and is scored after each `steps`: confident share, digits present,
+    largest class share, the images' spread across z (mean per-pixel std: near 0 is collapse) and
+    D's outputs on fakes and reals."""
     from kerazoo._registry import get_entry
 
     ds = kerazoo.make_dataset(
@@ -185,17 +207,18 @@ def sweep(variants: dict, steps: int, checks: int, classifier, data_dir, samples
     for name, overrides in variants.items():
         overrides = dict(overrides)
         hparams = overrides.pop("hparams", {})
+        networks = tuple(overrides.pop("networks", ("stylegan", "stylegan")))
+        entry = overrides.pop("recipe", "stylegan")
         overrides.setdefault("g_optimizer", RAW_ADAM)
         keras.utils.set_random_seed(0)
-        gan = kerazoo.build("stylegan", seed=0, **hparams)
-        gan.compile(**get_entry("stylegan").recipe.replace(overrides).compile_options(steps * checks))
+        gan = _networks(*networks, hparams)
+        gan.compile(**get_entry(entry).recipe.replace(overrides).compile_options(steps * checks))
         noise = np.random.default_rng(1).standard_normal((samples, gan.latent_dim)).astype(np.float32)
+        inputs = [noise, np.ones(samples, np.float32)] if networks[0] == "stylegan" else noise
         start, rows = time.perf_counter(), []
         for check in range(checks):
             history = gan.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0).history
-            images = np.asarray(
-                gan.generator.predict([noise, np.ones(samples, np.float32)], batch_size=500, verbose=0)
-            )
+            images = np.asarray(gan.generator.predict(inputs, batch_size=500, verbose=0))
             figures = score(classifier, images, value_range=(-1.0, 1.0))
             rows.append(
                 {
@@ -205,11 +228,13 @@ def sweep(variants: dict, steps: int, checks: int, classifier, data_dir, samples
                     "max_class_share": figures["max_class_share"],
                     "spread_across_z": float(images.std(axis=0).mean()),
                     "d_fake": float(history["d_fake"][-1]),
+                    "d_real": float(history["d_real"][-1]),
                     "seconds": round(time.perf_counter() - start, 1),
                 }
             )
             print(name, rows[-1], flush=True)
-        out[name] = {"overrides": {**overrides, "hparams": hparams}, "checks": rows}
+        record = {**overrides, "hparams": hparams, "networks": list(networks), "recipe": entry}
+        out[name] = {"overrides": record, "checks": rows}
     return out
 
 
@@ -240,6 +265,36 @@ SWEEP = {  # what was probed on the way to the recipe (`--sweep`), as overrides 
         "r1_gamma": 10.0,
         "g_optimizer.use_ema": False,
     },
+    "G 5e-4, D 2e-3": {"d_optimizer.learning_rate": 2e-3},
+    "G 2e-4, D 2e-3": {"learning_rate": 2e-4, "d_optimizer.learning_rate": 2e-3},
+    # The hybrids: one network swapped for the DCGAN's, with the DCGAN's recipe (Adam 2e-4, beta_1
+    # 0.5 for both, R1 0.1 every step) and one generator update per step.
+    "hybrid: StyleGAN G + DCGAN D (BatchNorm)": {
+        "networks": ("stylegan", "dcgan"),
+        "recipe": "dcgan",
+        "g_steps": 1,
+        "g_optimizer": DCGAN_ADAM,
+        "d_optimizer": DCGAN_ADAM,
+    },
+    "hybrid: StyleGAN G + DCGAN D (no BatchNorm)": {
+        "networks": ("stylegan", "dcgan_no_bn"),
+        "recipe": "dcgan",
+        "g_steps": 1,
+        "g_optimizer": DCGAN_ADAM,
+        "d_optimizer": DCGAN_ADAM,
+    },
+    "hybrid: DCGAN G + StyleGAN D": {
+        "networks": ("dcgan", "stylegan"),
+        "recipe": "dcgan",
+        "g_optimizer": DCGAN_ADAM,
+        "d_optimizer": DCGAN_ADAM,
+    },
+    "hybrid: DCGAN G + StyleGAN D at 2e-3 (beta_1 0)": {
+        "networks": ("dcgan", "stylegan"),
+        "recipe": "dcgan",
+        "g_optimizer": DCGAN_ADAM,
+        "d_optimizer": {**RAW_ADAM, "config": {**RAW_ADAM["config"], "learning_rate": 2e-3}},
+    },
 }
 
 
@@ -251,7 +306,10 @@ def main():
     parser.add_argument("--pairs", type=int, default=2000, help="latent pairs for the path lengths")
     parser.add_argument("--skip-digits", action="store_true", help="do not train the digits run")
     parser.add_argument(
-        "--sweep", action="store_true", help="only the short recipe probes (SWEEP), 3 x 225 steps each"
+        "--sweep",
+        nargs="?",
+        const="all",
+        help="only the short recipe probes (SWEEP, or the names given, separated by ';'), 3 x 225 steps each",
     )
     parser.add_argument("--out", default=str(RESULTS / "stylegan.json"))
     args = parser.parse_args()
@@ -262,8 +320,17 @@ def main():
     workdir = Path(args.workdir)
     if args.sweep:
         classifier, _ = evaluator(workdir, args.data_dir)
-        results["sweep"] = sweep(SWEEP, 225, 3, classifier, args.data_dir)
-        out.write_text(json.dumps(results, indent=2) + "\n")
+        names = (
+            list(SWEEP) if args.sweep == "all" else [n.strip() for n in args.sweep.split(";") if n.strip()]
+        )
+        unknown = sorted(set(names) - set(SWEEP))
+        if unknown:
+            parser.error(f"unknown sweep entries {unknown}; choose from {list(SWEEP)}")
+        results.setdefault("sweep", {})
+        for name in names:  # written after each entry: a long sweep keeps what it measured
+            results["sweep"].update(sweep({name: SWEEP[name]}, 225, 3, classifier, args.data_dir))
+            results["sweep_machine"] = machine_info()
+            out.write_text(json.dumps(results, indent=2) + "\n")
         return
     gans = json.loads(Path(args.gan_results).read_text())["gans"]
     if "stylegan" not in gans:

@@ -411,6 +411,42 @@ def table_stylegan_digits() -> str:
     return _table(header, rows) + _source("stylegan")
 
 
+def table_stylegan_sweep() -> str:
+    """The short probes of `benchmarks/stylegan.py --sweep`: each entry's figures after every check."""
+    sweep = results("stylegan").get("sweep", {})
+    if not sweep:
+        return _table(("probe", "figures"), [("`--sweep`", "not measured yet")]) + _source("stylegan")
+    rows = []
+    for name, entry in sweep.items():
+        for check in entry["checks"]:
+            rows.append(
+                (
+                    name,
+                    check["steps"],
+                    _pct(check["confident_share"]),
+                    check["digits_present"],
+                    _pct(check["max_class_share"]),
+                    _num(check["spread_across_z"]),
+                    _num(check["d_real"]) if "d_real" in check else "",
+                    _num(check["d_fake"]),
+                )
+            )
+    header = (
+        "probe (seed 0, batch 64, raw generator)",
+        "steps",
+        "confident (p >= 0.9)",
+        "digits present",
+        "largest class",
+        "spread across z",
+        "D(real)",
+        "D(fake)",
+    )
+    machine = _machine(results("stylegan").get("sweep_machine", {}))
+    return (
+        _table(header, rows) + _source("stylegan") + (f"<small>Probes:{machine}</small>\n" if machine else "")
+    )
+
+
 def table_translation() -> str:
     res = results("translation").get("results", {})
     header = (
