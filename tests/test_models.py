@@ -510,5 +510,7 @@ def test_a_file_saved_before_the_trainers_moved_still_loads(tmp_path):
                 config["module"] = "kerazoo.models.progan"
                 data = json.dumps(config).encode()
             dst.writestr(item, data)
-    loaded = run_python(f"import json, kerazoo\nprint(json.dumps(type(kerazoo.load_model({str(old)!r})).__name__))")
+    loaded = run_python(
+        f"import json, kerazoo\nprint(json.dumps(type(kerazoo.load_model({str(old)!r})).__name__))"
+    )
     assert loaded == "ProGAN"
