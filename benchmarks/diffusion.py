@@ -33,7 +33,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
-from _evaluator import evaluator_for  # noqa: E402
+from _evaluator import judge as pinned_judge  # noqa: E402
 
 import kerazoo  # noqa: E402
 from kerazoo import runtime  # noqa: E402
@@ -264,7 +264,7 @@ def main():
     args.workdir.mkdir(parents=True, exist_ok=True)
     results = json.loads(args.out.read_text()) if args.out.is_file() else {"models": {}}
     results.update(machine=machine_info(), versions=library_versions(), others=_others())
-    judge = evaluator_for("mnist", args.data_dir)  # the pinned MNIST evaluator
+    judge = pinned_judge(args.data_dir)  # the pinned MNIST evaluator
     results["evaluator_test_accuracy"] = judge[1]
     results["evaluator"] = {**judge[2], "test_accuracy": judge[1]}
     keras.utils.set_random_seed(0)
