@@ -342,7 +342,8 @@ def test_registry_gans_have_the_documented_shapes(name):
 
 
 def test_dcgan_layers_follow_the_paper_table():
-    gan = kerazoo.build("dcgan")
+    gan = kerazoo.build("dcgan", width=64)  # the default, 32, halves every width
+    assert kerazoo.build("dcgan").generator.get_layer("dcgan_generator_block1_deconv").filters == 128
     g_shapes = [tuple(layer.output.shape[1:]) for layer in gan.generator.layers if "deconv" in layer.name]
     assert g_shapes == [(7, 7, 256), (14, 14, 128), (28, 28, 64), (28, 28, 1)]
     d_shapes = [
