@@ -1078,7 +1078,8 @@ def table_first_picture() -> str:
         )
 
     rows, earlier = [], False
-    for name, v in data["variants"].items():
+    first = {"recipe": 0, "before": 1}
+    for name, v in sorted(data["variants"].items(), key=lambda item: first.get(item[0], 2)):
         s = v["summary"]
         # Runs that do not record what they trained with were made before the recipe changed: their
         # arguments modify the recipe before 2026-12-06 (the `before` variant's settings).
@@ -1473,7 +1474,10 @@ def readme_headlines() -> list:
         default=None,
     )
     if best:
-        out.append(f"`dcgan`: {_pct(best['confident_share'])} of MNIST samples confidently classified")
+        out.append(
+            f"`dcgan`: {_pct(best['confident_share'])} of MNIST samples confidently classified "
+            "(the recipe of 2026-12-05, before the main job's retuning)"
+        )
     if "cgan" in gans and "requested_accuracy" in gans["cgan"]:
         out.append(f"`cgan`: {_pct(gans['cgan']['requested_accuracy'])} of samples the digit asked for")
     main = results("gallery").get("models", {}).get("dcgan")
@@ -1482,6 +1486,8 @@ def readme_headlines() -> list:
             f"`{main['command']}` (the main job without its exports): {_minutes(main['train_wall_seconds'])} "
             "wall clock, "
             f"classifier FID {_num(main['figures']['samples']['fid'])} "
-            f"(real digits {_num(main['figures']['real_test_vs_train']['fid'])})"
+            f"(real digits {_num(main['figures']['real_test_vs_train']['fid'])}), "
+            f"{_pct(main['figures']['samples']['confident_share'])} confidently classified "
+            f"(real {_pct(main['figures']['real_test_vs_train']['confident_share'])})"
         )
     return out
