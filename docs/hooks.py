@@ -1077,7 +1077,7 @@ def table_first_picture() -> str:
             else f"{fmt(d['median'])} ({fmt(d['min'])}-{fmt(d['max'])})"
         )
 
-    rows, earlier = [], False
+    rows, arguments, earlier = [], [], False
     first = {"recipe": 0, "before": 1}
     for name, v in sorted(data["variants"].items(), key=lambda item: first.get(item[0], 2)):
         s = v["summary"]
@@ -1085,11 +1085,14 @@ def table_first_picture() -> str:
         # arguments modify the recipe before 2026-12-06 (the `before` variant's settings).
         old = not all("trained_with" in r for r in v["runs"])
         earlier |= old
+        star = " \\*" if old else ""
+        arguments.append(
+            f"- `{name}`{star}: "
+            + (f"`{v['arguments']}`" if v["arguments"] else "nothing (README's command as it stands)")
+        )
         rows.append(
             (
-                f"`{name}`",
-                (f"`{v['arguments']}`" if v["arguments"] else "(README's command as it stands)")
-                + (" *" if old else ""),
+                f"`{name}`{star}",
                 ", ".join(str(x) for x in s["seeds"]),
                 span(s["wall_s"], lambda x: f"{x:.0f} s"),
                 span(s["confident_share"], _pct),
@@ -1103,7 +1106,13 @@ def table_first_picture() -> str:
         f"clock, >= {_pct(target['confident_share'], 0)} confidently classified, FID at most "
         f"{target['fid_over_real']:g}x the real test digits'. Median over the seeds (range).\n\n"
     )
-    header = ("variant", "arguments added", "seeds", "wall clock", "confident", "FID", "FID / real", "meets")
+    header = ("variant", "seeds", "wall clock", "confident", "FID", "FID / real", "meets")
+    legend = (
+        "\n\nThe names: `w32` width 32, `lr8` Adam at 8e-4 (`lr10` 1e-3), `b32` batches of 32, `e35` "
+        "35 epochs (40 where not said), `r4` R1 on every 4th update, `b2` Adam's beta_2 0.99, `g1` one "
+        "generator update a step, `cos` a cosine decay; all but `before` keep the generator's average "
+        "(momentum 0.99). The arguments each variant adds to the command:\n\n" + "\n".join(arguments)
+    )
     note = (
         "\n\n\\* run before the recipe changed: the arguments are added to the recipe of 2026-12-05 "
         "(width 64, 20 epochs, batches of 64, Adam 2e-4 with beta_2 0.999, R1 on every update, no "
@@ -1111,7 +1120,7 @@ def table_first_picture() -> str:
         if earlier
         else ""
     )
-    return head + _table(header, rows) + note + _source("first_picture")
+    return head + _table(header, rows) + legend + note + _source("first_picture")
 
 
 TABLES = {name[len("table_") :]: fn for name, fn in globals().items() if name.startswith("table_")}
