@@ -229,6 +229,17 @@ def table_gan_equal_epochs() -> str:
     return table_gan_runs("gan_equal_epochs") + "\n\n" + table_gan_quality("gan_equal_epochs")
 
 
+def table_gan_retuned() -> str:
+    """The `dcgan` recipe of 2026-12-06 (tuned for the main job on the digits) on MNIST."""
+    data = results("gan_retuned")
+    if not data:
+        return "not measured yet" + _source("gan_retuned")
+    curves = "\n\n".join(
+        f"`{label}` after each epoch:\n\n" + _by_epoch(label, "gan_retuned") for label in data["gans"]
+    )
+    return table_gan_runs("gan_retuned") + "\n\n" + table_gan_quality("gan_retuned") + "\n\n" + curves
+
+
 def _by_epoch(label, file="gan") -> str:
     r = results(file).get("gans", {}).get(label, {})
     epochs = r.get("by_epoch", [])
