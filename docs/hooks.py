@@ -773,7 +773,54 @@ def table_diffusion() -> str:
                 source,
             )
         )
-    return _table(header, rows) + _source("diffusion", "gan", "autoencoders")
+    return _table(header, rows) + _source("diffusion", "gan_retuned", "autoencoders")
+
+
+def table_diffusion_by_epoch() -> str:
+    """After every epoch: the training minutes so far and the samples' shares (1,000 DDIM samples
+    of the moving average), beside the DCGAN recipe's own curve (its averaged generator)."""
+    header = (
+        "model",
+        "epoch",
+        "minutes of training",
+        "samples",
+        "confident",
+        "class share min-max",
+        "asked-for digit",
+    )
+    rows = []
+    for name, r in results("diffusion").get("models", {}).items():
+        for e in r.get("by_epoch", []):
+            rows.append(
+                (
+                    f"`{name}`",
+                    e["epoch"],
+                    _num(e["seconds"] / 60, 1),
+                    f"{e['n']:,}",
+                    _pct(e["confident_share"]),
+                    f"{_pct(e['min_class_share'])}-{_pct(e['max_class_share'])}",
+                    _pct(e.get("requested_accuracy")),
+                )
+            )
+    if not rows:
+        return "not recorded" + _source("diffusion")
+    for label, r in results("gan_retuned").get("gans", {}).items():
+        if label != "dcgan,precision=auto":  # the recipe's own run
+            continue
+        for i, e in enumerate(r.get("by_epoch", []), 1):
+            averaged = e.get("averaged", e)
+            rows.append(
+                (
+                    f"`dcgan` ({r.get('precision', '')})",
+                    i,
+                    _num(e["seconds"] / 60, 1),
+                    f"{results('gan_retuned').get('samples', 10_000):,}",
+                    _pct(averaged["confident_share"]),
+                    f"{_pct(averaged['min_class_share'])}-{_pct(averaged['max_class_share'])}",
+                    "",
+                )
+            )
+    return _table(header, rows) + _source("diffusion", "gan_retuned")
 
 
 def table_diffusion_ddim() -> str:
