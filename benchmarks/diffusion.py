@@ -167,16 +167,14 @@ def bench(name, epochs, args, judge, results, out):
             name, dataset="mnist", data_dir=args.data_dir, epochs=epochs, out=run, overwrite=True,
             verbose=2, callbacks=callbacks,
         )  # fmt: skip
+        seconds = metrics["train_seconds"] - per_epoch.scoring  # the per-epoch judging is not training
         entry.clear()
         entry.update(
             epochs=epochs,
             recipe=recipe.to_dict(),
-            # the whole fit less the per-epoch judging (its own time, not training)
-            train_seconds=round(metrics["train_seconds"] - per_epoch.scoring, 1),
+            train_seconds=round(seconds, 1),
             by_epoch=per_epoch.by_epoch,
-            images_per_second=round(
-                epochs * _train_size(args.data_dir) / (metrics["train_seconds"] - per_epoch.scoring), 1
-            ),
+            images_per_second=round(epochs * _train_size(args.data_dir) / seconds, 1),
             loss=metrics.get("loss"),
             test_loss=metrics.get("test_loss"),
             run_dir=str(run),
