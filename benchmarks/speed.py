@@ -31,8 +31,10 @@ and `adam_zoo` one Adam update of the dcgan's weights: Keras' against `kerazoo.o
 callbacks, record the delay between each epoch's start and its first step, and the training
 pipeline alone is timed over 3 epochs (`pipeline_images_per_second`). `--profile STEPS` runs
 each GAN.fit contender once more under TensorFlow's profiler and records each op type's
-milliseconds a step (`op_ms_per_step`: CPU time summed over threads). Results go to
-`benchmarks/results/speed.json`.
+milliseconds a step (`op_ms_per_step`: CPU time summed over threads). `--set KEY=VALUE` builds the
+dcgan networks with other hparams (`--set width=64`: the networks of the recipe before 2026-12-06,
+for a comparison with runs made then). The results record the CPU (`machine`): speed ratios
+depend on it. Results go to `benchmarks/results/speed.json`.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import kerazoo  # noqa: E402
+from kerazoo.cli import parse_set  # noqa: E402
 from kerazoo.export import rebuilt  # noqa: E402
 from kerazoo.models._common import BatchNormalization as ZooBatchNormalization  # noqa: E402
 from kerazoo.optimizers import Adam as ZooAdam  # noqa: E402
@@ -65,8 +68,11 @@ def _dataset(name, data_dir):
     ).repeat()
 
 
+DCGAN_HPARAMS = {}  # `--set`: hparams of the dcgan networks every GAN contender trains
+
+
 def _networks():
-    gan = kerazoo.build("dcgan", seed=0)
+    gan = kerazoo.build("dcgan", seed=0, **DCGAN_HPARAMS)
     return gan
 
 
@@ -460,8 +466,20 @@ def main():
         help="after the timing, profile STEPS steps of each GAN.fit contender in --only and report "
         "each op type's milliseconds a step (default: 0, none)",
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="hparams",
+        help="an hparam of the dcgan networks (as `kerazoo train --set`, e.g. width=64)",
+    )
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "speed.json"))
     args = parser.parse_args()
+    try:
+        DCGAN_HPARAMS.update(parse_set(args.hparams, "--set"))
+    except ValueError as e:
+        parser.error(str(e))
     if args.profile < 0:
         parser.error(f"--profile {args.profile}: expected a number of steps >= 0")
     names = args.only.split(",")
@@ -491,6 +509,7 @@ def main():
         "warmup": args.warmup,
         "repeats": args.repeats,
         "machine": machine_info(),
+        "dcgan_hparams": {**kerazoo.get_entry("dcgan").hparams, **DCGAN_HPARAMS},
         "mixed_policy": precision_policy("mixed"),
         "versions": library_versions(),
         "images_per_second": measured,

@@ -87,6 +87,9 @@ def rows() -> list[tuple]:
         if name in classic:
             r = classic[name]
             figure = f"{r['test_accuracy']:.2%} test accuracy"
+            if r.get("seeds"):  # several run seeds: the mean, and their range
+                each = r["test_accuracy_per_seed"]
+                figure += f" (mean of {len(each)} seeds, {min(each):.2%}-{max(each):.2%})"
             out.append(
                 (
                     _gan_label(name),

@@ -36,6 +36,8 @@ def results(name: str) -> dict:
 def _source(*names) -> str:
     files = ", ".join(f"`benchmarks/results/{n}.json`" for n in names)
     machine = _machine(results(names[0]).get("machine", {})) if names else ""
+    for part, where in (results(names[0]).get("machine_by_part", {}) if names else {}).items():
+        machine += f" `{part}`:" + _machine(where)  # parts rerun on another machine
     judge = _evaluator(results(names[0])) if names else ""
     return f"\n\n<small>Generated from {files} when the site is built.{machine}{judge}</small>\n"
 
@@ -106,6 +108,8 @@ def _machine(machine: dict) -> str:
         )
     if machine.get("gpus"):
         text += f", {machine['gpus']} GPU(s)"
+    if machine.get("recorded"):
+        text += " (the CPU recorded afterwards: see the file's `machine.recorded`)"
     return text + "."
 
 
@@ -651,8 +655,17 @@ SPEED_LABELS = {
 }
 
 
-def table_speed() -> str:
-    s = results("speed")
+# The speed runs: per kind of CPU (speed depends on it: see the page) and dcgan width (the recipe's
+# networks changed on 2026-12-06), the file and its label.
+SPEED_RUNS = {
+    "speed": "Intel Xeon with AMX, dcgan width 64",
+    "speed_epyc_w64": "AMD EPYC with AVX512-BF16, no AMX, dcgan width 64",
+    "speed_epyc": "AMD EPYC with AVX512-BF16, no AMX, dcgan width 32 (the default since 2026-12-06)",
+}
+
+
+def _speed(name: str) -> str:
+    s = results(name)
     medians, ratios = s.get("median_images_per_second", {}), s.get("ratio_to_loop") or {}
     rows = [
         (SPEED_LABELS.get(k, k), _num(v, 1), _num(ratios.get(k)))
@@ -666,7 +679,66 @@ def table_speed() -> str:
             f"`kerazoo.optimizers.Adam` {_num(medians['adam_zoo'], 0)} updates' worth of images/s "
             f"({medians['adam_zoo'] / medians['adam_keras']:.2f}x)."
         )
-    return _table(("contender", "images/s (median)", "vs the loop"), rows) + adam + _source("speed")
+    return _table(("contender", "images/s (median)", "vs the loop"), rows) + adam + _source(name)
+
+
+def table_speed() -> str:
+    return _speed("speed")
+
+
+def table_speed_epyc() -> str:
+    return _speed("speed_epyc")
+
+
+def table_speed_epyc_w64() -> str:
+    return _speed("speed_epyc_w64")
+
+
+def table_speed_by_cpu() -> str:
+    """The speed targets per kind of CPU, from each kind's own run (ratios within one run)."""
+    rows = []
+    for name, label in SPEED_RUNS.items():
+        s = results(name)
+        ratio, medians = s.get("ratio_to_loop") or {}, s.get("median_images_per_second", {})
+        if not ratio:
+            continue
+
+        def x(key, target=None, ratio=ratio):
+            if key not in ratio:
+                return "not measured"
+            value = f"{ratio[key]:.2f}x"
+            return value if target is None else f"{value} ({'met' if ratio[key] >= target else 'not met'})"
+
+        recipe = ""
+        if {"fit_recipe", "fit_recipe_mixed"} <= set(medians):
+            gain = medians["fit_recipe_mixed"] / medians["fit_recipe"]
+            recipe = f"{gain:.2f}x: mixed is {'faster' if gain > 1 else 'slower'}"
+        flags = s.get("machine", {}).get("cpu_flags", {})
+        picks = "mixed (bfloat16)" if flags.get("avx512_bf16") or flags.get("amx_bf16") else "float32"
+        amx = bool(flags.get("amx_bf16"))
+        rows.append(
+            (
+                f"{label} (`{name}.json`)",
+                x("fit", 1.2),
+                x("fit_simultaneous"),
+                x("fit_mixed", 2.5) if amx else x("fit_mixed") + " (no target without AMX)",
+                recipe,
+                picks,
+            )
+        )
+    header = (
+        "CPU (2 cores)",
+        "`fit`, float32, alternating (target 1.2x)",
+        "`fit`, float32, simultaneous",
+        "`fit`, mixed (target 2.5x on AMX)",
+        "the dcgan recipe, mixed vs float32",
+        "`--precision auto` picks",
+    )
+    files = ", ".join(f"`benchmarks/results/{name}.json`" for name in SPEED_RUNS if results(name))
+    return (
+        _table(header, rows)
+        + f"\n\n<small>Ratios to the TF-tutorial loop measured in the same run; generated from {files} when the site is built.</small>\n"
+    )
 
 
 def table_speed_others() -> str:
@@ -1532,7 +1604,12 @@ def readme_headlines() -> list:
     if "cnn" in classic:
         out.append(f"`cnn`: {_pct(classic['cnn']['test_accuracy'], 2)} MNIST test accuracy")
     if "mlp" in classic:
-        out.append(f"`mlp`: {_pct(classic['mlp']['test_accuracy'], 2)} MNIST test accuracy")
+        mlp = classic["mlp"]
+        spread = ""
+        if mlp.get("seeds"):
+            each = mlp["test_accuracy_per_seed"]
+            spread = f" (mean of {len(each)} seeds, {_pct(min(each), 2)}-{_pct(max(each), 2)})"
+        out.append(f"`mlp`: {_pct(mlp['test_accuracy'], 2)} MNIST test accuracy{spread}")
     if "vae" in autoencoders:
         out.append(f"`vae`: {_num(autoencoders['vae']['test_loss'])} nats per MNIST test image")
     retuned = results("gan_retuned").get("gans", {})
