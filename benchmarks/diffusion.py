@@ -14,7 +14,9 @@ is measured for the Keras sampler (batches of 500) and for the TensorFlow-free o
 (`kerazoo.runtime.DiffusionSampler` around the exported TFLite denoiser, float32 and with int8
 dynamic-range weights (`--quantize dynamic`), 64 images at 25 steps, median of 3, alternated with the
 Keras sampler on the same 64 in the same run); the int8 denoiser's samples are judged too, at the
-DDIM sweep's n. The VAE's and the DCGAN's rows
+DDIM sweep's n. `--set KEY=VALUE` changes an hparam of the models (as `kerazoo train --set`, for
+example `--set min_snr_gamma=5`); such a run is stored as `NAME,KEY=VALUE` beside the recipe's own,
+trained and judged (per epoch and at the end) but not timed TF-free nor swept. The VAE's and the DCGAN's rows
 are read from benchmarks/results/autoencoders.json and gan.json (same evaluator, same figures).
 Results go to `benchmarks/results/diffusion.json` after every step (a killed run keeps what it
 measured), a Markdown table to stdout.
@@ -40,6 +42,7 @@ from _evaluator import score  # noqa: E402
 import kerazoo  # noqa: E402
 from kerazoo import runtime  # noqa: E402
 from kerazoo._registry import get_entry  # noqa: E402
+from kerazoo.cli import parse_set  # noqa: E402
 from kerazoo.export import export, load_servable  # noqa: E402
 from kerazoo.judging import generator_figures  # noqa: E402
 from kerazoo.training import library_versions, machine_info  # noqa: E402
@@ -157,20 +160,22 @@ class EpochScore(keras.callbacks.Callback):
 
 
 def bench(name, epochs, args, judge, results, out):
-    run = args.workdir / f"{name}-e{epochs}"
-    entry = results["models"].setdefault(name, {})
+    label = ",".join([name, *(f"{k}={v}" for k, v in sorted(args.hparams.items()))])
+    run = args.workdir / f"{label.replace(',', '-').replace('=', '')}-e{epochs}"
+    entry = results["models"].setdefault(label, {})
     if not (run / "model.keras").is_file() or entry.get("epochs") != epochs:
         recipe = get_entry(name).recipe
         per_epoch = EpochScore(judge[0], args.epoch_samples, recipe.sample_steps, recipe.guidance)
         callbacks = [per_epoch] if args.epoch_samples else []
         metrics = kerazoo.train(
             name, dataset="mnist", data_dir=args.data_dir, epochs=epochs, out=run, overwrite=True,
-            verbose=2, callbacks=callbacks,
+            verbose=2, callbacks=callbacks, hparams=args.hparams or None,
         )  # fmt: skip
         seconds = metrics["train_seconds"] - per_epoch.scoring  # the per-epoch judging is not training
         entry.clear()
         entry.update(
             epochs=epochs,
+            hparams=args.hparams,
             recipe=recipe.to_dict(),
             train_seconds=round(seconds, 1),
             by_epoch=per_epoch.by_epoch,
@@ -193,7 +198,9 @@ def bench(name, epochs, args, judge, results, out):
             keras_seconds_per_image=per_image,
         )
         out.write_text(json.dumps(results, indent=2) + "\n")
-        print(name, "quality", entry["quality"], flush=True)
+        print(label, "quality", entry["quality"], flush=True)
+    if args.hparams:  # a variant of the recipe's model: its samples' quality is the question
+        return
     if "tflite_dynamic_seconds" not in entry.get("tf_free", {}):
         entry["tf_free"], dynamic = _tf_free_seconds(run, servable)
         # The int8 dynamic-range denoiser's samples, judged at the DDIM sweep's n beside Keras' own
@@ -305,12 +312,24 @@ def main():
         help="samples judged after every epoch (confident and class shares; 0: none; default: 1,000)",
     )
     parser.add_argument("--sweep-all", action="store_true", help="the DDIM sweep for cddpm too")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="hparams",
+        help="an hparam of the models (as `kerazoo train --set`); the run goes under NAME,KEY=VALUE",
+    )
     parser.add_argument("--workdir", type=Path, default=Path("runs/benchmarks"))
     parser.add_argument("--out", type=Path, default=RESULTS / "diffusion.json")
     args = parser.parse_args()
     if not args.data_dir:
         parser.error("pass --data-dir (a folder with mnist.npz, e.g. ../shared/data)")
     epochs = _per_model(parser, "--epochs", args.epochs)
+    try:
+        args.hparams = parse_set(args.hparams, "--set")
+    except ValueError as e:
+        parser.error(str(e))
     args.samples = {**dict.fromkeys(MODELS, 10_000), **_per_model(parser, "--samples", args.samples)}
     args.workdir.mkdir(parents=True, exist_ok=True)
     results = json.loads(args.out.read_text()) if args.out.is_file() else {"models": {}}

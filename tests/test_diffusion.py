@@ -222,6 +222,36 @@ def test_resume_is_bit_for_bit(tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
+def test_min_snr_weighting_weighs_each_step_and_falls_back_to_the_simple_loss(tmp_path):
+    denoiser = ddpm_unet((8, 8, 1), widths=(8, 16), attention=(), groups=4)
+    model = Diffusion(denoiser, schedule="cosine", timesteps=100, min_snr_gamma=5)
+    ab = model.schedule.alpha_bar
+    snr = ab / (1 - ab)
+    weights = model.loss_weights()
+    np.testing.assert_allclose(weights[snr <= 5], 1.0)  # the noisy steps: the simple loss
+    np.testing.assert_allclose(weights[snr > 5], 5 / snr[snr > 5])  # the nearly clean: gamma / SNR
+    assert np.all(np.diff(weights) >= 0) and weights[0] < 0.01
+    assert Diffusion(denoiser, timesteps=100).loss_weights().tolist() == [1.0] * 100
+
+    # The weighted loss is each image's squared error times its step's weight; a gamma above every
+    # step's SNR weighs every step 1, which is the simple loss on the same draws.
+    images, _ = _toy_images(16)
+    simple, weighted, huge = (
+        Diffusion(denoiser, schedule="cosine", timesteps=100, seed=3, min_snr_gamma=g)
+        for g in (None, 5, 1e12)
+    )
+    a, b, c = (float(m._loss(images, training=False)) for m in (simple, weighted, huge))
+    assert c == pytest.approx(a, rel=1e-6) and b < a
+
+    # Saved and loaded with its weighting.
+    path = tmp_path / "m.keras"
+    weighted.save(path)
+    assert keras.models.load_model(path).min_snr_gamma == 5.0
+    for bad in (0, -1, "5", True):
+        with pytest.raises(ValueError, match="`min_snr_gamma` must be a positive number or None"):
+            Diffusion(denoiser, min_snr_gamma=bad)
+
+
 def test_denoiser_checks_its_arguments():
     with pytest.raises(ValueError, match="sides must halve 2 times"):
         ddpm_unet((30, 30, 1), widths=(8, 16, 32))

@@ -186,7 +186,9 @@ def ddpm_unet(
     return keras.Model(inputs, out, name=name)
 
 
-def _diffusion(image_shape, widths, blocks, schedule, timesteps, num_classes, label_dropout, seed, name):
+def _diffusion(
+    image_shape, widths, blocks, schedule, timesteps, num_classes, label_dropout, min_snr_gamma, seed, name
+):
     from kerazoo.trainers.diffusion import Diffusion
 
     denoiser = ddpm_unet(image_shape, widths, blocks, num_classes=num_classes, name=f"{name}_denoiser")
@@ -196,6 +198,7 @@ def _diffusion(image_shape, widths, blocks, schedule, timesteps, num_classes, la
         timesteps=timesteps,
         num_classes=num_classes,
         label_dropout=label_dropout,
+        min_snr_gamma=min_snr_gamma,
         seed=seed,
         name=name,
     )
@@ -208,6 +211,7 @@ def ddpm(
     blocks=1,
     schedule="cosine",
     timesteps=1000,
+    min_snr_gamma=None,
     seed=None,
     name="ddpm",
 ):
@@ -222,13 +226,15 @@ def ddpm(
         blocks: residual blocks per resolution. Defaults to `1`.
         schedule: `"linear"` or `"cosine"`. Defaults to `"cosine"`.
         timesteps: diffusion steps. Defaults to `1000`.
+        min_snr_gamma: None for the simple loss, or gamma of the min-SNR loss weighting (Hang et
+            al. 2023; the paper's 5). Defaults to `None`.
         seed: seed of the steps and noise drawn in training.
         name: the model's name.
 
     Returns:
         A `kerazoo.trainers.Diffusion`.
     """
-    return _diffusion(image_shape, widths, blocks, schedule, timesteps, None, 0.0, seed, name)
+    return _diffusion(image_shape, widths, blocks, schedule, timesteps, None, 0.0, min_snr_gamma, seed, name)
 
 
 @register_model
@@ -240,6 +246,7 @@ def cddpm(
     schedule="cosine",
     timesteps=1000,
     label_dropout=0.1,
+    min_snr_gamma=None,
     seed=None,
     name="cddpm",
 ):
@@ -253,7 +260,7 @@ def cddpm(
     Args:
         image_shape: `(H, W, C)`, from the data when trained by `kerazoo train`.
         num_classes: the class count, from the data when trained by `kerazoo train`. Defaults to `10`.
-        widths, blocks, schedule, timesteps: as `ddpm`'s.
+        widths, blocks, schedule, timesteps, min_snr_gamma: as `ddpm`'s.
         label_dropout: the probability of training without the label. Defaults to `0.1`.
         seed: seed of the steps, noise and label drops drawn in training.
         name: the model's name.
@@ -262,5 +269,14 @@ def cddpm(
         A `kerazoo.trainers.Diffusion`.
     """
     return _diffusion(
-        image_shape, widths, blocks, schedule, timesteps, num_classes, label_dropout, seed, name
+        image_shape,
+        widths,
+        blocks,
+        schedule,
+        timesteps,
+        num_classes,
+        label_dropout,
+        min_snr_gamma,
+        seed,
+        name,
     )

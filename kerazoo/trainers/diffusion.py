@@ -5,6 +5,10 @@ sqrt(1 - alpha_bar_t) eps` and trains the denoiser to predict `eps` (the mean sq
 paper's simple loss). A class-conditional model (`num_classes`) sees its label replaced by the null
 class `num_classes` with probability `label_dropout`, so that one network makes both the conditional
 and the unconditional predictions that classifier-free guidance mixes (Ho & Salimans 2022).
+With `min_snr_gamma` (Hang et al. 2023, "Efficient Diffusion Training via Min-SNR Weighting
+Strategy"), each image's squared error is weighted by `min(SNR_t, gamma) / SNR_t`, where
+`SNR_t = alpha_bar_t / (1 - alpha_bar_t)`: the nearly clean steps, whose noise is easy to tell
+and which dominate the simple loss's gradients, count less.
 
 The weights' moving average is what diffusion papers sample from: `compile(..., ema_momentum=0.999)`
 keeps one with TensorFlow's warm-up (`ExponentialMovingAverage(num_updates=...)`: the momentum is
@@ -49,6 +53,8 @@ class Diffusion(keras.Model):
         num_classes: the class count of a conditional denoiser, else None.
         label_dropout: for a conditional denoiser, the probability that training drops a label to
             the null class. Defaults to `0.1`.
+        min_snr_gamma: None for the simple loss (every step alike), or a positive number (the paper's
+            5) for the min-SNR weighting. Defaults to `None`.
         seed: seed of the steps, noise and label drops drawn in training.
 
     Shapes:
@@ -63,6 +69,7 @@ class Diffusion(keras.Model):
         timesteps=1000,
         num_classes=None,
         label_dropout=0.1,
+        min_snr_gamma=None,
         seed=None,
         **kwargs,
     ):
@@ -76,6 +83,14 @@ class Diffusion(keras.Model):
             )
         if not (isinstance(label_dropout, (int, float)) and 0.0 <= label_dropout < 1.0):
             raise ValueError(f"`label_dropout` must be in [0, 1). Received: label_dropout={label_dropout!r}")
+        if min_snr_gamma is not None and (
+            isinstance(min_snr_gamma, bool)
+            or not isinstance(min_snr_gamma, (int, float))
+            or not min_snr_gamma > 0
+        ):
+            raise ValueError(
+                f"`min_snr_gamma` must be a positive number or None. Received: min_snr_gamma={min_snr_gamma!r}"
+            )
         expected = 3 if num_classes is not None else 2
         if len(denoiser.inputs) != expected:
             raise ValueError(
@@ -88,6 +103,10 @@ class Diffusion(keras.Model):
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self._alpha_bar = ops.convert_to_tensor(self.schedule.alpha_bar.astype(np.float32))
+        self.min_snr_gamma = None if min_snr_gamma is None else float(min_snr_gamma)
+        self._loss_weight = None
+        if self.min_snr_gamma is not None:
+            self._loss_weight = ops.convert_to_tensor(self.loss_weights().astype(np.float32))
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self._predict = None
         self.ema_momentum = None
@@ -135,6 +154,15 @@ class Diffusion(keras.Model):
         self.compile(**config, ema_momentum=momentum)
         if self.built:
             self.optimizer.build(self.denoiser.trainable_weights)
+
+    def loss_weights(self) -> np.ndarray:
+        """Each step's weight in the loss (float64, one per step): all ones for the simple loss,
+        `min(SNR_t, gamma) / SNR_t` with `min_snr_gamma`."""
+        if self.min_snr_gamma is None:
+            return np.ones(self.schedule.timesteps)
+        ab = self.schedule.alpha_bar
+        snr = ab / (1.0 - ab)
+        return np.minimum(snr, self.min_snr_gamma) / snr
 
     @property
     def conditional(self) -> bool:
@@ -187,7 +215,10 @@ class Diffusion(keras.Model):
                 labels = ops.where(drop, ops.full_like(labels, self.num_classes), labels)
             inputs.append(labels)
         predicted = ops.cast(self.denoiser(inputs, training=training), "float32")
-        return ops.mean(ops.square(predicted - eps))
+        if self._loss_weight is None:
+            return ops.mean(ops.square(predicted - eps))
+        per_image = ops.mean(ops.square(predicted - eps), axis=tuple(range(1, len(images.shape))))
+        return ops.mean(ops.take(self._loss_weight, t) * per_image)
 
     def train_step(self, data):
         with tf.GradientTape() as tape:
@@ -299,6 +330,7 @@ class Diffusion(keras.Model):
             "timesteps": self.schedule.timesteps,
             "num_classes": self.num_classes,
             "label_dropout": self.label_dropout,
+            "min_snr_gamma": self.min_snr_gamma,
             "seed": self.seed,
         }
 
