@@ -301,6 +301,21 @@ SWEEP = {  # what was probed on the way to the recipe (`--sweep`), as overrides 
         "r1_gamma": 0.0025,
         "hparams": {"mapping_layers": 2},
     },
+    # DiffAugment (Zhao et al. 2020; kerazoo.trainers.augment) on what the discriminator sees.
+    "StyleGAN2-ADA auto + DiffAugment (translation, cutout)": {
+        "learning_rate": 2.5e-3,
+        "d_optimizer.learning_rate": 2.5e-3,
+        "r1_gamma": 0.0025,
+        "augment": ["translation", "cutout"],
+        "hparams": {"mapping_layers": 2},
+    },
+    "StyleGAN2-ADA auto, G 5e-4 + DiffAugment (translation, cutout)": {
+        "learning_rate": 5e-4,
+        "d_optimizer.learning_rate": 2.5e-3,
+        "r1_gamma": 0.0025,
+        "augment": ["translation", "cutout"],
+        "hparams": {"mapping_layers": 2},
+    },
     # The hybrids: one network swapped for the DCGAN's, with the DCGAN's recipe (Adam 2e-4, beta_1
     # 0.5 for both, R1 0.1 every step) and one generator update per step.
     "hybrid: StyleGAN G + DCGAN D (BatchNorm)": {

@@ -23,6 +23,7 @@ from kerazoo._checks import check_choice, check_number, check_positive_int
 from kerazoo.serving import ExportError, GeneratorServable, image_range
 from kerazoo.tasks import register_task
 from kerazoo.tasks._base import Prepared, Recipe, Task, UsageError
+from kerazoo.trainers.augment import check_augment
 from kerazoo.trainers.gan import GAN, LOSSES, UPDATES, GANOptions
 
 __all__ = ["GANRecipe", "Generation", "SampledImages", "image_generator_data"]
@@ -47,6 +48,7 @@ class GANRecipe(GANOptions, Recipe):
         check_number("r1_gamma", self.r1_gamma)
         check_choice("update", self.update, UPDATES)
         check_positive_int("penalty_every", self.penalty_every)
+        check_augment(self.augment)
 
     def compile_options(self, steps: int = 1) -> dict:
         """Keyword arguments for `GAN.compile`: every `GANOptions` field but `learning_rate` (which goes

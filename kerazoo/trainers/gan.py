@@ -12,7 +12,9 @@ What differs between GAN types is the adversarial loss, a named choice passed to
 | `hinge` | `relu(1 - D(x)) + relu(1 + D(G(z)))` | `-D(G(z))` | raw scores |
 
 The discriminator returns logits (or critic scores); the sigmoid lives in the loss. Any loss can add
-the R1 penalty on real images (`compile(r1_gamma=...)`, Mescheder et al. 2018).
+the R1 penalty on real images (`compile(r1_gamma=...)`, Mescheder et al. 2018), and any GAN whose
+discriminator judges images alone can augment what it sees (`compile(augment="translation,cutout")`,
+DiffAugment: `kerazoo.trainers.augment`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from keras import ops
 
 from kerazoo._checks import check_choice, check_number, check_positive_int
 from kerazoo.optimizers import Adam  # noqa: F401  (registers kerazoo>Adam, the default)
+from kerazoo.trainers.augment import check_augment, diff_augment
 
 __all__ = ["GAN", "GANLoss", "GANOptions", "LOSSES", "UPDATES", "get_loss", "gradient_penalty", "r1_penalty"]
 
@@ -54,6 +57,7 @@ class GANOptions:
     r1_gamma: float = 0.0
     update: str = "alternating"
     penalty_every: int = 1
+    augment: tuple = ()
 
 
 UPDATES = ("alternating", "simultaneous")
@@ -312,6 +316,7 @@ class GAN(keras.Model):
         r1_gamma=None,
         update=None,
         penalty_every=None,
+        augment=None,
         **kwargs,
     ):
         """Set the two optimizers and the adversarial loss. Arguments left as None take `GANOptions`'
@@ -341,6 +346,10 @@ class GAN(keras.Model):
                 regularisation, Karras et al. 2020: the same penalty on average for a fraction of
                 its cost, a second backward pass through the discriminator). Defaults to `1` (every
                 update).
+            augment: differentiable augmentations of the images the discriminator sees, real and
+                generated alike, in both networks' updates (DiffAugment, Zhao et al. 2020): a comma-
+                separated string or a list of `color`, `translation`, `cutout`
+                (`kerazoo.trainers.augment`). Defaults to none.
         """
         defaults = GANOptions()
 
@@ -354,6 +363,7 @@ class GAN(keras.Model):
         self.r1_gamma = check_number("r1_gamma", given(r1_gamma, "r1_gamma"))
         self.update = check_choice("update", given(update, "update"), UPDATES)
         self.penalty_every = check_positive_int("penalty_every", given(penalty_every, "penalty_every"))
+        self.augment = check_augment(given(augment, "augment"))
         self.d_optimizer = d_optimizer or _default_optimizer("d_optimizer")
         self.g_optimizer = g_optimizer or _default_optimizer("g_optimizer")
         if self.dtype_policy.name == "mixed_float16":
@@ -379,6 +389,7 @@ class GAN(keras.Model):
             "r1_gamma": self.r1_gamma,
             "update": self.update,
             "penalty_every": self.penalty_every,
+            "augment": list(self.augment),
         }
 
     def compile_from_config(self, config):
@@ -525,7 +536,9 @@ class GAN(keras.Model):
 
             if not simultaneous:
                 # Through the updated discriminator, on the same generated batch.
-                fake_logits = _float32(discriminator(self._with_labels(generated, d_labels), training=True))
+                fake_logits = _float32(
+                    discriminator(self._with_labels(self._augment(generated), d_labels), training=True)
+                )
             g_loss = loss.generator_loss(fake_logits)
             objective = self._generator_objective(g_loss, generated, real)
             scaled = self.g_optimizer.scale_loss(scale_for_replicas(objective))
@@ -541,7 +554,9 @@ class GAN(keras.Model):
         for _ in range(self.g_steps - 1):
             with tf.GradientTape() as tape:
                 fake = _float32(self._generate(generator, labels, batch))
-                fake_logits = _float32(discriminator(self._with_labels(fake, d_labels), training=True))
+                fake_logits = _float32(
+                    discriminator(self._with_labels(self._augment(fake), d_labels), training=True)
+                )
                 g_loss = loss.generator_loss(fake_logits)
                 objective = self._generator_objective(g_loss, fake, real)
                 scaled = self.g_optimizer.scale_loss(scale_for_replicas(objective))
@@ -549,6 +564,24 @@ class GAN(keras.Model):
 
         # Track the losses and what D says of real and generated images.
         return self._track(d_loss, g_loss, real_logits, fake_logits)
+
+    def _augment(self, images):
+        """`images` with the `augment` policy's transformations (new random ones on every call),
+        or as they are when there is none."""
+        if not getattr(self, "augment", ()):
+            return images
+
+        def uniform(shape, minval, maxval):
+            return replica_draw(
+                keras.random.uniform, shape, minval=minval, maxval=maxval, seed=self.seed_generator
+            )
+
+        def randint(shape, minval, maxval):
+            return replica_draw(
+                keras.random.randint, shape, minval=minval, maxval=maxval, seed=self.seed_generator
+            )
+
+        return diff_augment(images, self.augment, uniform, randint)
 
     @staticmethod
     def _apply(tape, scaled_loss, optimizer, network, outer_tape=None):
@@ -563,6 +596,7 @@ class GAN(keras.Model):
         gradient penalty where set), with its logits for both batches."""
         loss = self.gan_loss
         every = self.penalty_every
+        real, fake = self._augment(real), self._augment(fake)
         # Lazy regularisation: the penalties on every `every`-th update only, `every` times heavier.
         due = ops.equal(ops.mod(self.d_optimizer.iterations, every), 0) if every > 1 else None
 

@@ -106,6 +106,11 @@ class Translator(GAN):
             feature_model: for `"perceptual"`, a classifier's run directory or `.keras` file (e.g. the
                 zoo's `cnn` trained on the same images, `runs/cnn`); it reads images in [0, 1].
         """
+        if kwargs.get("augment"):
+            raise ValueError(
+                "A translator's discriminator judges (output, input) pairs, which an augmentation of "
+                "the output alone would misalign: compile it without `augment`."
+            )
         self.reconstruction = check_choice("reconstruction", reconstruction, RECONSTRUCTIONS)
         self.reconstruction_weight = check_number("reconstruction_weight", reconstruction_weight)
         self.adversarial_weight = check_number("adversarial_weight", adversarial_weight)
