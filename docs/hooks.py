@@ -1601,15 +1601,14 @@ def readme_headlines() -> list:
     classic, autoencoders = results("classic"), results("autoencoders").get("models", {})
     gans = results("gan").get("gans", {})
     out = []
-    if "cnn" in classic:
-        out.append(f"`cnn`: {_pct(classic['cnn']['test_accuracy'], 2)} MNIST test accuracy")
-    if "mlp" in classic:
-        mlp = classic["mlp"]
-        spread = ""
-        if mlp.get("seeds"):
-            each = mlp["test_accuracy_per_seed"]
-            spread = f" (mean of {len(each)} seeds, {_pct(min(each), 2)}-{_pct(max(each), 2)})"
-        out.append(f"`mlp`: {_pct(mlp['test_accuracy'], 2)} MNIST test accuracy{spread}")
+    for name in ("cnn", "mlp"):
+        if name in classic:
+            run = classic[name]
+            spread = ""
+            if run.get("seeds"):
+                each = run["test_accuracy_per_seed"]
+                spread = f" (mean of {len(each)} seeds, {_pct(min(each), 2)}-{_pct(max(each), 2)})"
+            out.append(f"`{name}`: {_pct(run['test_accuracy'], 2)} MNIST test accuracy{spread}")
     if "vae" in autoencoders:
         out.append(f"`vae`: {_num(autoencoders['vae']['test_loss'])} nats per MNIST test image")
     retuned = results("gan_retuned").get("gans", {})
