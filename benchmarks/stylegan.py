@@ -360,6 +360,8 @@ def main():
         const="all",
         help="only the short recipe probes (SWEEP, or the names given, separated by ';'), 3 x 225 steps each",
     )
+    parser.add_argument("--steps", type=int, default=225, help="--sweep: steps between two checks")
+    parser.add_argument("--checks", type=int, default=3, help="--sweep: checks per probe")
     parser.add_argument("--out", default=str(RESULTS / "stylegan.json"))
     args = parser.parse_args()
     if not args.data_dir:
@@ -367,6 +369,8 @@ def main():
     out = Path(args.out)
     results = json.loads(out.read_text()) if out.is_file() else {}
     workdir = Path(args.workdir)
+    if args.steps < 1 or args.checks < 1:
+        parser.error(f"--steps and --checks take positive numbers. Received: {args.steps}, {args.checks}")
     if args.sweep:
         classifier, _ = evaluator(workdir, args.data_dir)
         names = (
@@ -377,7 +381,10 @@ def main():
             parser.error(f"unknown sweep entries {unknown}; choose from {list(SWEEP)}")
         results.setdefault("sweep", {})
         for name in names:  # written after each entry: a long sweep keeps what it measured
-            results["sweep"].update(sweep({name: SWEEP[name]}, 225, 3, classifier, args.data_dir))
+            measured = sweep({name: SWEEP[name]}, args.steps, args.checks, classifier, args.data_dir)
+            if (args.steps, args.checks) != (225, 3):  # a longer probe is kept beside the short one
+                measured = {f"{name} ({args.checks} x {args.steps} steps)": v for name, v in measured.items()}
+            results["sweep"].update(measured)
             results["sweep_machine"] = machine_info()
             out.write_text(json.dumps(results, indent=2) + "\n")
         return
