@@ -438,10 +438,10 @@ def table_stylegan_sweep() -> str:
         return _table(("probe", "figures"), [("`--sweep`", "not measured yet")]) + _source("stylegan")
     rows = []
     for name, entry in sweep.items():
-        for check in entry["checks"]:
+        for i, check in enumerate(entry["checks"]):
             rows.append(
                 (
-                    name,
+                    name if i == 0 else "",  # the probe named once, on its first check
                     check["steps"],
                     _pct(check["confident_share"]),
                     check["digits_present"],
