@@ -238,6 +238,15 @@ def sweep(variants: dict, steps: int, checks: int, classifier, data_dir, samples
     return out
 
 
+# StyleGAN2-ADA's "auto" configuration for small images (Karras et al. 2020b, its train.py; the
+# probes below vary it).
+ADA_AUTO = {
+    "learning_rate": 2.5e-3,
+    "d_optimizer.learning_rate": 2.5e-3,
+    "r1_gamma": 0.0025,
+    "hparams": {"mapping_layers": 2},
+}
+
 SWEEP = {  # what was probed on the way to the recipe (`--sweep`), as overrides of today's recipe
     "paper: 2e-3 for both": {"learning_rate": 2e-3, "d_optimizer.learning_rate": 2e-3},
     "5e-4 for both": {"d_optimizer.learning_rate": 5e-4},
@@ -271,50 +280,28 @@ SWEEP = {  # what was probed on the way to the recipe (`--sweep`), as overrides 
     # (any dataset: Adam 2.5e-3 for both, 2 mapping layers, R1 gamma 0.0002 * side^2 / batch, i.e.
     # 0.0025 for 28x28 in batches of 64) and "cifar" (the same with minibatch-std groups of 32, gamma
     # 0.01, no style mixing).
-    "StyleGAN2-ADA auto: 2.5e-3 for both, 2 mapping layers, R1 0.0025": {
-        "learning_rate": 2.5e-3,
-        "d_optimizer.learning_rate": 2.5e-3,
-        "r1_gamma": 0.0025,
-        "hparams": {"mapping_layers": 2},
-    },
+    "StyleGAN2-ADA auto: 2.5e-3 for both, 2 mapping layers, R1 0.0025": ADA_AUTO,
     "StyleGAN2-ADA cifar: auto + mbstd 32, R1 0.01, no mixing": {
-        "learning_rate": 2.5e-3,
-        "d_optimizer.learning_rate": 2.5e-3,
+        **ADA_AUTO,
         "r1_gamma": 0.01,
         "mixing_probability": 0.0,
         "hparams": {"mapping_layers": 2, "mbstd_group_size": 32},
     },
-    "2.5e-3 for both, R1 0.0025, 8 mapping layers": {
-        "learning_rate": 2.5e-3,
-        "d_optimizer.learning_rate": 2.5e-3,
-        "r1_gamma": 0.0025,
-    },
+    "2.5e-3 for both, R1 0.0025, 8 mapping layers": {k: v for k, v in ADA_AUTO.items() if k != "hparams"},
     "StyleGAN2-ADA auto, width 64 (the DCGAN's generator has 792k weights, this one 509k at 32)": {
-        "learning_rate": 2.5e-3,
-        "d_optimizer.learning_rate": 2.5e-3,
-        "r1_gamma": 0.0025,
+        **ADA_AUTO,
         "hparams": {"mapping_layers": 2, "width": 64},
     },
-    "StyleGAN2-ADA auto, G 5e-4": {
-        "learning_rate": 5e-4,
-        "d_optimizer.learning_rate": 2.5e-3,
-        "r1_gamma": 0.0025,
-        "hparams": {"mapping_layers": 2},
-    },
+    "StyleGAN2-ADA auto, G 5e-4": {**ADA_AUTO, "learning_rate": 5e-4},
     # DiffAugment (Zhao et al. 2020; kerazoo.trainers.augment) on what the discriminator sees.
     "StyleGAN2-ADA auto + DiffAugment (translation, cutout)": {
-        "learning_rate": 2.5e-3,
-        "d_optimizer.learning_rate": 2.5e-3,
-        "r1_gamma": 0.0025,
+        **ADA_AUTO,
         "augment": ["translation", "cutout"],
-        "hparams": {"mapping_layers": 2},
     },
     "StyleGAN2-ADA auto, G 5e-4 + DiffAugment (translation, cutout)": {
+        **ADA_AUTO,
         "learning_rate": 5e-4,
-        "d_optimizer.learning_rate": 2.5e-3,
-        "r1_gamma": 0.0025,
         "augment": ["translation", "cutout"],
-        "hparams": {"mapping_layers": 2},
     },
     # The hybrids: one network swapped for the DCGAN's, with the DCGAN's recipe (Adam 2e-4, beta_1
     # 0.5 for both, R1 0.1 every step) and one generator update per step.
