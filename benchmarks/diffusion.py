@@ -16,7 +16,9 @@ dynamic-range weights (`--quantize dynamic`), 64 images at 25 steps, median of 3
 Keras sampler on the same 64 in the same run); the int8 denoiser's samples are judged too, at the
 DDIM sweep's n. `--set KEY=VALUE` changes an hparam of the models (as `kerazoo train --set`, for
 example `--set min_snr_gamma=5`); such a run is stored as `NAME,KEY=VALUE` beside the recipe's own,
-trained and judged (per epoch and at the end) but not timed TF-free nor swept. The VAE's and the DCGAN's rows
+trained and judged (per epoch and at the end) but not timed TF-free nor swept; so is a run with
+`--precision mixed` or `auto` (`NAME,precision=auto`: as `kerazoo train --precision`, mixed bfloat16 on
+a CPU with bf16 instructions). The VAE's and the DCGAN's rows
 are read from benchmarks/results/autoencoders.json and gan.json (same evaluator, same figures).
 Results go to `benchmarks/results/diffusion.json` after every step (a killed run keeps what it
 measured), a Markdown table to stdout.
@@ -45,7 +47,7 @@ from kerazoo._registry import get_entry  # noqa: E402
 from kerazoo.cli import parse_set  # noqa: E402
 from kerazoo.export import export, load_servable  # noqa: E402
 from kerazoo.judging import generator_figures  # noqa: E402
-from kerazoo.training import library_versions, machine_info  # noqa: E402
+from kerazoo.training import library_versions, machine_info, precision_policy  # noqa: E402
 
 MODELS = ("ddpm", "cddpm")
 SWEEP = (10, 25, 50, 100)
@@ -161,6 +163,8 @@ class EpochScore(keras.callbacks.Callback):
 
 def bench(name, epochs, args, judge, results, out):
     label = ",".join([name, *(f"{k}={v}" for k, v in sorted(args.hparams.items()))])
+    if args.precision != "float32":
+        label += f",precision={args.precision}"
     run = args.workdir / f"{label.replace(',', '-').replace('=', '')}-e{epochs}"
     entry = results["models"].setdefault(label, {})
     if not (run / "model.keras").is_file() or entry.get("epochs") != epochs:
@@ -169,13 +173,14 @@ def bench(name, epochs, args, judge, results, out):
         callbacks = [per_epoch] if args.epoch_samples else []
         metrics = kerazoo.train(
             name, dataset="mnist", data_dir=args.data_dir, epochs=epochs, out=run, overwrite=True,
-            verbose=2, callbacks=callbacks, hparams=args.hparams or None,
+            verbose=2, callbacks=callbacks, hparams=args.hparams or None, precision=args.precision,
         )  # fmt: skip
         seconds = metrics["train_seconds"] - per_epoch.scoring  # the per-epoch judging is not training
         entry.clear()
         entry.update(
             epochs=epochs,
             hparams=args.hparams,
+            dtype_policy=precision_policy(args.precision),
             recipe=recipe.to_dict(),
             train_seconds=round(seconds, 1),
             by_epoch=per_epoch.by_epoch,
@@ -199,7 +204,7 @@ def bench(name, epochs, args, judge, results, out):
         )
         out.write_text(json.dumps(results, indent=2) + "\n")
         print(label, "quality", entry["quality"], flush=True)
-    if args.hparams:  # a variant of the recipe's model: its samples' quality is the question
+    if args.hparams or args.precision != "float32":  # a variant: its samples' quality is the question
         return
     if "tflite_dynamic_seconds" not in entry.get("tf_free", {}):
         entry["tf_free"], dynamic = _tf_free_seconds(run, servable)
@@ -319,6 +324,12 @@ def main():
         metavar="KEY=VALUE",
         dest="hparams",
         help="an hparam of the models (as `kerazoo train --set`); the run goes under NAME,KEY=VALUE",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=("float32", "mixed", "auto"),
+        default="float32",
+        help="as `kerazoo train --precision`; other than float32 the run goes under NAME,precision=...",
     )
     parser.add_argument("--workdir", type=Path, default=Path("runs/benchmarks"))
     parser.add_argument("--out", type=Path, default=RESULTS / "diffusion.json")
