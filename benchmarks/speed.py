@@ -25,7 +25,8 @@ way with `cnn_arrays`, the same network (Keras' own layers) fitted on NumPy arra
 does (batch 128, `--cnn-epochs` epochs, the first untimed), and `vae_fit` (`VAE.fit`) with
 `vae_loop`, a plain `tf.function` step on the same networks and loss (batch 64, timed as the GANs),
 and `cgan_fit` with `cgan_loop` (the tutorial loop with labels fed to both networks, Keras' own
-layers). `bn_keras`, `bn_zoo` (and `_mixed`) time one BatchNormalization's training pass on the
+layers), and `ddpm_fit` (`Diffusion.fit` with the recipe's Adam and moving average; `ddpm_fit_mixed`
+under `--precision mixed`) with `ddpm_loop`, a plain `tf.function` step on the same U-Net. `bn_keras`, `bn_zoo` (and `_mixed`) time one BatchNormalization's training pass on the
 DCGAN generator's largest (64 x 28 x 28 x 64): Keras' layer against the zoo's fused one; `adam_keras`
 and `adam_zoo` one Adam update of the dcgan's weights: Keras' against `kerazoo.optimizers.Adam`. Then `--epoch-probe` epochs of the dcgan recipe's `fit` on the digits, with the zoo's GAN
 callbacks, record the delay between each epoch's start and its first step, and the training
@@ -351,6 +352,45 @@ def time_cgan(args, loop):
     return _time_steps(_tutorial_step(_stock(gan)), ds, steps, warmup)
 
 
+def time_ddpm(ds, args, loop, precision="float32"):
+    """images/s of the zoo's `ddpm` (its U-Net, Adam 1e-3, the weights' moving average at 0.999):
+    `Diffusion.fit` with the network built under `precision` (`loop=False`), or the anchor, a plain
+    `tf.function` step on the same denoiser, as keras.io's diffusion examples write it: draw the
+    steps and the noise, one GradientTape on the mean squared error of the predicted noise, Adam,
+    then the moving average of the weights (float32)."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision_policy(precision))
+    try:
+        model = kerazoo.build("ddpm", seed=0)
+        optimizer = keras.optimizers.Adam(1e-3)
+        if not loop:
+            model.compile(optimizer=optimizer, ema_momentum=0.999)
+            clock = _Clock(args.warmup)
+            model.fit(ds, epochs=1, steps_per_epoch=args.warmup + args.steps, verbose=0, callbacks=[clock])
+            return args.steps * BATCH / (clock.end - clock.start)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    denoiser, timesteps = model.denoiser, model.schedule.timesteps
+    alpha_bar = tf.constant(model.schedule.alpha_bar, tf.float32)
+    weights = denoiser.trainable_weights
+    averages = [tf.Variable(w) for w in weights]
+
+    @tf.function
+    def train_step(images):
+        t = tf.random.uniform((BATCH,), 0, timesteps, dtype=tf.int32)
+        noise = tf.random.normal(tf.shape(images))
+        ab = tf.reshape(tf.gather(alpha_bar, t), (-1, 1, 1, 1))
+        with tf.GradientTape() as tape:
+            predicted = denoiser([tf.sqrt(ab) * images + tf.sqrt(1.0 - ab) * noise, t], training=True)
+            loss = tf.reduce_mean(tf.square(predicted - noise))
+        optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
+        for average, weight in zip(averages, weights):
+            average.assign(0.999 * average + 0.001 * weight)
+        return loss
+
+    return _time_steps(train_step, ds, args.steps, args.warmup)
+
+
 def time_batch_norm(zoo, precision="float32", steps=50):
     """images/s of one BatchNormalization's training pass (forward and backward) on the DCGAN
     generator's largest one, 64 x 28 x 28 x 64: Keras' layer (`zoo=False`) or the zoo's, which runs
@@ -439,6 +479,9 @@ CONTENDERS = {
     "adam_zoo": lambda ds, a: time_adam(zoo=True),
     "cnn_arrays": lambda ds, a: time_cnn(a.dataset, a.data_dir, a.cnn_epochs, arrays=True),
     "cnn_fit": lambda ds, a: time_cnn(a.dataset, a.data_dir, a.cnn_epochs, arrays=False),
+    "ddpm_loop": lambda ds, a: time_ddpm(ds, a, loop=True),
+    "ddpm_fit": lambda ds, a: time_ddpm(ds, a, loop=False),
+    "ddpm_fit_mixed": lambda ds, a: time_ddpm(ds, a, loop=False, precision="mixed"),
 }
 
 
@@ -517,7 +560,7 @@ def main():
         "ratio_to_loop": {
             k: v / anchor
             for k, v in medians.items()
-            if not k.startswith(("cnn", "vae", "cgan", "bn", "adam"))
+            if not k.startswith(("cnn", "vae", "cgan", "bn", "adam", "ddpm"))
         }
         if anchor
         else None,
@@ -526,6 +569,11 @@ def main():
         else None,
         "vae_ratio_to_loop": medians["vae_fit"] / medians["vae_loop"]
         if {"vae_fit", "vae_loop"} <= set(medians)
+        else None,
+        "ddpm_ratio_to_loop": {
+            k: v / medians["ddpm_loop"] for k, v in medians.items() if k.startswith("ddpm_fit")
+        }
+        if "ddpm_loop" in medians
         else None,
         "cnn_ratio_to_arrays": medians["cnn_fit"] / medians["cnn_arrays"]
         if {"cnn_fit", "cnn_arrays"} <= set(medians)
@@ -552,6 +600,9 @@ def main():
         elif name.startswith("vae"):
             base = medians.get("vae_loop")
             ratio = f"  {value / base:.2f}x the VAE loop" if base else ""
+        elif name.startswith("ddpm"):
+            base = medians.get("ddpm_loop")
+            ratio = f"  {value / base:.2f}x the ddpm loop" if base else ""
         else:
             ratio = f"  {value / anchor:.2f}x the loop" if anchor else ""
         print(f"{name:>18}: {value:8.1f} images/s{ratio}")
