@@ -752,6 +752,16 @@ def table_speed_others() -> str:
         if s.get(key) is not None:
             m = s["median_images_per_second"]
             rows.append((label, ", ".join(f"{k} {_num(v, 1)}" for k, v in m.items()), f"{s[key]:.2f}x"))
+    ddpm = results("speed_ddpm")
+    if ddpm.get("ddpm_ratio_to_loop"):
+        ratios = ddpm["ddpm_ratio_to_loop"]
+        rows.append(
+            (
+                "`ddpm`: `Diffusion.fit` (float32 / mixed) vs a plain `tf.function` step",
+                ", ".join(f"{k} {_num(v, 1)}" for k, v in ddpm["median_images_per_second"].items()),
+                " / ".join(f"{ratios[k]:.2f}x" for k in ("ddpm_fit", "ddpm_fit_mixed") if k in ratios),
+            )
+        )
     bn = results("speed_bn").get("median_images_per_second", {})
     if bn:
         rows.append(
@@ -762,7 +772,7 @@ def table_speed_others() -> str:
             )
         )
     return _table(("comparison", "images/s (median of 3)", "ratio"), rows) + _source(
-        "speed_cnn", "speed_vae", "speed_cgan", "speed_bn"
+        "speed_cnn", "speed_vae", "speed_cgan", "speed_ddpm", "speed_bn"
     )
 
 
@@ -1160,6 +1170,14 @@ def _headline(figures: dict) -> str:
     return ", ".join(f"{k} {v:.4g}" for k, v in scalars.items())
 
 
+def _evaluated_on(row) -> str:
+    """ " (N samples)" where the gallery ran `kerazoo evaluate` with another `--n` than its default."""
+    command = row.get("evaluate_command", "").split()
+    if "--n" not in command:
+        return ""
+    return f" ({int(command[command.index('--n') + 1]):,} samples)"
+
+
 def table_gallery() -> str:
     g = results("gallery")
     rows = [
@@ -1167,7 +1185,7 @@ def table_gallery() -> str:
             f"[`{name}`](zoo/{name}.md)",
             f"`{r['command']}`",
             _minutes(r["train_wall_seconds"]),
-            _headline(r["figures"]),
+            _headline(r["figures"]) + _evaluated_on(r),
         )
         for name, r in sorted(g.get("models", {}).items())
     ]
@@ -1339,7 +1357,7 @@ def model_card(name: str) -> str:
             f"![{name}: {gallery['picture_source']}](../{GALLERY}/{gallery['picture']})",
             "",
             f"From `{gallery['command']}` on its default data ({_minutes(gallery['train_wall_seconds'])} wall "
-            f"clock), then `kerazoo evaluate`: {_headline(gallery['figures'])}. "
+            f"clock), then `{gallery.get('evaluate_command', 'kerazoo evaluate')}`: {_headline(gallery['figures'])}. "
             f"Picture: the run's `{gallery['picture_source']}` ([gallery](../gallery.md), "
             "`python benchmarks/gallery.py`).",
             "",
@@ -1409,7 +1427,7 @@ def zoo_index() -> str:
                 entry.task,
                 f"`{entry.dataset}`",
                 (entry.description or "").split(". ")[0],
-                _headline(g["figures"]) if g else "",
+                _headline(g["figures"]) + _evaluated_on(g) if g else "",
             )
         )
     head = "# The zoo\n\nEvery model, its task and default data; each name opens its model card.\n\n"
@@ -1434,7 +1452,7 @@ def gallery_page() -> str:
                 "",
                 f"![{name}]({GALLERY}/{r['picture']})",
                 "",
-                f"`{r['command']}`: {_headline(r['figures'])}. Picture: `{r['picture_source']}`.",
+                f"`{r['command']}`: {_headline(r['figures'])}{_evaluated_on(r)}. Picture: `{r['picture_source']}`.",
                 "",
             ]
     lines += ["## All runs", "", "<!-- table: gallery -->", ""]
