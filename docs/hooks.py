@@ -751,13 +751,17 @@ def table_speed_others() -> str:
         s = results(file)
         if s.get(key) is not None:
             m = s["median_images_per_second"]
-            rows.append((label, ", ".join(f"{k} {_num(v, 1)}" for k, v in m.items()), f"{s[key]:.2f}x"))
+            cpu = s.get("machine", {}).get("cpu", "?")
+            rows.append(
+                (f"{label} ({cpu})", ", ".join(f"{k} {_num(v, 1)}" for k, v in m.items()), f"{s[key]:.2f}x")
+            )
     ddpm = results("speed_ddpm")
     if ddpm.get("ddpm_ratio_to_loop"):
         ratios = ddpm["ddpm_ratio_to_loop"]
         rows.append(
             (
-                "`ddpm`: `Diffusion.fit` (float32 / mixed) vs a plain `tf.function` step",
+                "`ddpm`: `Diffusion.fit` (float32 / mixed) vs a plain `tf.function` step "
+                f"({ddpm.get('machine', {}).get('cpu', '?')})",
                 ", ".join(f"{k} {_num(v, 1)}" for k, v in ddpm["median_images_per_second"].items()),
                 " / ".join(f"{ratios[k]:.2f}x" for k in ("ddpm_fit", "ddpm_fit_mixed") if k in ratios),
             )
