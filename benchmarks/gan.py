@@ -14,7 +14,8 @@ The confident share and class shares are also recorded after every epoch (`by_ep
 shows how the figures grow with training; with `--recipe g_optimizer.use_ema=true` they are recorded
 for the raw weights and for their moving average (`averaged`, the generator `fit` saves). `--recipe KEY=VALUE` overrides a recipe default for a
 comparison (for example `--recipe g_steps=1`, passed to `kerazoo.train(recipe=...)`); such a run is stored as `NAME,KEY=VALUE`, beside the
-recipe's own. `KERAZOO_BENCH_SAMPLES` changes the sample count (default 10,000) for a quick dry run.
+recipe's own; `--set KEY=VALUE` changes an hparam of the model the same way (for example `--set width=48`,
+as `kerazoo train --set`). `KERAZOO_BENCH_SAMPLES` changes the sample count (default 10,000) for a quick dry run.
 Results go to `benchmarks/results/gan.json`, a Markdown table to stdout.
 """
 
@@ -34,7 +35,7 @@ import numpy as np  # noqa: E402
 from _evaluator import evaluator, evaluator_record, score  # noqa: E402
 
 import kerazoo  # noqa: E402
-from kerazoo._registry import get_entry  # noqa: E402
+from kerazoo._registry import check_hparams, get_entry  # noqa: E402
 from kerazoo.cli import parse_set  # noqa: E402
 from kerazoo.evaluation import evaluate_generator  # noqa: E402
 from kerazoo.trainers.gan import _averaged  # noqa: E402
@@ -97,10 +98,13 @@ class EpochScore(keras.callbacks.Callback):
         print(f"epoch {epoch + 1}: {figures}", flush=True)
 
 
-def bench(name, workdir, data_dir, epochs, classifier, seed=0, overrides=None, precision="float32") -> dict:
+def bench(
+    name, workdir, data_dir, epochs, classifier, seed=0, overrides=None, precision="float32", hparams=None
+) -> dict:
     recipe = get_entry(name).recipe.replace(overrides)  # e.g. --recipe g_steps=1
     label = name + "".join(
-        f",{k}={json.dumps(v, separators=(',', ':'))}" for k, v in (overrides or {}).items()
+        f",{k}={json.dumps(v, separators=(',', ':'))}"
+        for k, v in {**(hparams or {}), **(overrides or {})}.items()
     )
     if precision != "float32":
         label += f",precision={precision}"
@@ -116,6 +120,7 @@ def bench(name, workdir, data_dir, epochs, classifier, seed=0, overrides=None, p
         verbose=2,
         seed=seed,
         recipe=overrides,
+        hparams=hparams or None,
         precision=precision,
         callbacks=[per_epoch],
     )
@@ -134,6 +139,7 @@ def bench(name, workdir, data_dir, epochs, classifier, seed=0, overrides=None, p
     figures["real_test_vs_train"] = _quality(judged["real_test_vs_train"])
     figures.update(
         recipe=recipe.to_dict(),
+        hparams=hparams or {},
         by_epoch=per_epoch.by_epoch,
         epochs=epochs,
         train_seconds=metrics["train_seconds"],
@@ -199,6 +205,14 @@ def main():
         help="override a recipe key (e.g. g_steps=1, as `kerazoo train --recipe`); results go under NAME,KEY=VALUE",
     )
     parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        dest="hparams",
+        metavar="KEY=VALUE",
+        help="an hparam of the model (as `kerazoo train --set`, e.g. width=48); results go under NAME,KEY=VALUE",
+    )
+    parser.add_argument(
         "--precision",
         default="float32",
         choices=("float32", "mixed", "auto"),
@@ -210,6 +224,7 @@ def main():
         parser.error("pass --data-dir (a folder with mnist.npz, e.g. ../shared/data)")
     try:
         overrides = parse_set(args.recipe, "--recipe")
+        hparams = parse_set(args.hparams, "--set")
     except ValueError as e:
         parser.error(str(e))
     for name in args.only.split(","):
@@ -219,6 +234,10 @@ def main():
             get_entry(name).recipe.replace(overrides)
         except ValueError as e:
             parser.error(f"--recipe for {name}: {e}")
+        try:
+            check_hparams(name, hparams)
+        except ValueError as e:
+            parser.error(f"--set: {e}")
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     out = Path(args.out)
@@ -236,7 +255,7 @@ def main():
     print(f"evaluator: cnn, MNIST test accuracy {accuracy:.4f}", flush=True)
     for name in args.only.split(","):
         label, results["gans"][label] = bench(
-            name, workdir, args.data_dir, args.epochs, classifier, 0, overrides, args.precision
+            name, workdir, args.data_dir, args.epochs, classifier, 0, overrides, args.precision, hparams
         )
         results["gans"][label].update(record, samples=SAMPLES)
         print(label, results["gans"][label], flush=True)
