@@ -161,13 +161,33 @@ class EpochScore(keras.callbacks.Callback):
         print(f"epoch {epoch + 1}: {figures}", flush=True)
 
 
+def _run_hparams(run) -> dict:
+    """The builder arguments a run directory's model was built with (its config.json), less its
+    name and seed."""
+    config = run / "config.json"
+    hparams = json.loads(config.read_text())["hparams"] if config.is_file() else {}
+    return {k: v for k, v in hparams.items() if k not in ("name", "seed")}
+
+
+def _built_as(run, wanted: dict) -> bool:
+    """Whether the run in `run` was built with the hparams `wanted` (image_shape, name and seed aside)."""
+    plain = lambda v: list(v) if isinstance(v, tuple) else v  # noqa: E731 (JSON has no tuples)
+    built = _run_hparams(run)
+    return all(
+        plain(v) == built.get(k) for k, v in wanted.items() if k not in ("image_shape", "name", "seed")
+    )
+
+
 def bench(name, epochs, args, judge, results, out):
     label = ",".join([name, *(f"{k}={v}" for k, v in sorted(args.hparams.items()))])
     if args.precision != "float32":
         label += f",precision={args.precision}"
     run = args.workdir / f"{label.replace(',', '-').replace('=', '')}-e{epochs}"
     entry = results["models"].setdefault(label, {})
-    if not (run / "model.keras").is_file() or entry.get("epochs") != epochs:
+    # A run kept from before is reused only if it was built as this one would be: a builder default
+    # may have changed since (min_snr_gamma became 5 on 2026-12-06).
+    wanted = {**get_entry(name).hparams, **args.hparams}
+    if not (run / "model.keras").is_file() or entry.get("epochs") != epochs or not _built_as(run, wanted):
         recipe = get_entry(name).recipe
         per_epoch = EpochScore(judge[0], args.epoch_samples, recipe.sample_steps, recipe.guidance)
         callbacks = [per_epoch] if args.epoch_samples else []
@@ -180,6 +200,7 @@ def bench(name, epochs, args, judge, results, out):
         entry.update(
             epochs=epochs,
             hparams=args.hparams,
+            model_hparams=_run_hparams(run),  # every builder argument the run was built with
             dtype_policy=precision_policy(args.precision),
             recipe=recipe.to_dict(),
             train_seconds=round(seconds, 1),
