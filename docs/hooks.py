@@ -1342,10 +1342,7 @@ def model_card(name: str) -> str:
     from kerazoo._registry import build
 
     entry = kerazoo.get_entry(name)
-    model = build(name)
-    # A diffusion model also holds its denoiser's moving average (a copy of every weight): count the
-    # denoiser, the network that is trained, exported and sampled.
-    params = getattr(model, "denoiser", model).count_params()
+    params = build(name).count_params()
     recipe = entry.recipe.to_dict()
     gallery = results("gallery").get("models", {}).get(name)
     lines = [f"# `{name}`", "", entry.description or "", ""]

@@ -322,6 +322,11 @@ class Diffusion(keras.Model):
             trajectory=trajectory,
         )
 
+    def count_params(self):
+        """The denoiser's parameters: the moving average's copy of them is state, not parameters
+        (as a GAN's `use_ema` average lives in its optimizer and is not counted either)."""
+        return self.denoiser.count_params()
+
     def get_config(self):
         return {
             **super().get_config(),
