@@ -17,6 +17,13 @@ epoch). This script then reads that run and measures:
 - the recipe on the `digits` data (`kerazoo train stylegan` with its defaults, which are not MNIST's
   benchmark settings), judged by the zoo's cnn trained on `digits`: confident share and classes.
 
+`--fit` runs instead a probe without any adversary: each generator in FIT (StyleGAN's at the
+recipe's and the paper's rate, the DCGAN's for comparison) is trained by plain regression to
+reproduce `--fit-images` MNIST training images from as many fixed latents (mean squared error,
+batches of 64, seed 0). A generator that cannot tell its latents apart can reach no lower than the
+mean-image baseline (every latent mapped to the average image); the figures after every check are
+the error on all the images and their spread across the latents (the real images': the target).
+
 Results go to `benchmarks/results/stylegan.json`.
 """
 
@@ -334,6 +341,80 @@ SWEEP = {  # what was probed on the way to the recipe (`--sweep`), as overrides 
 }
 
 
+# The fit probe's generators: builder, its hparams, Adam's settings (StyleGAN's at the recipe's
+# 5e-4 and the paper's 2e-3; the DCGAN's recipe generator with its own Adam betas).
+FIT = {
+    "StyleGAN generator, Adam 5e-4 (the recipe's G rate)": ("stylegan", {}, 5e-4, 0.0),
+    "StyleGAN generator, Adam 2e-3 (the paper's rate)": ("stylegan", {}, 2e-3, 0.0),
+    "StyleGAN generator, 2 mapping layers, Adam 2e-3": ("stylegan", {"mapping_layers": 2}, 2e-3, 0.0),
+    "DCGAN generator (width 32), Adam 5e-4": ("dcgan", {}, 5e-4, 0.5),
+}
+
+
+def _regression(generator, optimizer):
+    """`generate(noise, training)` and a compiled regression step `step(noise, target)`."""
+    import tensorflow as tf
+
+    with_psi = len(generator.inputs) == 2  # StyleGAN's [noise, truncation]
+    variables = generator.trainable_variables
+
+    def generate(noise, training):
+        inputs = [noise, tf.ones((tf.shape(noise)[0],))] if with_psi else noise
+        return generator(inputs, training=training)
+
+    @tf.function
+    def step(noise, target):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(generate(noise, True) - target))
+        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+
+    return generate, step
+
+
+def fit_without_adversary(data_dir, images: int, steps: int, checks: int, seed: int = 0) -> dict:
+    """Each FIT generator trained by regression on `images` MNIST images from as many fixed latents
+    (`checks` x `steps` steps of 64): MSE and spread across the latents after each `steps`."""
+    import tensorflow as tf
+
+    from kerazoo import data as zdata
+
+    x = zdata.load_images("mnist", "train", data_dir)[0][:images].astype("float32")
+    x = (x.reshape(len(x), 28, 28, 1) / 127.5 - 1.0).astype("float32")
+    baseline = float(np.mean(np.square(x - x.mean(axis=0))))
+    out = {}
+    for name, (model, hparams, rate, beta_1) in FIT.items():
+        keras.utils.set_random_seed(seed)
+        generator = kerazoo.build(model, seed=seed, **hparams).generator
+        z = np.random.default_rng(seed).standard_normal((images, generator.inputs[0].shape[-1]))
+        z = tf.constant(z.astype("float32"))
+
+        generate, step = _regression(generator, keras.optimizers.Adam(rate, beta_1=beta_1, beta_2=0.99))
+
+        rng = np.random.default_rng(seed + 1)
+        start, rows = time.perf_counter(), []
+        for check in range(1, checks + 1):
+            for _ in range(steps):
+                batch = rng.choice(images, 64, replace=False)
+                step(tf.gather(z, batch), x[batch])
+            made = np.clip(np.asarray(generate(z, False)), -1.0, 1.0)
+            rows.append(
+                {
+                    "steps": check * steps,
+                    "mse": round(float(np.mean(np.square(made - x))), 4),
+                    "spread_across_z": round(float(made.std(axis=0).mean()), 3),
+                    "seconds": round(time.perf_counter() - start, 1),
+                }
+            )
+            print(name, rows[-1], flush=True)
+        out[name] = {"checks": rows, "learning_rate": rate, "hparams": hparams}
+    return {
+        "images": images,
+        "mean_image_mse": round(baseline, 4),
+        "real_spread": round(float(x.std(axis=0).mean()), 3),
+        "generators": out,
+    }
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=os.environ.get("KERAZOO_DATA_DIR"))
@@ -347,8 +428,12 @@ def main():
         const="all",
         help="only the short recipe probes (SWEEP, or the names given, separated by ';'), 3 x 225 steps each",
     )
-    parser.add_argument("--steps", type=int, default=225, help="--sweep: steps between two checks")
-    parser.add_argument("--checks", type=int, default=3, help="--sweep: checks per probe")
+    parser.add_argument("--steps", type=int, default=225, help="--sweep, --fit: steps between two checks")
+    parser.add_argument("--checks", type=int, default=3, help="--sweep, --fit: checks per probe")
+    parser.add_argument(
+        "--fit", action="store_true", help="only the probe without an adversary (FIT; --steps, --checks)"
+    )
+    parser.add_argument("--fit-images", type=int, default=256, help="--fit: images (and latents) to fit")
     parser.add_argument("--out", default=str(RESULTS / "stylegan.json"))
     args = parser.parse_args()
     if not args.data_dir:
@@ -358,6 +443,13 @@ def main():
     workdir = Path(args.workdir)
     if args.steps < 1 or args.checks < 1:
         parser.error(f"--steps and --checks take positive numbers. Received: {args.steps}, {args.checks}")
+    if args.fit:
+        if args.fit_images < 64:
+            parser.error(f"--fit-images takes 64 or more (a batch). Received: {args.fit_images}")
+        results["fit"] = fit_without_adversary(args.data_dir, args.fit_images, args.steps, args.checks)
+        results["fit"]["machine"] = machine_info()
+        out.write_text(json.dumps(results, indent=2) + "\n")
+        return
     if args.sweep:
         classifier, _ = evaluator(workdir, args.data_dir)
         names = (

@@ -467,6 +467,32 @@ def table_stylegan_sweep() -> str:
     )
 
 
+def table_stylegan_fit() -> str:
+    """`benchmarks/stylegan.py --fit`: each generator fitted to MNIST images without an adversary."""
+    fit = results("stylegan").get("fit")
+    if not fit:
+        return _table(("probe", "figures"), [("`--fit`", "not measured yet")]) + _source("stylegan")
+    rows = []
+    for name, entry in fit["generators"].items():
+        for i, check in enumerate(entry["checks"]):
+            rows.append(
+                (
+                    name if i == 0 else "",
+                    check["steps"],
+                    _num(check["mse"], 4),
+                    _num(check["spread_across_z"], 3),
+                    _num(check["seconds"], 0),
+                )
+            )
+    header = ("generator (seed 0, batch 64)", "steps", "MSE", "spread across latents", "seconds")
+    note = (
+        f"\n\n<small>{fit['images']} MNIST training images from as many fixed latents. A generator "
+        f"that ignores its latent can do no better than the mean image: MSE {fit['mean_image_mse']}; "
+        f"the real images' spread: {fit['real_spread']}.{_machine(fit.get('machine', {}))}</small>\n"
+    )
+    return _table(header, rows) + note
+
+
 def table_translation() -> str:
     res = results("translation").get("results", {})
     header = (
