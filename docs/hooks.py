@@ -486,7 +486,8 @@ def table_stylegan_fit() -> str:
             )
     header = ("generator (seed 0, batch 64)", "steps", "MSE", "spread across latents", "seconds")
     note = (
-        f"\n\n<small>{fit['images']} MNIST training images from as many fixed latents. A generator "
+        f"\n\n<small>Generated from `benchmarks/results/stylegan.json` (`fit`) when the site is built. "
+        f"{fit['images']} MNIST training images from as many fixed latents. A generator "
         f"that ignores its latent can do no better than the mean image: MSE {fit['mean_image_mse']}; "
         f"the real images' spread: {fit['real_spread']}.{_machine(fit.get('machine', {}))}</small>\n"
     )
