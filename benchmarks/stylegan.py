@@ -378,8 +378,7 @@ def fit_without_adversary(data_dir, images: int, steps: int, checks: int, seed: 
 
     from kerazoo import data as zdata
 
-    x = zdata.load_images("mnist", "train", data_dir)[0][:images].astype("float32")
-    x = (x.reshape(len(x), 28, 28, 1) / 127.5 - 1.0).astype("float32")
+    x = zdata.load_images("mnist", "train", data_dir)[0][:images].astype("float32") / 127.5 - 1.0
     baseline = float(np.mean(np.square(x - x.mean(axis=0))))
     out = {}
     for name, (model, hparams, rate, beta_1) in FIT.items():
