@@ -167,6 +167,24 @@ def test_bad_resolution_truncation_and_options_are_one_clear_error():
     assert num_styles((28, 28, 1)) == 6 and num_styles((32, 32, 3)) == 8
     with pytest.raises(ValueError, match="mixing_probability"):
         kerazoo.get_entry("stylegan").recipe.replace({"mixing_probability": -0.1})
+    with pytest.raises(ValueError, match="synthesis_input takes one of"):
+        kerazoo.build("stylegan", synthesis_input="dense")
+
+
+def test_the_mapped_input_varies_with_w_where_the_constant_does_not(tmp_path):
+    styles = np.random.default_rng(0).standard_normal((3, 6, 16)).astype(np.float32)
+    inputs = {}
+    for kind in ("constant", "mapped"):
+        gan = _tiny(synthesis_input=kind)
+        layer = gan.synthesis.get_layer(f"stylegan_synthesis_{kind}")
+        inputs[kind] = np.asarray(layer(styles))
+        assert inputs[kind].shape == (3, 7, 7, 8)
+    np.testing.assert_array_equal(inputs["constant"][0], inputs["constant"][1])
+    assert np.abs(inputs["mapped"][0] - inputs["mapped"][1]).mean() > 0.1  # the whole map moves with w
+    path = tmp_path / "generator.keras"
+    gan.generator.save(path)  # the mapped generator saves and loads like the paper's
+    noise = [_noise(2), np.ones(2, np.float32)]
+    np.testing.assert_allclose(keras.models.load_model(path)(noise), gan.generator(noise), atol=1e-6)
 
 
 @pytest.fixture(scope="module")

@@ -52,6 +52,7 @@ from kerazoo.models.progan import (
 
 __all__ = [
     "ConstantInput",
+    "MappedInput",
     "StyledConv",
     "ToRGB",
     "Truncation",
@@ -139,6 +140,27 @@ class ConstantInput(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "size": self.size, "channels": self.channels}
+
+
+@keras.saving.register_keras_serializable(package="kerazoo")
+class MappedInput(ConstantInput):
+    """A w-driven synthesis input: the learned constant plus an equalized dense map of the first w
+    of the styles to the whole `(size, size, channels)` input, so that the first layer already varies
+    with z across the whole map (as the DCGAN generator's first layer does) instead of only through
+    per-channel scales. Called on `styles` `(batch, num_ws, w_dim)`. Not in the paper (StyleGAN2
+    starts from the constant alone; StyleGAN3's input is also driven by w)."""
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.dense = EqualizedDense(self.size * self.size * self.channels, gain=1.0, name="dense")
+        self.dense.build((None, input_shape[-1]))
+
+    def call(self, styles):
+        y = ops.reshape(self.dense(styles[:, 0]), (-1, self.size, self.size, self.channels))
+        return y + ops.cast(self.constant, y.dtype)
+
+
+SYNTHESIS_INPUTS = {"constant": ConstantInput, "mapped": MappedInput}
 
 
 def _affine_and_kernel(layer, w_dim, channels, kernel_size, filters):
@@ -353,11 +375,18 @@ def stylegan_mapping(
 
 
 def stylegan_synthesis(
-    image_shape=(28, 28, 1), w_dim=128, width=32, max_width=256, seed=None, name="synthesis"
+    image_shape=(28, 28, 1),
+    w_dim=128,
+    width=32,
+    max_width=256,
+    seed=None,
+    synthesis_input="constant",
+    name="synthesis",
 ):
     """The synthesis network: `styles` `(batch, num_styles(image_shape), w_dim)` -> images.
 
-    From a learned constant at the lowest resolution, `StyledConv` layers (the first of each higher
+    From a learned constant at the lowest resolution (`synthesis_input="constant"`, the paper's;
+    `"mapped"`: the constant plus a dense map of the first w, `MappedInput`), `StyledConv` layers (the first of each higher
     resolution upsampling) and a `ToRGB` per resolution summed into the bilinearly upsampled image
     below. `width` feature maps at the full resolution, doubling per halving, at most `max_width`.
     """
@@ -365,6 +394,10 @@ def stylegan_synthesis(
     check_positive_int("w_dim", w_dim)
     check_positive_int("width", width)
     check_positive_int("max_width", max_width)
+    if synthesis_input not in SYNTHESIS_INPUTS:
+        raise ValueError(
+            f"synthesis_input takes one of {sorted(SYNTHESIS_INPUTS)}. Received: {synthesis_input!r}"
+        )
     sizes = resolutions(image_shape)
     channels = _channels(sizes, width, max_width)
     count = 2 * len(sizes)
@@ -373,7 +406,7 @@ def stylegan_synthesis(
     def noise_seed(i):
         return None if seed is None else seed + 1000 + i
 
-    x = ConstantInput(sizes[0], channels[0], name=f"{name}_constant")(styles)
+    x = SYNTHESIS_INPUTS[synthesis_input](sizes[0], channels[0], name=f"{name}_{synthesis_input}")(styles)
     x = StyledConv(channels[0], 3, 0, seed=noise_seed(0), name=f"{name}_{sizes[0]}_conv")([x, styles])
     image = ToRGB(image_shape[2], 1, name=f"{name}_{sizes[0]}_torgb")([x, styles])
     for k in range(1, len(sizes)):
@@ -446,6 +479,7 @@ def stylegan(
     max_width=256,
     mbstd_group_size=4,
     seed=None,
+    synthesis_input="constant",
     name="stylegan",
 ):
     """StyleGAN with StyleGAN2's networks: a mapping network, styles per layer, mixing, truncation.
@@ -469,6 +503,8 @@ def stylegan(
         mbstd_group_size: images per group of the discriminator's minibatch standard deviation.
             Defaults to `4`.
         seed: the training noise's seed (and the fixed noise images').
+        synthesis_input: `"constant"` (the paper's learned 4x4 / 7x7 constant) or `"mapped"` (that
+            constant plus a dense map of the first w: `MappedInput`). Defaults to `"constant"`.
         name: model name.
 
     Returns:
@@ -484,7 +520,15 @@ def stylegan(
             f"StyleGAN makes square images whose side halves to at least 4 (28x28, 32x32, 64x64, ...). {e}"
         ) from None
     mapping = stylegan_mapping(latent_dim, w_dim, mapping_layers, name=f"{name}_mapping")
-    synthesis = stylegan_synthesis(image_shape, w_dim, width, max_width, seed=seed, name=f"{name}_synthesis")
+    synthesis = stylegan_synthesis(
+        image_shape,
+        w_dim,
+        width,
+        max_width,
+        seed=seed,
+        synthesis_input=synthesis_input,
+        name=f"{name}_synthesis",
+    )
     discriminator = stylegan_discriminator(
         image_shape, width, max_width, mbstd_group_size, name=f"{name}_discriminator"
     )
