@@ -225,6 +225,8 @@ def bench(name, epochs, args, judge, results, out):
         )
         out.write_text(json.dumps(results, indent=2) + "\n")
         print(label, "quality", entry["quality"], flush=True)
+    if args.cas and servable.num_classes and "gap_points" not in entry.get("cas", {}):
+        cas(run, entry, args, judge, out, results)
     if args.hparams or args.precision != "float32":  # a variant: its samples' quality is the question
         return
     if "tflite_dynamic_seconds" not in entry.get("tf_free", {}):
@@ -244,6 +246,62 @@ def bench(name, epochs, args, judge, results, out):
             sweep[str(steps)] = {**_keep(figures["samples"]), "keras_seconds_per_image": per_image}
             out.write_text(json.dumps(results, indent=2) + "\n")
             print(name, "ddim", steps, sweep[str(steps)], flush=True)
+
+
+def cas(run, entry, args, judge, out, results) -> None:
+    """Classification Accuracy Score (Ravuri & Vinyals, 2019), as benchmarks/augment.py measures the
+    cgan's: 6,000 guided samples of each digit, drawn by the TF-free sampler around the run's int8
+    dynamic-range TFLite denoiser (`kerazoo export RUN --quantize dynamic`: the fastest sampler here,
+    whose samples judged close to Keras'; each digit's samples are kept in the run folder, so a killed
+    run resumes), train the zoo's CNN alone (augment.py's recipe and steps, seed 0), tested on the real
+    test split beside the same CNN trained on the 60,000 real training images."""
+    from augment import _cas_accuracy, _mnist, save_samples  # the cgan's CAS, the same classifier
+
+    steps = args.cas_steps or entry["sample_steps"]
+    folder = run / f"cas_{steps}steps"
+    lite = run / "export" / "denoiser_dynamic.tflite"
+    if not lite.is_file():
+        export(run, format="tflite", quantize="dynamic", out=lite, overwrite=True, make_parents=True)
+    sampler = runtime.DiffusionSampler(lite)
+    x_real, y_real = _mnist(args.data_dir, "train")
+    per_class, chunk = len(x_real) // 10, 500
+    figures = dict(entry.get("cas", {}), steps=steps, per_class=per_class, sampler=lite.name)
+    figures.setdefault("sample_seconds", {})
+    folder.mkdir(parents=True, exist_ok=True)
+    for digit in range(10):
+        path = folder / f"digit{digit}.npy"
+        if path.is_file():
+            continue
+        begin = time.perf_counter()
+        images = np.concatenate(
+            [
+                sampler.sample(min(chunk, per_class - i), label=digit, seed=1000 * digit + i, steps=steps)
+                for i in range(0, per_class, chunk)
+            ]
+        )
+        np.save(folder / f"digit{digit}.partial.npy", images)
+        (folder / f"digit{digit}.partial.npy").replace(path)  # whole digits only
+        figures["sample_seconds"][str(digit)] = round(time.perf_counter() - begin, 1)
+        entry["cas"] = figures
+        out.write_text(json.dumps(results, indent=2) + "\n")
+        print(f"cas: digit {digit} sampled in {figures['sample_seconds'][str(digit)]} s", flush=True)
+    x_fake = np.concatenate([np.load(folder / f"digit{d}.npy") for d in range(10)]).astype(np.float32) / 255.0
+    y_fake = np.repeat(np.arange(10, dtype=np.int32), per_class)
+    save_samples(x_fake, y_fake, args.workdir / f"diffusion_cas_{steps}steps_samples.png")
+    asked = score(judge[0], x_fake, y_fake)
+    figures.update(requested_accuracy=asked["requested_accuracy"], confident_share=asked["confident_share"])
+    test = _mnist(args.data_dir, "test")
+    classifier_steps = 3 * (len(x_real) // 128)  # augment.py's --cas-epochs 3
+    for name, (x, y) in (("real", (x_real, y_real)), ("generated", (x_fake, y_fake))):
+        if f"accuracy_{name}" not in figures:
+            figures[f"accuracy_{name}"] = _cas_accuracy(x, y, classifier_steps, test, seed=0)
+            print(f"cas {name}: {figures[f'accuracy_{name}']:.4f}", flush=True)
+    figures.update(
+        classifier_steps=classifier_steps,
+        gap_points=round(100 * (figures["accuracy_real"] - figures["accuracy_generated"]), 2),
+    )
+    entry["cas"] = figures
+    out.write_text(json.dumps(results, indent=2) + "\n")
 
 
 def _train_size(data_dir) -> int:
@@ -351,6 +409,14 @@ def main():
         choices=("float32", "mixed", "auto"),
         default="float32",
         help="as `kerazoo train --precision`; other than float32 the run goes under NAME,precision=...",
+    )
+    parser.add_argument(
+        "--cas",
+        action="store_true",
+        help="conditional models: their Classification Accuracy Score (60,000 guided samples; resumable)",
+    )
+    parser.add_argument(
+        "--cas-steps", type=int, default=0, help="DDIM steps of the CAS samples (default: the recipe's)"
     )
     parser.add_argument("--workdir", type=Path, default=Path("runs/benchmarks"))
     parser.add_argument("--out", type=Path, default=RESULTS / "diffusion.json")

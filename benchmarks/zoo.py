@@ -38,7 +38,7 @@ GAN_RECIPES = {
 }
 # diffusion.py --epochs: what fits a session on 2 cores, not the recipe's 40; under --precision auto
 # (mixed bfloat16 on a CPU with bf16 units: 1.3 times the epochs an hour), stored as NAME,precision=auto.
-DIFFUSION_EPOCHS = "ddpm=10,cddpm=4"
+DIFFUSION_EPOCHS = "ddpm=10,cddpm=5"
 DIFFUSION_PRECISION = "auto"
 GAN_PRECISION = {"progan": "mixed"}  # `gan.py --precision`, stored as `,precision=...` after the recipe
 

@@ -481,7 +481,7 @@ def table_stylegan_fit() -> str:
                     check["steps"],
                     _num(check["mse"], 4),
                     _num(check["spread_across_z"], 3),
-                    _num(check["seconds"], 0),
+                    _num(check["seconds"], 0) + ("*" if entry.get("timing_note") else ""),
                 )
             )
     header = ("generator (seed 0, batch 64)", "steps", "MSE", "spread across latents", "seconds")
@@ -489,8 +489,10 @@ def table_stylegan_fit() -> str:
         f"\n\n<small>Generated from `benchmarks/results/stylegan.json` (`fit`) when the site is built. "
         f"{fit['images']} MNIST training images from as many fixed latents. A generator "
         f"that ignores its latent can do no better than the mean image: MSE {fit['mean_image_mse']}; "
-        f"the real images' spread: {fit['real_spread']}.{_machine(fit.get('machine', {}))}</small>\n"
+        f"the real images' spread: {fit['real_spread']}.{_machine(fit.get('machine', {}))}"
     )
+    notes = {e["timing_note"] for e in fit["generators"].values() if e.get("timing_note")}
+    note += "".join(f" *: {n}." for n in sorted(notes)) + "</small>\n"
     return _table(header, rows) + note
 
 
@@ -873,7 +875,7 @@ def table_diffusion() -> str:
             (
                 f"`{name}`" + (f" (DDIM {r['sample_steps']})" if "sample_steps" in r else ""),
                 r.get("epochs", ""),
-                _minutes(r.get("train_seconds")),
+                _minutes(r.get("train_seconds")) + ("*" if r.get("timing_note") else ""),
                 f"{q.get('n', 10_000):,}",
                 _num(q.get("fid")),
                 _num(real.get("fid")),
@@ -886,7 +888,15 @@ def table_diffusion() -> str:
                 source,
             )
         )
-    return _table(header, rows) + _source("diffusion", "gan_retuned", "autoencoders")
+    return _table(header, rows) + _timing_notes(data) + _source("diffusion", "gan_retuned", "autoencoders")
+
+
+def _timing_notes(data) -> str:
+    """The footnotes of the rows marked * (timed beside another job)."""
+    notes = [
+        f"`{name}`: {r['timing_note']}" for name, r in data.get("models", {}).items() if r.get("timing_note")
+    ]
+    return "\n\n<small>* Timed beside other work: " + "; ".join(notes) + ".</small>" if notes else ""
 
 
 def table_diffusion_by_epoch() -> str:
@@ -934,6 +944,50 @@ def table_diffusion_by_epoch() -> str:
                 )
             )
     return _table(header, rows) + _source("diffusion", "gan_retuned")
+
+
+def table_diffusion_cas() -> str:
+    """Classification Accuracy Score: the zoo's CNN trained on 60,000 generated images alone against
+    the same CNN trained on the real ones, the cddpm's (`diffusion.py --cas`) beside the cgan's."""
+    header = (
+        "generator", "samples", "asked-for digit", "CNN on real images", "CNN on generated images",
+        "gap (points)", "figures from",
+    )  # fmt: skip
+    rows = []
+    for name, r in results("diffusion").get("models", {}).items():
+        c = r.get("cas", {})
+        if "gap_points" in c:
+            rows.append(
+                (
+                    f"`{name}` after {r['epochs']} epochs (DDIM {c['steps']}, int8 TFLite)",
+                    f"{10 * c['per_class']:,}",
+                    _pct(c.get("requested_accuracy")),
+                    _pct(c["accuracy_real"], 2),
+                    _pct(c["accuracy_generated"], 2),
+                    _num(c["gap_points"]),
+                    "`diffusion.json`",
+                )
+            )
+    cgan = [
+        r
+        for key, r in results("augment").get("results", {}).items()
+        if key.startswith("cas_e") and "_seed" not in key and "accuracy_cgan" in r
+    ]
+    for r in sorted(cgan, key=lambda r: r["cgan_epochs"])[-1:]:  # the longest cgan run
+        rows.append(
+            (
+                f"`cgan` after {r['cgan_epochs']} epochs",
+                "60,000",
+                "",
+                _pct(r["accuracy_real"], 2),
+                _pct(r["accuracy_cgan"], 2),
+                _num(r["gap_points"]),
+                "`augment.json` (seed 0)",
+            )
+        )
+    if not rows:
+        return _table(header, [("`cddpm`", "not measured yet", "", "", "", "", "")]) + _source("diffusion")
+    return _table(header, rows) + _source("diffusion", "augment")
 
 
 def table_diffusion_ddim() -> str:
