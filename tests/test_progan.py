@@ -170,9 +170,9 @@ def test_fit_grows_through_every_phase_and_logs_resolution_and_alpha():
     assert all(np.isfinite(history["d_loss"]))
 
 
-def test_a_generator_moving_average_spans_every_phase_and_restarts_with_each():
+def test_a_generator_moving_average_spans_every_phase():
     # use_ema on a growing GAN: the optimizer keeps the average of every phase's weights (the ones a
-    # phase does not train stay put), the phase's reset restarts it, and fit ends with it swapped in.
+    # phase does not train stay put), and fit ends with it swapped in.
     gan, ds = _tiny(phase_images=128)
     gan.compile(
         loss="wasserstein_gp_drift",
@@ -191,10 +191,47 @@ def test_a_generator_moving_average_spans_every_phase_and_restarts_with_each():
         np.testing.assert_array_equal(np.asarray(variable), np.asarray(average))
     gaps = [np.abs(v - np.asarray(_variable(gan.generator, k))).max() for k, v in raw.items()]
     assert max(gaps) > 0  # the full-resolution generator now holds averages, not its last raw weights
-    assert max(gaps) < 0.05  # ...of its recent weights (lr 1e-3): restarted from them, not from zeros
+    assert max(gaps) < 0.05  # ...of its recent weights (lr 1e-3), not of zeros
     noise = np.random.default_rng(0).standard_normal((4, gan.latent_dim)).astype("float32")
     with gan.averaged_weights():
         assert np.isfinite(np.asarray(gan.generator(noise))).all()
+
+
+def test_the_moving_average_runs_through_a_phase_reset():
+    # The paper's averaged generator runs through the growth. Keras starts an optimizer's average
+    # afresh (from the weights) on its first step; a phase's reset puts the step count back to 0 (for
+    # Adam's bias correction), so ProGAN blends the kept average back in on that step.
+    gan, ds = _tiny(phase_images=256)
+    gan.compile(
+        loss="wasserstein_gp_drift",
+        g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.0, beta_2=0.99, use_ema=True, ema_momentum=0.9),
+        phase_images=256,
+    )
+    gan.fit(ds.take(3), epochs=1, verbose=0)  # fit ends with the average swapped into the weights;
+    optimizer = gan.g_optimizer
+    gan.train_on_batch(next(iter(ds)))  # one more step (no callbacks: no growth) parts them again
+    before = [np.asarray(a).copy() for a in optimizer._model_variables_moving_average]
+    assert gan.grow_to(256) and int(optimizer.iterations) == 0  # the fade-in: Adam restarts...
+    for kept, average in zip(before, optimizer._model_variables_moving_average):
+        np.testing.assert_array_equal(kept, np.asarray(average))  # ...the average is kept
+    gan.make_train_function(force=True)  # as ProgressiveGrowing does after a growth
+    weights = gan.phase_generators[1].trainable_variables
+    gan.train_on_batch(next(iter(ds)))
+    assert int(optimizer.iterations) == 1
+    averages = dict(
+        zip((id(v) for v in optimizer._trainable_variables), optimizer._model_variables_moving_average)
+    )
+    index = {id(v): i for i, v in enumerate(optimizer._trainable_variables)}
+    moved = 0
+    for variable in weights:
+        kept, average = before[index[id(variable)]], np.asarray(averages[id(variable)])
+        np.testing.assert_allclose(average, 0.9 * kept + 0.1 * np.asarray(variable), rtol=1e-5, atol=1e-6)
+        moved += not np.allclose(average, np.asarray(variable))
+    assert moved  # not restarted from the weights (Keras' first step)
+    gan.train_on_batch(next(iter(ds)))  # later steps: Keras' own update
+    for variable in weights:
+        i = index[id(variable)]
+        assert np.isfinite(np.asarray(optimizer._model_variables_moving_average[i])).all()
 
 
 def _variable(model, path):

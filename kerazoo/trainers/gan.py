@@ -545,8 +545,8 @@ class GAN(keras.Model):
         if simultaneous:  # both gradients from the one pass, then both updates
             d_grads = d_tape.gradient(d_scaled, discriminator.trainable_weights)
             g_grads = g_tape.gradient(scaled, generator.trainable_weights)
-            self.d_optimizer.apply(d_grads, discriminator.trainable_weights)
-            self.g_optimizer.apply(g_grads, generator.trainable_weights)
+            self._apply_gradients(self.d_optimizer, d_grads, discriminator.trainable_weights)
+            self._apply_gradients(self.g_optimizer, g_grads, generator.trainable_weights)
         else:
             self._apply(g_tape, scaled, self.g_optimizer, generator)
 
@@ -583,13 +583,17 @@ class GAN(keras.Model):
 
         return diff_augment(images, self.augment, uniform, randint)
 
-    @staticmethod
-    def _apply(tape, scaled_loss, optimizer, network, outer_tape=None):
+    def _apply(self, tape, scaled_loss, optimizer, network, outer_tape=None):
         """One optimizer update of `network` from `tape`'s gradient of `scaled_loss` (not recorded
         on `outer_tape`, a tape still open around it)."""
         with outer_tape.stop_recording() if outer_tape is not None else contextlib.nullcontext():
             grads = tape.gradient(scaled_loss, network.trainable_weights)
-            optimizer.apply(grads, network.trainable_weights)
+            self._apply_gradients(optimizer, grads, network.trainable_weights)
+
+    def _apply_gradients(self, optimizer, grads, weights):
+        """`optimizer.apply(grads, weights)`: every update of either network goes through here (a
+        subclass may wrap it, as ProGAN does to keep the generator's average through its growth)."""
+        optimizer.apply(grads, weights)
 
     def _discriminator_loss(self, discriminator, real, fake, labels, batch):
         """The discriminator's loss on a real and a generated batch (with the R1 penalty and the

@@ -213,6 +213,24 @@ class ProGAN(GAN):
         self.images_seen.assign_add(ops.cast(batch * replicas, "int64"))
         return {**logs, "resolution": ops.convert_to_tensor(float(phase.resolution)), "alpha": alpha}
 
+    def _apply_gradients(self, optimizer, grads, weights):
+        """`GAN`'s update, keeping an optimizer's moving average through a phase's start: Keras
+        starts the average afresh (from the weights) on an optimizer's first step, which a phase's
+        reset (step count back to 0, for Adam's bias correction) would otherwise repeat at every
+        growth. After a reset the first step's average is `momentum * kept + (1 - momentum) *
+        weights` instead, as on any other step."""
+        averages = [a for a in _moving_averages(optimizer) if a is not None]
+        if not averages:
+            return super()._apply_gradients(optimizer, grads, weights)
+        inner = getattr(optimizer, "inner_optimizer", optimizer)
+        kept = [tf.identity(a.value) for a in averages]  # read (copied) before the step writes them
+        restarted = ops.logical_and(ops.equal(inner.iterations, 0), self.reset_phase > 0)
+        super()._apply_gradients(optimizer, grads, weights)
+        for average, before in zip(averages, kept):
+            # After a restarted step Keras' average is the weights: blend the kept one back in.
+            momentum = ops.cast(restarted, average.dtype) * ops.cast(inner.ema_momentum, average.dtype)
+            average.assign(average + momentum * (before - average))
+
     def real_at(self, images, phase: Phase, alpha=1.0):
         """Real images as the phase's discriminator sees them: average-pooled to its resolution and,
         during a fade-in, blended from the half-resolution image (upsampled) to that one by `alpha`."""
@@ -265,11 +283,22 @@ def _unique(variables) -> list:
     return out
 
 
+def _moving_averages(optimizer) -> list:
+    """The moving averages an optimizer keeps of its weights (`use_ema=True`; None for a weight it
+    keeps none of), or [] when it keeps none."""
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+    if not getattr(inner, "use_ema", False):
+        return []
+    return list(getattr(inner, "_model_variables_moving_average", None) or [])
+
+
 def _reset_optimizer(optimizer) -> None:
-    """Zero an optimizer's step count and per-weight state (Adam's moments); keep its learning rate
-    and, for a loss-scale optimizer, its loss scale."""
+    """Zero an optimizer's step count and per-weight state (Adam's moments); keep its learning rate,
+    for a loss-scale optimizer its loss scale, and its moving averages of the weights (`use_ema`),
+    which run through the growth as the paper's averaged generator does."""
     inner = getattr(optimizer, "inner_optimizer", optimizer)
     keep = {id(getattr(inner, "_learning_rate", None))}
+    keep.update(id(average) for average in _moving_averages(optimizer) if average is not None)
     for variable in inner.variables:
         if id(variable) not in keep:
             variable.assign(ops.zeros(variable.shape, variable.dtype))
