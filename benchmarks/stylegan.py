@@ -324,18 +324,6 @@ SWEEP = {  # what was probed on the way to the recipe (`--sweep`), as overrides 
         "d_optimizer.learning_rate": 1e-2,
         "hparams": {"synthesis_input": "mapped"},
     },
-    # Each network at the relative step that held its own in a hybrid: the generator at 1e-2 (about
-    # the DCGAN generator's, which stayed balanced against this discriminator at 2e-3), the
-    # discriminator at the paper's 2e-3.
-    "G 1e-2, D 2e-3 (each at its hybrid's balanced step)": {
-        "learning_rate": 1e-2,
-        "d_optimizer.learning_rate": 2e-3,
-    },
-    "G 1e-2, D 2e-3, w-driven input": {
-        "learning_rate": 1e-2,
-        "d_optimizer.learning_rate": 2e-3,
-        "hparams": {"synthesis_input": "mapped"},
-    },
     # The hybrids: one network swapped for the DCGAN's, with the DCGAN's recipe (Adam 2e-4, beta_1
     # 0.5 for both, R1 0.1 every step) and one generator update per step.
     "hybrid: StyleGAN G + DCGAN D (BatchNorm)": {

@@ -180,21 +180,34 @@ def table_gan_runs(file="gan") -> str:
         "digits present",
         "class share min-max",
         "asked-for digit",
+        "evaluator",
     )
+    top = results(file).get("evaluator_test_accuracy")
     rows = [
         (
             f"`{label}`",
             r["epochs"],
-            _minutes(r["train_seconds"]),
-            _num(r.get("images_per_second"), 0),
+            _minutes(r["train_seconds"]) + ("*" if r.get("timing_note") else ""),
+            _num(r.get("images_per_second"), 0) + ("*" if r.get("timing_note") else ""),
             _pct(r["confident_share"]),
             r["digits_present"],
             f"{_pct(r['min_class_share'])}-{_pct(r['max_class_share'])}",
             _pct(r.get("requested_accuracy")) or "-",
+            _evaluator_cell(r, top),
         )
         for label, r in _gan_rows(gans)
     ]
-    return _table(header, rows) + _source(file)
+    return _table(header, rows) + _timing_notes(gans) + _source(file)
+
+
+def _evaluator_cell(row: dict, file_accuracy=None) -> str:
+    """Which evaluator judged a run: the pinned one kerazoo ships (its hash's first 12 characters),
+    or one retrained on the machine (its MNIST test accuracy, the row's own or the file's)."""
+    record = row.get("evaluator") or {}
+    if record.get("pinned"):
+        return f"pinned `{record['weights_sha256'][:12]}`"
+    accuracy = record.get("test_accuracy", row.get("evaluator_test_accuracy", file_accuracy))
+    return f"retrained ({_pct(accuracy, 2)} test accuracy)" if accuracy is not None else "retrained"
 
 
 def table_gan_quality(file="gan") -> str:
@@ -888,14 +901,16 @@ def table_diffusion() -> str:
                 source,
             )
         )
-    return _table(header, rows) + _timing_notes(data) + _source("diffusion", "gan_retuned", "autoencoders")
+    return (
+        _table(header, rows)
+        + _timing_notes(data.get("models", {}))
+        + _source("diffusion", "gan_retuned", "autoencoders")
+    )
 
 
-def _timing_notes(data) -> str:
-    """The footnotes of the rows marked * (timed beside another job)."""
-    notes = [
-        f"`{name}`: {r['timing_note']}" for name, r in data.get("models", {}).items() if r.get("timing_note")
-    ]
+def _timing_notes(rows: dict) -> str:
+    """The footnotes of the rows marked * (timed beside another job), from `{name: row}`."""
+    notes = [f"`{name}`: {r['timing_note']}" for name, r in rows.items() if r.get("timing_note")]
     return "\n\n<small>* Timed beside other work: " + "; ".join(notes) + ".</small>" if notes else ""
 
 
