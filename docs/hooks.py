@@ -42,6 +42,15 @@ def _source(*names) -> str:
     return f"\n\n<small>Generated from {files} when the site is built.{machine}{judge}</small>\n"
 
 
+def _row_source(name: str, row: dict) -> str:
+    """`_source` for a table of one run of a results file whose runs record their own machine and
+    evaluator (as gan.json's do)."""
+    where = _machine(row.get("machine", {})) + _evaluator(row)
+    return (
+        f"\n\n<small>Generated from `benchmarks/results/{name}.json` when the site is built.{where}</small>\n"
+    )
+
+
 _DATASET_NAMES = {"mnist": "MNIST", "digits": "`digits`"}
 
 
@@ -300,7 +309,11 @@ def table_progan_phases() -> str:
     if phases:
         images, seconds = sum(p["images"] for p in phases), sum(p["seconds"] for p in phases)
         rows.append(("all", f"{images:,}", _minutes(seconds), _num(images / seconds, 0)))
-    return _table(("phase", "real images", "time", "images/s"), rows) + _source("gan")
+    return (
+        _table(("phase", "real images", "time", "images/s"), rows)
+        + _timing_notes({_progan_label(): r})
+        + _row_source("gan", r)
+    )
 
 
 def table_progan_curve() -> str:
