@@ -170,15 +170,20 @@ def test_fit_grows_through_every_phase_and_logs_resolution_and_alpha():
     assert all(np.isfinite(history["d_loss"]))
 
 
+def _average_generator(gan, phase_images):
+    """Compile `gan` again with a moving average of its generator (momentum 0.9)."""
+    gan.compile(
+        loss="wasserstein_gp_drift",
+        g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.0, beta_2=0.99, use_ema=True, ema_momentum=0.9),
+        phase_images=phase_images,
+    )
+
+
 def test_a_generator_moving_average_spans_every_phase():
     # use_ema on a growing GAN: the optimizer keeps the average of every phase's weights (the ones a
     # phase does not train stay put), and fit ends with it swapped in.
     gan, ds = _tiny(phase_images=128)
-    gan.compile(
-        loss="wasserstein_gp_drift",
-        g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.0, beta_2=0.99, use_ema=True, ema_momentum=0.9),
-        phase_images=128,
-    )
+    _average_generator(gan, phase_images=128)
     raw = {}
 
     class Raw(keras.callbacks.Callback):
@@ -202,11 +207,7 @@ def test_the_moving_average_runs_through_a_phase_reset():
     # afresh (from the weights) on its first step; a phase's reset puts the step count back to 0 (for
     # Adam's bias correction), so ProGAN blends the kept average back in on that step.
     gan, ds = _tiny(phase_images=256)
-    gan.compile(
-        loss="wasserstein_gp_drift",
-        g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.0, beta_2=0.99, use_ema=True, ema_momentum=0.9),
-        phase_images=256,
-    )
+    _average_generator(gan, phase_images=256)
     gan.fit(ds.take(3), epochs=1, verbose=0)  # fit ends with the average swapped into the weights;
     optimizer = gan.g_optimizer
     gan.train_on_batch(next(iter(ds)))  # one more step (no callbacks: no growth) parts them again
