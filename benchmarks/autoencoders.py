@@ -113,8 +113,14 @@ def main():
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     out = Path(args.out)
-    results = json.loads(out.read_text()) if out.is_file() else {"models": {}}
-    results.update(machine=machine_info(), versions=library_versions())
+    fresh = not out.is_file()
+    results = {"models": {}} if fresh else json.loads(out.read_text())
+    # `machine_by_part` records the machine each part ran on (a partial rerun must not relabel the
+    # parts it keeps; parts it does not list ran on the top level's machine), as classic.py does.
+    machine = machine_info()
+    if fresh:
+        results.update(machine=machine, versions=library_versions())
+    by_part = results.setdefault("machine_by_part", {})
     start = time.perf_counter()
 
     def save():  # after each part: a partial run keeps what it measured
@@ -128,6 +134,7 @@ def main():
         results["models"][name] = {
             k: v for k, v in metrics.items() if k.startswith("test_") or k in ("epochs", "train_seconds")
         }
+        by_part[name] = machine
         print(name, results["models"][name], flush=True)
         save()
 
@@ -137,6 +144,7 @@ def main():
         results["denoising"] = denoising(
             {k: trained[k] for k in ("denoising_autoencoder", "conv_autoencoder")}, x_test, stddev
         )
+        by_part["denoising"] = machine
         save()
     if "vae" in trained:
         classifier, accuracy = evaluator(workdir, args.data_dir)
@@ -151,6 +159,7 @@ def main():
         save()
     if "transfer" in only:
         results["transfer"] = transfer(workdir, args.data_dir)
+        by_part["transfer"] = machine
     results["total_seconds"] = time.perf_counter() - start
     save()
     print(json.dumps({k: v for k, v in results.items() if k != "versions"}, indent=2))
