@@ -190,8 +190,10 @@ def table_gan_runs(file="gan") -> str:
         "class share min-max",
         "asked-for digit",
         "evaluator",
+        "CPU",
     )
     top = results(file).get("evaluator_test_accuracy")
+    machine = results(file).get("machine", {})
     rows = [
         (
             f"`{label}`",
@@ -203,10 +205,37 @@ def table_gan_runs(file="gan") -> str:
             f"{_pct(r['min_class_share'])}-{_pct(r['max_class_share'])}",
             _pct(r.get("requested_accuracy")) or "-",
             _evaluator_cell(r, top),
+            _cpu_cell(r.get("machine") or machine),
         )
         for label, r in _gan_rows(gans)
     ]
-    return _table(header, rows) + _timing_notes(gans) + _source(file)
+    return _table(header, rows) + _timing_notes(gans) + _rows_source(file)
+
+
+def _cpu_cell(machine: dict) -> str:
+    """A run's CPU, short: its model and bfloat16 units (** where recorded after the run)."""
+    flags = machine.get("cpu_flags", {})
+    units = "AMX" if flags.get("amx_bf16") else "AVX512-BF16" if flags.get("avx512_bf16") else ""
+    cpu = machine.get("cpu", "not recorded") + (f" ({units})" if units else "")
+    return cpu + ("**" if machine.get("recorded") else "")
+
+
+def _rows_source(file: str) -> str:
+    """The footer of the tables of a file whose runs record their own machine (the runs table's CPU
+    column; a run without one ran on the file's): the file, and what ** in that column means."""
+    data = results(file)
+    machines = [r.get("machine") or data.get("machine", {}) for r in data.get("gans", {}).values()]
+    afterwards = any(m.get("recorded") for m in machines)
+    note = (
+        " ** The CPU recorded afterwards: these runs predate the script's CPU record (every run before "
+        "2026-12-04 ran on the Intel Xeon; see each row's `machine.recorded`)."
+        if afterwards
+        else ""
+    )
+    return (
+        f"\n\n<small>Generated from `benchmarks/results/{file}.json` when the site is built. Each run "
+        f"records its own CPU and evaluator (the runs table's last two columns).{note}</small>\n"
+    )
 
 
 def _evaluator_cell(row: dict, file_accuracy=None) -> str:
@@ -248,7 +277,7 @@ def table_gan_quality(file="gan") -> str:
                 ("yes: " if q.get("memorises") else "no: ") + _pct(q.get("near_copy_share", 0)),
             )
         )
-    return _table(header, rows) + _source(file)
+    return _table(header, rows) + _rows_source(file)
 
 
 def table_gan_equal_epochs() -> str:
@@ -861,7 +890,7 @@ def table_autoencoders() -> str:
             (
                 "VAE prior samples",
                 f"{_pct(v['confident_share'])} confidently classified, {v['digits_present']} digits "
-                f"({_pct(v['min_class_share'])}-{_pct(v['max_class_share'])})",
+                f"({_pct(v['min_class_share'])}-{_pct(v['max_class_share'])}); evaluator: {_evaluator_cell(v)}",
             )
         )
     if t:
