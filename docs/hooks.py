@@ -33,22 +33,24 @@ def results(name: str) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def _source(*names) -> str:
+def _footer(names, text="") -> str:
+    """A table's footer: the results files it is generated from, then `text`."""
     files = ", ".join(f"`benchmarks/results/{n}.json`" for n in names)
+    return f"\n\n<small>Generated from {files} when the site is built.{text}</small>\n"
+
+
+def _source(*names) -> str:
     machine = _machine(results(names[0]).get("machine", {})) if names else ""
     for part, where in (results(names[0]).get("machine_by_part", {}) if names else {}).items():
         machine += f" `{part}`:" + _machine(where)  # parts rerun on another machine
     judge = _evaluator(results(names[0])) if names else ""
-    return f"\n\n<small>Generated from {files} when the site is built.{machine}{judge}</small>\n"
+    return _footer(names, machine + judge)
 
 
 def _row_source(name: str, row: dict) -> str:
     """`_source` for a table of one run of a results file whose runs record their own machine and
     evaluator (as gan.json's do)."""
-    where = _machine(row.get("machine", {})) + _evaluator(row)
-    return (
-        f"\n\n<small>Generated from `benchmarks/results/{name}.json` when the site is built.{where}</small>\n"
-    )
+    return _footer([name], _machine(row.get("machine", {})) + _evaluator(row))
 
 
 _DATASET_NAMES = {"mnist": "MNIST", "digits": "`digits`"}
@@ -95,6 +97,9 @@ def _evaluator(data: dict) -> str:
     )
 
 
+_BF16_UNITS = (("avx512_bf16", "AVX512-BF16"), ("amx_bf16", "AMX"))  # cpu_flags keys, their names
+
+
 def _machine(machine: dict) -> str:
     """The machine a results file was measured on, as far as it says (files written before the
     CPU model was recorded give only the core count)."""
@@ -104,12 +109,8 @@ def _machine(machine: dict) -> str:
     text = f" Measured on {machine.get('cpu', 'a CPU not recorded')}" + (f", {cores} cores" if cores else "")
     flags = machine.get("cpu_flags")
     if flags:
-        units = [
-            name for key, name in (("avx512_bf16", "AVX512-BF16"), ("amx_bf16", "AMX")) if flags.get(key)
-        ]
-        missing = [
-            name for key, name in (("avx512_bf16", "AVX512-BF16"), ("amx_bf16", "AMX")) if not flags.get(key)
-        ]
+        units = [name for key, name in _BF16_UNITS if flags.get(key)]
+        missing = [name for key, name in _BF16_UNITS if not flags.get(key)]
         text += (
             f" ({', '.join(units) or 'no bfloat16 units'}"
             + (f"; no {' or '.join(missing)}" if units and missing else "")
@@ -215,8 +216,8 @@ def table_gan_runs(file="gan") -> str:
 def _cpu_cell(machine: dict) -> str:
     """A run's CPU, short: its model and bfloat16 units (** where recorded after the run)."""
     flags = machine.get("cpu_flags", {})
-    units = "AMX" if flags.get("amx_bf16") else "AVX512-BF16" if flags.get("avx512_bf16") else ""
-    cpu = machine.get("cpu", "not recorded") + (f" ({units})" if units else "")
+    units = [name for key, name in _BF16_UNITS if flags.get(key)][-1:]  # the faster unit it has
+    cpu = machine.get("cpu", "not recorded") + (f" ({units[0]})" if units else "")
     return cpu + ("**" if machine.get("recorded") else "")
 
 
@@ -232,9 +233,8 @@ def _rows_source(file: str) -> str:
         if afterwards
         else ""
     )
-    return (
-        f"\n\n<small>Generated from `benchmarks/results/{file}.json` when the site is built. Each run "
-        f"records its own CPU and evaluator (the runs table's last two columns).{note}</small>\n"
+    return _footer(
+        [file], f" Each run records its own CPU and evaluator (the runs table's last two columns).{note}"
     )
 
 
