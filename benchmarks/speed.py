@@ -17,7 +17,9 @@ R1 penalty), and these again with `--precision mixed` (`fit_simultaneous_mixed`,
 `fit_recipe_mixed`: bfloat16 compute on a CPU, float16 on a GPU; `fit_recipe_lazy_mixed` with the R1
 penalty every 4th update, `fit_recipe_ema_mixed` with a moving average of the generator), and `fit` with TensorFlow's op
 determinism on (`fit_deterministic`, what `kerazoo train` does unless `--nondeterministic`; the
-other contenders run with it off). Each contender is timed over `--steps` training steps after
+other contenders run with it off), and `fit` and `fit_simultaneous` with Keras running 10 steps per
+call of its train function (`fit_spe10`, `fit_simultaneous_spe10`: `compile(steps_per_execution=10)`,
+how much of a step is Keras' per-call overhead). Each contender is timed over `--steps` training steps after
 `--warmup` steps (tracing and the first epoch's caching excluded), the contenders alternating
 `--repeats` times; reported: the median images/s and its ratio to the loop's median from the same
 run. `cnn_fit` (the zoo's `cnn` fed by `make_dataset`, as `kerazoo train cnn`) is compared the same
@@ -151,16 +153,22 @@ def _time_steps(step, ds, steps, warmup):
 
 
 class _Clock(keras.callbacks.Callback):
-    """Wall time of the training steps after `warmup` of them."""
+    """Wall time of the training steps after `warmup` of them (`steps`: how many it timed; with
+    `steps_per_execution` > 1 Keras reports every that many steps, so the clock starts at the first
+    report at or after `warmup`)."""
 
     def __init__(self, warmup):
         super().__init__()
         self.warmup, self.start, self.end = warmup, None, None
 
     def on_train_batch_end(self, batch, logs=None):
-        if batch + 1 == self.warmup:
-            self.start = time.perf_counter()
-        self.end = time.perf_counter()
+        if self.start is None and batch + 1 >= self.warmup:
+            self.start, self.first = time.perf_counter(), batch
+        self.end, self.last = time.perf_counter(), batch
+
+    @property
+    def steps(self):
+        return self.last - self.first
 
 
 class _Profile(keras.callbacks.Callback):
@@ -200,11 +208,21 @@ def op_times(logdir, steps) -> dict:
     return dict(sorted(totals.items(), key=lambda kv: -kv[1]))
 
 
-def time_fit(ds, steps, warmup, recipe_overrides, precision="float32", deterministic=False, profile=None):
+def time_fit(
+    ds,
+    steps,
+    warmup,
+    recipe_overrides,
+    precision="float32",
+    deterministic=False,
+    profile=None,
+    steps_per_execution=1,
+):
     """images/s of `GAN.fit` with the dcgan recipe and `recipe_overrides`, the networks built under
     `precision` (as `kerazoo train --precision`), with TensorFlow's op determinism on or off (on is
-    `kerazoo train`'s default; off is `--nondeterministic`). With `profile` (a folder), the timed steps
-    run under TensorFlow's profiler, its trace written there."""
+    `kerazoo train`'s default; off is `--nondeterministic`), `steps_per_execution` steps per call of
+    Keras' train function. With `profile` (a folder), the timed steps run under TensorFlow's
+    profiler, its trace written there."""
     from tensorflow.python.framework import config as tf_config
 
     previous = keras.config.dtype_policy()
@@ -213,14 +231,14 @@ def time_fit(ds, steps, warmup, recipe_overrides, precision="float32", determini
     try:
         gan = _networks()
         recipe = kerazoo.get_entry("dcgan").recipe.replace(recipe_overrides)
-        gan.compile(**recipe.compile_options())
+        gan.compile(**recipe.compile_options(), steps_per_execution=steps_per_execution)
         clock = _Clock(warmup)
         callbacks = [clock] + ([_Profile(warmup, profile)] if profile else [])
         gan.fit(ds, epochs=1, steps_per_epoch=warmup + steps, verbose=0, callbacks=callbacks)
     finally:
         keras.config.set_dtype_policy(previous)
         tf_config.disable_op_determinism()
-    return steps * BATCH / (clock.end - clock.start)
+    return clock.steps * BATCH / (clock.end - clock.start)
 
 
 class _EpochStart(keras.callbacks.Callback):
@@ -467,6 +485,10 @@ CONTENDERS = {
         for name, options in FITS.items()
     },
     "fit_deterministic": lambda ds, a: time_fit(ds, a.steps, a.warmup, ALTERNATING, deterministic=True),
+    "fit_spe10": lambda ds, a: time_fit(ds, a.steps, a.warmup, ALTERNATING, steps_per_execution=10),
+    "fit_simultaneous_spe10": lambda ds, a: time_fit(
+        ds, a.steps, a.warmup, SIMULTANEOUS, steps_per_execution=10
+    ),
     "cgan_loop": lambda ds, a: time_cgan(a, loop=True),
     "cgan_fit": lambda ds, a: time_cgan(a, loop=False),
     "vae_loop": lambda ds, a: time_vae(a, loop=True),
